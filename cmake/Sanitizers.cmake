@@ -1,0 +1,12 @@
+# Applies VMRELEASE_SANITIZE (e.g. "address,undefined" or "thread") to every target.
+if(VMRELEASE_SANITIZE)
+  string(REPLACE "," ";" _sanitizers "${VMRELEASE_SANITIZE}")
+  set(_flags "")
+  foreach(s IN LISTS _sanitizers)
+    list(APPEND _flags "-fsanitize=${s}")
+  endforeach()
+  list(APPEND _flags -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_compile_options(${_flags})
+  add_link_options(${_flags})
+  message(STATUS "vmrelease: sanitizers ${VMRELEASE_SANITIZE}")
+endif()

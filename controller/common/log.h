@@ -1,0 +1,64 @@
+// Structured logging: one JSON object per line (or readable text), with
+// secrets scrubbed from every line before it is written.
+//
+//   log::Init(log::Format::kJson, log::Level::kInfo);
+//   log::Info("kube.watcher", "watch restarted", {{"resource", "imagereleases"}, {"rv", rv}});
+//
+// Guarantees: a value registered with RegisterSecret(), and anything that looks
+// like a bearer token, SAS signature, account key or client secret, is replaced
+// by "REDACTED" in the message and in every string field. Thread-safe.
+#pragma once
+
+#include <functional>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace vmrelease::log {
+
+enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+enum class Format { kJson, kText };
+
+using Field = std::pair<std::string, nlohmann::json>;
+using Fields = std::initializer_list<Field>;
+
+// Configures the process logger (stderr). Safe to call again.
+void Init(Format format, Level level);
+bool ParseLevel(std::string_view s, Level* out);
+bool ParseFormat(std::string_view s, Format* out);
+bool Enabled(Level level);
+
+void Write(Level level, std::string_view logger, std::string_view msg,
+           const nlohmann::json& fields);
+inline void Write(Level level, std::string_view logger, std::string_view msg, Fields fields) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : fields) j[k] = v;
+  Write(level, logger, msg, j);
+}
+inline void Debug(std::string_view logger, std::string_view msg, Fields f = {}) {
+  if (Enabled(Level::kDebug)) Write(Level::kDebug, logger, msg, f);
+}
+inline void Info(std::string_view logger, std::string_view msg, Fields f = {}) {
+  Write(Level::kInfo, logger, msg, f);
+}
+inline void Warn(std::string_view logger, std::string_view msg, Fields f = {}) {
+  Write(Level::kWarn, logger, msg, f);
+}
+inline void Error(std::string_view logger, std::string_view msg, Fields f = {}) {
+  Write(Level::kError, logger, msg, f);
+}
+
+// Marks a literal secret value (token, key, password) so it never appears in a
+// log line, even embedded in a URL or error text. Values shorter than 8
+// characters are ignored to avoid scrubbing common words.
+void RegisterSecret(std::string_view value);
+// Returns `text` with registered secrets and secret-looking patterns replaced.
+// Use it for any text that leaves the process (status messages, Events).
+std::string Redact(std::string_view text);
+
+// Tests: capture every formatted line (in addition to stderr unless `also_stderr` is false).
+void SetCaptureForTesting(std::function<void(const std::string&)> sink, bool also_stderr = false);
+
+}  // namespace vmrelease::log

@@ -1,0 +1,196 @@
+// cpprestsdk-backed implementation of http::Client. cpprestsdk stays inside
+// this file and server.cc; exceptions from it become Status values here.
+#include "controller/http/client.h"
+
+#include <cpprest/containerstream.h>
+#include <cpprest/http_client.h>
+
+#include <boost/asio/ssl.hpp>
+#include <map>
+#include <mutex>
+
+namespace vmrelease::http {
+namespace {
+
+namespace wh = web::http;
+namespace whc = web::http::client;
+
+Status FromException(const std::exception& e, const std::string& what) {
+  if (const auto* he = dynamic_cast<const wh::http_exception*>(&e)) {
+    if (he->error_code() == std::errc::timed_out)
+      return DeadlineExceededError(what + ": timed out");
+    if (he->error_code() == std::errc::operation_canceled)
+      return CancelledError(what + ": cancelled");
+  }
+  return UnavailableError(what + ": " + e.what());
+}
+
+std::string Describe(const Request& r) {
+  // Never include the query string: it may carry a SAS signature.
+  Url u;
+  if (!ParseUrl(r.url, &u)) return r.method + " <invalid url>";
+  return r.method + " " + u.Origin() + u.path;
+}
+
+Headers ConvertHeaders(const wh::http_headers& hs) {
+  Headers out;
+  for (const auto& [k, v] : hs) out.Add(k, v);
+  return out;
+}
+
+class CppRestStream final : public Stream {
+ public:
+  CppRestStream(wh::http_response resp, pplx::cancellation_token_source cts, std::string what)
+      : resp_(std::move(resp)),
+        body_(resp_.body()),
+        cts_(std::move(cts)),
+        headers_(ConvertHeaders(resp_.headers())),
+        what_(std::move(what)) {}
+  ~CppRestStream() override { Cancel(); }
+
+  int status() const override { return resp_.status_code(); }
+  const Headers& headers() const override { return headers_; }
+
+  StatusOr<std::optional<std::string>> ReadLine() override {
+    if (cancelled_) return CancelledError(what_ + ": stream cancelled");
+    try {
+      concurrency::streams::container_buffer<std::string> buf;
+      const size_t n = body_.read_line(buf).get();
+      std::string line = std::move(buf.collection());
+      if (n == 0 && line.empty() && body_.is_eof()) return std::optional<std::string>();
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      return std::optional<std::string>(std::move(line));
+    } catch (const pplx::task_canceled&) {
+      return CancelledError(what_ + ": stream cancelled");
+    } catch (const std::exception& e) {
+      if (cancelled_) return CancelledError(what_ + ": stream cancelled");
+      return FromException(e, what_);
+    }
+  }
+
+  StatusOr<std::string> ReadAll() override {
+    std::string out;
+    while (true) {
+      auto line = ReadLine();
+      if (!line.ok()) return line.status();
+      if (!line->has_value()) return out;
+      if (!out.empty()) out.push_back('\n');
+      out += **line;
+    }
+  }
+
+  void Cancel() override {
+    if (cancelled_.exchange(true)) return;
+    cts_.cancel();
+    try {
+      // Unblocks a pending read even if the transport has not noticed yet.
+      body_.streambuf().close(std::ios_base::in).wait();
+    } catch (...) {
+    }
+  }
+
+ private:
+  wh::http_response resp_;
+  concurrency::streams::istream body_;
+  pplx::cancellation_token_source cts_;
+  Headers headers_;
+  std::string what_;
+  std::atomic<bool> cancelled_{false};
+};
+
+}  // namespace
+
+struct Client::Impl {
+  Options options;
+  std::mutex mu;
+  // One cpprestsdk client per (origin, timeout): the timeout lives in its config.
+  std::map<std::pair<std::string, long long>, std::shared_ptr<whc::http_client>> clients;
+
+  std::shared_ptr<whc::http_client> For(const Url& url, std::chrono::milliseconds timeout) {
+    std::lock_guard g(mu);
+    auto key = std::make_pair(url.Origin(), static_cast<long long>(timeout.count()));
+    auto it = clients.find(key);
+    if (it != clients.end()) return it->second;
+    whc::http_client_config cfg;
+    cfg.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+    cfg.set_validate_certificates(!options.tls.insecure_skip_verify);
+    const TlsConfig tls = options.tls;
+    if (url.scheme == "https") {
+      cfg.set_ssl_context_callback([tls](boost::asio::ssl::context& ctx) {
+        if (!tls.ca_pem.empty()) ctx.add_certificate_authority(boost::asio::buffer(tls.ca_pem));
+        if (!tls.client_cert_pem.empty()) {
+          ctx.use_certificate_chain(boost::asio::buffer(tls.client_cert_pem));
+          ctx.use_private_key(boost::asio::buffer(tls.client_key_pem),
+                              boost::asio::ssl::context::pem);
+        }
+      });
+    }
+    auto client = std::make_shared<whc::http_client>(web::uri(url.Origin()), cfg);
+    clients.emplace(key, client);
+    return client;
+  }
+
+  StatusOr<wh::http_request> Build(const Request& r, Url* url) {
+    if (!ParseUrl(r.url, url)) return InvalidArgumentError("invalid URL for " + r.method);
+    wh::http_request req(r.method);
+    try {
+      req.set_request_uri(web::uri(url->path + (url->query.empty() ? "" : "?" + url->query)));
+    } catch (const std::exception& e) {
+      return InvalidArgumentError(Describe(r) + ": invalid request path: " + e.what());
+    }
+    req.headers().add("User-Agent", options.user_agent);
+    for (const auto& [k, v] : r.headers) {
+      if (EqualsIgnoreCase(k, "Content-Length")) continue;  // derived from the body
+      req.headers().add(k, v);
+    }
+    if (!r.body.empty() || r.method == "PUT" || r.method == "POST" || r.method == "PATCH") {
+      std::vector<unsigned char> body(r.body.begin(), r.body.end());
+      const std::string ct = r.headers.Get("Content-Type");
+      req.set_body(std::move(body));
+      req.headers().remove("Content-Type");
+      if (!ct.empty()) req.headers().add("Content-Type", ct);
+    }
+    return req;
+  }
+};
+
+Client::Client(Options options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+}
+Client::Client() : Client(Options{}) {}
+Client::~Client() = default;
+
+StatusOr<Response> Client::Send(const Request& request) {
+  Url url;
+  ASSIGN_OR_RETURN(wh::http_request req, impl_->Build(request, &url));
+  const std::string what = Describe(request);
+  try {
+    auto client = impl_->For(url, request.timeout);
+    wh::http_response resp = client->request(req).get();
+    Response out;
+    out.status = resp.status_code();
+    out.headers = ConvertHeaders(resp.headers());
+    std::vector<unsigned char> body = resp.extract_vector().get();
+    out.body.assign(body.begin(), body.end());
+    return out;
+  } catch (const std::exception& e) {
+    return FromException(e, what);
+  }
+}
+
+StatusOr<std::unique_ptr<Stream>> Client::Open(const Request& request) {
+  Url url;
+  ASSIGN_OR_RETURN(wh::http_request req, impl_->Build(request, &url));
+  const std::string what = Describe(request);
+  try {
+    auto client = impl_->For(url, request.timeout);
+    pplx::cancellation_token_source cts;
+    wh::http_response resp = client->request(req, cts.get_token()).get();
+    return std::unique_ptr<Stream>(
+        std::make_unique<CppRestStream>(std::move(resp), std::move(cts), what));
+  } catch (const std::exception& e) {
+    return FromException(e, what);
+  }
+}
+
+}  // namespace vmrelease::http

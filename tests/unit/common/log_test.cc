@@ -1,0 +1,31 @@
+#include "controller/common/log.h"
+
+#include <gtest/gtest.h>
+
+namespace vmrelease {
+namespace {
+
+TEST(LogTest, JsonLinesWithFieldsAndRedaction) {
+  std::vector<std::string> lines;
+  log::SetCaptureForTesting([&](const std::string& l) { lines.push_back(l); });
+  log::Init(log::Format::kJson, log::Level::kInfo);
+  log::RegisterSecret("s3cr3t-value-123");
+  log::Info("test", "calling https://a.blob.core.windows.net/c/b?sv=2021&sig=abcDEF%2B123&se=x",
+            {{"auth", "Bearer eyJhbGciOi.xyz.abc"}, {"n", 3}, {"inner", "pw=s3cr3t-value-123"}});
+  log::Debug("test", "hidden");
+  log::SetCaptureForTesting(nullptr);
+  ASSERT_EQ(lines.size(), 1u);
+  auto j = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(j["level"], "info");
+  EXPECT_EQ(j["logger"], "test");
+  EXPECT_EQ(j["n"], 3);
+  EXPECT_EQ(lines[0].find("abcDEF"), std::string::npos);
+  EXPECT_EQ(lines[0].find("eyJhbGciOi"), std::string::npos);
+  EXPECT_EQ(lines[0].find("s3cr3t-value-123"), std::string::npos);
+  EXPECT_NE(lines[0].find("sig=REDACTED"), std::string::npos);
+  EXPECT_EQ(log::Redact("AccountKey=Eby8vdM02x==;EndpointSuffix"),
+            "AccountKey=REDACTED;EndpointSuffix");
+}
+
+}  // namespace
+}  // namespace vmrelease
