@@ -54,9 +54,12 @@ class CppRestStream final : public Stream {
   StatusOr<std::optional<std::string>> ReadLine() override {
     if (cancelled_) return CancelledError(what_ + ": stream cancelled");
     try {
-      concurrency::streams::container_buffer<std::string> buf;
+      // The target's character type must match the body's (uint8_t), or cpprestsdk
+      // type-puns the stream buffer.
+      concurrency::streams::container_buffer<std::vector<uint8_t>> buf;
       const size_t n = body_.read_line(buf).get();
-      std::string line = std::move(buf.collection());
+      const std::vector<uint8_t>& bytes = buf.collection();
+      std::string line(bytes.begin(), bytes.end());
       if (n == 0 && line.empty() && body_.is_eof()) return std::optional<std::string>();
       if (!line.empty() && line.back() == '\r') line.pop_back();
       return std::optional<std::string>(std::move(line));

@@ -110,7 +110,6 @@ TEST(HttpTest, ClientCertificates) {
 }
 
 TEST(HttpTest, StreamingLinesArriveIncrementallyAndCancel) {
-  std::atomic<bool> release{false};
   std::shared_ptr<ChunkWriter> writer;
   std::mutex mu;
   auto server = Server::Start({}, [&](const ServerRequest&, Responder& res) {
