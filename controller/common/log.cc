@@ -137,6 +137,13 @@ void RegisterSecret(std::string_view value) {
   s.secrets.emplace(value);
 }
 
+void UnregisterSecret(std::string_view value) {
+  State& s = S();
+  std::lock_guard g(s.mu);
+  auto it = s.secrets.find(value);
+  if (it != s.secrets.end()) s.secrets.erase(it);
+}
+
 std::string Redact(std::string_view text) {
   State& s = S();
   std::string out(text);

@@ -54,6 +54,9 @@ inline void Error(std::string_view logger, std::string_view msg, Fields f = {}) 
 // log line, even embedded in a URL or error text. Values shorter than 8
 // characters are ignored to avoid scrubbing common words.
 void RegisterSecret(std::string_view value);
+// Forgets a value registered with RegisterSecret (e.g. an access token that has
+// expired and been replaced), so long-running processes do not accumulate them.
+void UnregisterSecret(std::string_view value);
 // Returns `text` with registered secrets and secret-looking patterns replaced.
 // Use it for any text that leaves the process (status messages, Events).
 std::string Redact(std::string_view text);
