@@ -1,0 +1,81 @@
+// ChainedCredential: tries workload identity, then managed identity, then a
+// client secret from the environment, and remembers which one worked.
+//
+//   auto cred = NewDefaultCredential({.env = ProcessEnvironment(), .options = opts});
+//   StatusOr<AccessToken> t = cred->GetToken(kArmScope);
+//   for (const auto& line : cred->Report()) log::Info("azure", line);
+//   // "workload identity: skipped: not set: AZURE_FEDERATED_TOKEN_FILE"
+//   // "managed identity: failed: managed identity: IMDS unreachable at http://..."
+//   // "client secret: selected"
+//
+// When a release names a credentials Secret, the Secret is what the user asked
+// for: NewCredential() then returns a ClientSecretCredential built from its data
+// alone, without falling back to ambient identities (which on a node with IMDS
+// would silently act as the node's identity).
+//
+// Guarantees: candidates are tried in order; one that is not configured is
+// skipped with the reason; one that fails is recorded with its error and the
+// next is tried; the first to return a token is used from then on (like the
+// Azure SDKs' DefaultAzureCredential). When all fail, the error lists every
+// candidate's reason. Thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/azure/credential.h"
+#include "controller/azure/credential_options.h"
+#include "controller/azure/managed_identity_credential.h"
+
+namespace vmrelease::azure {
+
+class ChainedCredential final : public TokenCredential {
+ public:
+  struct Candidate {
+    std::string name;                             // "workload identity"
+    std::unique_ptr<TokenCredential> credential;  // null when skipped
+    std::string skip_reason;                      // why it is not configured
+  };
+  explicit ChainedCredential(std::vector<Candidate> candidates);
+
+  StatusOr<AccessToken> GetToken(const std::string& scope) override;
+  void Invalidate(const std::string& scope) override;
+  std::string Describe() const override;
+
+  // One line per candidate: "<name>: skipped: <why>", "<name>: failed: <error>",
+  // "<name>: selected" or "<name>: not tried".
+  std::vector<std::string> Report() const;
+  // The name of the candidate in use, or "" before the first success.
+  std::string selected() const;
+
+ private:
+  std::vector<Candidate> candidates_;
+  mutable std::mutex mu_;
+  std::vector<std::string> outcomes_;  // parallel to candidates_
+  int selected_ = -1;
+};
+
+struct DefaultCredentialConfig {
+  // AZURE_* variables (ProcessEnvironment() in production).
+  Environment env;
+  // Managed identity is always a candidate unless disabled (it cannot be known
+  // to be absent without asking IMDS).
+  bool managed_identity = true;
+  ManagedIdentityConfig managed_identity_config;
+  CredentialOptions options;
+};
+
+// The chain workload identity → managed identity → client secret (environment).
+std::unique_ptr<ChainedCredential> NewDefaultCredential(DefaultCredentialConfig config);
+
+// The credential for a release: a client secret from `secret_data` (a
+// Kubernetes Secret's decoded data) when given, else NewDefaultCredential.
+StatusOr<std::unique_ptr<TokenCredential>> NewCredential(
+    const std::optional<std::map<std::string, std::string>>& secret_data,
+    DefaultCredentialConfig config);
+
+}  // namespace vmrelease::azure
