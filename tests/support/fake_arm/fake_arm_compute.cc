@@ -1,0 +1,447 @@
+// Fake Microsoft.Compute: managed disks, virtual machines (with instance view)
+// and managed run commands; galleries are delegated to fake_arm_gallery.cc.
+// Shapes: VirtualMachine_Create_FromAGeneralizedSharedImage.json,
+// VirtualMachine_Get_InstanceView.json, VirtualMachineRunCommand_CreateOrUpdate.json,
+// and the run command instanceView documented in virtual-machines/NOTES.md.
+#include "controller/common/crypto.h"
+#include "tests/support/fake_arm/fake_arm_state.h"
+
+namespace vmrelease::fake_arm {
+namespace {
+
+constexpr const char* kGalleryApi = "2025-03-03";
+constexpr const char* kComputeApi = "2025-11-01";
+constexpr const char* kDiskApi = "2024-03-02";
+
+const char* kVmType = "Microsoft.Compute/virtualMachines";
+const char* kDiskType = "Microsoft.Compute/disks";
+const char* kRunCommandType = "Microsoft.Compute/virtualMachines/runCommands";
+
+std::string Str(const nlohmann::json& j, const char* pointer) {
+  return j.value(nlohmann::json::json_pointer(pointer), std::string());
+}
+
+Reply Accepted(FakeArm::State& s, const std::string& op, bool async, bool location, int status,
+               nlohmann::json body = nullptr) {
+  Reply r{.status = status, .body = std::move(body)};
+  s.AddPollingHeaders(s.ops[op], async, location, r);
+  return r;
+}
+
+StoredResource* Find(FakeArm::State& s, const std::string& id) {
+  auto it = s.resources.find(Lower(id));
+  return it == s.resources.end() ? nullptr : &it->second;
+}
+
+// --- disks ------------------------------------------------------------------------
+
+Reply PutDisk(FakeArm::State& s, const ArmPath& p, const nlohmann::json& request) {
+  const std::string key = Lower(p.Id());
+  const std::string option = Str(request, "/properties/creationData/createOption");
+  if (option.empty())
+    return ErrorReply(400, "InvalidParameter",
+                      "Required parameter 'disk.properties.creationData.createOption' is missing.");
+  if (option == "Import" && (Str(request, "/properties/creationData/sourceUri").empty() ||
+                             Str(request, "/properties/creationData/storageAccountId").empty()))
+    return ErrorReply(400, "InvalidParameter",
+                      "createOption Import requires creationData.sourceUri and "
+                      "creationData.storageAccountId.");
+  if (auto* existing = Find(s, p.Id()); existing && !existing->pending_op.empty())
+    return ErrorReply(409, "AnotherOperationInProgress", "Another operation is in progress.");
+  nlohmann::json body = request;
+  body["id"] = p.Id();
+  body["name"] = p.Name();
+  body["type"] = kDiskType;
+  if (!body.contains("sku")) body["sku"] = {{"name", "Standard_LRS"}, {"tier", "Standard"}};
+  body["properties"]["diskSizeGB"] = 30;
+  body["properties"]["diskState"] = "Unattached";
+  body["properties"]["timeCreated"] = s.NowText();
+  body["properties"]["uniqueId"] = NewUuid();
+  body["properties"]["provisioningState"] = "Updating";
+  s.resources[key] = StoredResource{.id = p.Id(), .type = kDiskType, .body = body};
+  const std::string op = s.StartOp("PUT", key, p, body.value("location", ""));
+  return Accepted(s, op, false, true, 202);
+}
+
+Reply DeleteDisk(FakeArm::State& s, const ArmPath& p) {
+  StoredResource* d = Find(s, p.Id());
+  if (!d) return Reply{.status = 204};
+  const std::string managed_by = d->body.value("managedBy", "");
+  if (!managed_by.empty())
+    return ErrorReply(409, "OperationNotAllowed",
+                      "Disk " + p.Name() + " is attached to VM " + managed_by + ".");
+  const std::string op = s.StartOp("DELETE", Lower(p.Id()), p, d->body.value("location", ""));
+  return Accepted(s, op, false, true, 202);
+}
+
+// --- virtual machines ---------------------------------------------------------------
+
+Reply PutVm(FakeArm::State& s, const ArmPath& p, const nlohmann::json& request) {
+  const std::string key = Lower(p.Id());
+  const nlohmann::json props = request.value("properties", nlohmann::json::object());
+  if (Str(props, "/hardwareProfile/vmSize").empty())
+    return ErrorReply(400, "InvalidParameter",
+                      "Required parameter 'hardwareProfile.vmSize' is missing.");
+  if (auto* existing = Find(s, p.Id()))
+    return ErrorReply(409, "OperationNotAllowed",
+                      "The fake does not update existing VMs (" + existing->id + ").");
+  const nlohmann::json nics = props.value(
+      nlohmann::json::json_pointer("/networkProfile/networkInterfaces"), nlohmann::json::array());
+  if (nics.empty())
+    return ErrorReply(400, "InvalidParameter",
+                      "Required parameter 'networkProfile.networkInterfaces' is missing.");
+  for (const auto& n : nics) {
+    StoredResource* nic = Find(s, n.value("id", ""));
+    if (!nic)
+      return ErrorReply(400, "InvalidResourceReference",
+                        "Resource " + n.value("id", "") + " referenced by resource " + p.Id() +
+                            " was not found.");
+    const std::string attached = Str(nic->body, "/properties/virtualMachine/id");
+    if (!attached.empty())
+      return ErrorReply(
+          400, "NicInUse",
+          "Network interface " + nic->id + " is used by existing resource " + attached + ".");
+  }
+  const std::string create = Str(props, "/storageProfile/osDisk/createOption");
+  const bool has_os_profile = props.contains("osProfile");
+  std::string os_type = Str(props, "/storageProfile/osDisk/osType");
+  std::string disk_id;
+  nlohmann::json body = ExampleBody("VirtualMachine_Create_FromAGeneralizedSharedImage.json");
+  if (create == "FromImage") {
+    const std::string image = Str(props, "/storageProfile/imageReference/id");
+    StoredResource* version = Find(s, image);
+    if (!version || version->body["properties"].value("provisioningState", "") != "Succeeded")
+      return ErrorReply(404, "GalleryImageNotFound",
+                        "The gallery image " + image + " is not available.");
+    std::string definition_id = image;
+    if (version->type == "Microsoft.Compute/galleries/images/versions")
+      definition_id = image.substr(0, image.rfind("/versions/"));
+    StoredResource* definition = Find(s, definition_id);
+    const std::string os_state =
+        definition ? Str(definition->body, "/properties/osState") : "Generalized";
+    if (definition) os_type = Str(definition->body, "/properties/osType");
+    if (os_state == "Generalized" && !has_os_profile)
+      return ErrorReply(400, "InvalidParameter",
+                        "Required parameter 'osProfile' is missing (null).");
+    if (os_state == "Specialized" && has_os_profile)
+      return ErrorReply(400, "InvalidParameter",
+                        "Parameter 'osProfile' is not allowed with a specialized image.");
+    if (has_os_profile && Str(props, "/osProfile/adminPassword").empty() &&
+        !props.contains(nlohmann::json::json_pointer("/osProfile/linuxConfiguration/ssh")))
+      return ErrorReply(400, "InvalidParameter",
+                        "Required parameter 'adminPassword' or an SSH public key is missing.");
+    std::string disk_name = Str(props, "/storageProfile/osDisk/name");
+    if (disk_name.empty()) disk_name = p.Name() + "_OsDisk_1_" + RandomHex(32);
+    ArmPath dp = p;
+    dp.segments = {{"disks", disk_name}};
+    disk_id = dp.Id();
+    nlohmann::json disk = {
+        {"id", disk_id},
+        {"name", disk_name},
+        {"type", kDiskType},
+        {"location", request.value("location", "")},
+        {"managedBy", p.Id()},
+        {"sku", {{"name", Str(props, "/storageProfile/osDisk/managedDisk/storageAccountType")}}},
+        {"properties",
+         {{"osType", os_type},
+          {"diskSizeGB", 30},
+          {"diskState", "Attached"},
+          {"creationData",
+           {{"createOption", "FromImage"}, {"galleryImageReference", {{"id", image}}}}},
+          {"timeCreated", s.NowText()},
+          {"provisioningState", "Updating"}}}};
+    s.resources[Lower(disk_id)] = StoredResource{.id = disk_id, .type = kDiskType, .body = disk};
+  } else if (create == "Attach") {
+    disk_id = Str(props, "/storageProfile/osDisk/managedDisk/id");
+    StoredResource* disk = Find(s, disk_id);
+    if (!disk || disk->body["properties"].value("provisioningState", "") != "Succeeded")
+      return ErrorReply(404, "NotFound", "Disk " + disk_id + " was not found.");
+    if (!disk->body.value("managedBy", "").empty())
+      return ErrorReply(409, "OperationNotAllowed", "Disk " + disk_id + " is already attached.");
+    if (has_os_profile)
+      return ErrorReply(400, "InvalidParameter",
+                        "Parameter 'osProfile' is not allowed when attaching an OS disk.");
+    if (os_type.empty())
+      return ErrorReply(400, "InvalidParameter",
+                        "Required parameter 'storageProfile.osDisk.osType' is missing.");
+    disk->body["managedBy"] = p.Id();
+    disk->body["properties"]["diskState"] = "Attached";
+  } else {
+    return ErrorReply(
+        400, "InvalidParameter",
+        "The fake supports osDisk.createOption FromImage and Attach, not '" + create + "'.");
+  }
+  for (const auto& n : nics)
+    Find(s, n.value("id", ""))->body["properties"]["virtualMachine"] = {{"id", p.Id()}};
+
+  body["id"] = p.Id();
+  body["name"] = p.Name();
+  body["type"] = kVmType;
+  body["location"] = request.value("location", "");
+  if (request.contains("tags")) body["tags"] = request["tags"];
+  const nlohmann::json example_props = body["properties"];
+  body["properties"] = props;
+  if (body["properties"].contains("osProfile")) {
+    body["properties"]["osProfile"].erase("adminPassword");  // ARM never returns it
+    CopyMissing(body, nlohmann::json{{"properties", example_props}},
+                {"/properties/osProfile/secrets"});
+  }
+  nlohmann::json& os_disk = body["properties"]["storageProfile"]["osDisk"];
+  os_disk["name"] = ResourceNameOf(disk_id);
+  os_disk["osType"] = os_type;
+  os_disk["managedDisk"]["id"] = disk_id;
+  CopyMissing(
+      body, nlohmann::json{{"properties", example_props}},
+      {"/properties/storageProfile/osDisk/diskSizeGB", "/properties/storageProfile/dataDisks"});
+  body["properties"]["vmId"] = NewUuid();
+  body["properties"]["timeCreated"] = s.NowText();
+  body["properties"]["provisioningState"] = "Creating";
+  s.resources[key] = StoredResource{.id = p.Id(), .type = kVmType, .body = body};
+  const std::string op = s.StartOp("PUT", key, p, body["location"]);
+  return Accepted(s, op, true, false, 201, body);
+}
+
+nlohmann::json InstanceView(FakeArm::State& s, const StoredResource& vm) {
+  nlohmann::json view = ExampleBody("VirtualMachine_Get_InstanceView.json", "200");
+  for (const char* drop : {"bootDiagnostics", "extensions", "patchStatus"}) view.erase(drop);
+  const nlohmann::json& props = vm.body["properties"];
+  view["computerName"] = props.value(nlohmann::json::json_pointer("/osProfile/computerName"),
+                                     vm.body.value("name", ""));
+  const bool windows = Str(props, "/storageProfile/osDisk/osType") == "Windows";
+  view["osName"] = windows ? "Windows Server 2022 Datacenter" : "Linux";
+  if (!windows) view["osVersion"] = "";
+  const std::string state = props.value("provisioningState", "");
+  const std::string lower = Lower(state);
+  view["statuses"] = nlohmann::json::array(
+      {{{"code", "ProvisioningState/" + lower},
+        {"level", state == "Failed" ? "Error" : "Info"},
+        {"displayStatus", "Provisioning " + lower},
+        {"time", s.NowText()}},
+       {{"code", state == "Succeeded" ? "PowerState/running" : "PowerState/starting"},
+        {"level", "Info"},
+        {"displayStatus", state == "Succeeded" ? "VM running" : "VM starting"}}});
+  view["disks"] = nlohmann::json::array(
+      {{{"name", Str(props, "/storageProfile/osDisk/name")},
+        {"statuses", {{{"code", "ProvisioningState/" + lower}, {"level", "Info"}}}}}});
+  return view;
+}
+
+Reply DeleteVm(FakeArm::State& s, const http::ServerRequest& req, const ArmPath& p) {
+  StoredResource* vm = Find(s, p.Id());
+  if (!vm) return Reply{.status = 204};
+  if (auto f = req.params.find("forceDeletion");
+      f != req.params.end() && f->second != "true" && f->second != "false")
+    return ErrorReply(400, "InvalidParameter", "forceDeletion must be true or false.");
+  if (!vm->pending_op.empty() && s.ops[vm->pending_op].method == "DELETE")
+    return Accepted(s, vm->pending_op, false, true, 202);
+  vm->body["properties"]["provisioningState"] = "Deleting";
+  const std::string op = s.StartOp("DELETE", Lower(p.Id()), p, vm->body.value("location", ""));
+  return Accepted(s, op, false, true, 202);
+}
+
+// --- run commands ----------------------------------------------------------------
+
+Reply PutRunCommand(FakeArm::State& s, const ArmPath& p, const nlohmann::json& request) {
+  StoredResource* vm = Find(s, p.ParentId());
+  if (!vm)
+    return ErrorReply(404, "ParentResourceNotFound",
+                      "Can not perform requested operation on nested resource. Parent resource '" +
+                          p.segments[0].second + "' not found.");
+  if (vm->body["properties"].value("provisioningState", "") != "Succeeded")
+    return ErrorReply(409, "OperationNotAllowed",
+                      "Operation 'runCommands' is not allowed on VM '" + p.segments[0].second +
+                          "' since the VM is not running.");
+  const nlohmann::json props = request.value("properties", nlohmann::json::object());
+  if (Str(props, "/source/script").empty() && Str(props, "/source/scriptUri").empty() &&
+      Str(props, "/source/commandId").empty())
+    return ErrorReply(400, "InvalidParameter",
+                      "Run command source must set script, scriptUri or commandId.");
+  const std::string key = Lower(p.Id());
+  if (auto* existing = Find(s, p.Id()); existing && !existing->pending_op.empty())
+    return ErrorReply(409, "AnotherOperationInProgress", "Another operation is in progress.");
+  nlohmann::json body = ExampleBody("VirtualMachineRunCommand_CreateOrUpdate.json");
+  body["id"] = p.Id();
+  body["name"] = p.Name();
+  body["location"] = request.value("location", "");
+  body.erase("tags");
+  if (request.contains("tags")) body["tags"] = request["tags"];
+  body["properties"] = props;
+  body["properties"].erase("runAsPassword");
+  body["properties"]["provisioningState"] = "Creating";
+  s.resources[key] = StoredResource{.id = p.Id(), .type = kRunCommandType, .body = body};
+  const std::string op = s.StartOp("PUT", key, p, body["location"]);
+  return Accepted(s, op, true, false, 201, body);
+}
+
+nlohmann::json RunCommandInstanceView(FakeArm::State& s, StoredResource& rc) {
+  nlohmann::json& props = rc.body["properties"];
+  if (props.contains("instanceView") &&
+      props["instanceView"].value("executionState", "") != "Running")
+    return props["instanceView"];  // final: stable from now on
+  if (!rc.script_started)
+    return {{"executionState", "Pending"},
+            {"executionMessage", ""},
+            {"statuses", nlohmann::json::array()}};
+  ++rc.instance_view_gets;
+  if (rc.instance_view_gets <= s.opts.run_command_polls) {
+    nlohmann::json running = {{"executionState", "Running"},
+                              {"executionMessage", ""},
+                              {"startTime", (rc.started_at.empty() ? s.NowText() : rc.started_at)},
+                              {"statuses", nlohmann::json::array()}};
+    props["instanceView"] = running;
+    return running;
+  }
+  const std::string script = Str(props, "/source/script");
+  RunCommandRule rule;
+  for (const auto& r : s.run_rules) {
+    if (script.find(r.contains) != std::string::npos) {
+      rule = r;
+      break;
+    }
+  }
+  std::string state = rule.execution_state;
+  if (state.empty()) state = rule.exit_code == 0 ? "Succeeded" : "Failed";
+  props["instanceView"] = {
+      {"executionState", state},
+      {"executionMessage", state == "Succeeded" ? ""
+                                                : "Execution completed with exit code " +
+                                                      std::to_string(rule.exit_code)},
+      {"exitCode", rule.exit_code},
+      {"output", rule.stdout_text},
+      {"error", rule.stderr_text},
+      {"startTime", (rc.started_at.empty() ? s.NowText() : rc.started_at)},
+      {"endTime", s.NowText()},
+      {"statuses", nlohmann::json::array()}};
+  return props["instanceView"];
+}
+
+std::string ExpectedApi(const ArmPath& p) {
+  const std::string first = Lower(p.segments[0].first);
+  if (first == "galleries") return kGalleryApi;
+  if (first == "disks") return kDiskApi;
+  return kComputeApi;
+}
+
+}  // namespace
+
+std::string ResourceNameOf(const std::string& id) { return id.substr(id.find_last_of('/') + 1); }
+
+Reply HandleCompute(FakeArm::State& s, const http::ServerRequest& req, const ArmPath& p) {
+  auto api = req.params.find("api-version");
+  if (api == req.params.end())
+    return ErrorReply(
+        400, "MissingApiVersionParameter",
+        "The api-version query parameter (?api-version=) is required for all requests.");
+  if (api->second != ExpectedApi(p))
+    return ErrorReply(400, "InvalidApiVersionParameter",
+                      "The api-version '" + api->second +
+                          "' is invalid. The supported versions are '" + ExpectedApi(p) + "'.");
+  nlohmann::json request = nlohmann::json::object();
+  if (!req.body.empty()) {
+    try {
+      request = nlohmann::json::parse(req.body);
+    } catch (const nlohmann::json::exception&) {
+      return ErrorReply(400, "InvalidRequestContent",
+                        "The request content was invalid and could not be deserialized.");
+    }
+  }
+  const std::string first = Lower(p.segments[0].first);
+  if (first == "galleries") return HandleGallery(s, req, p, request);
+  const std::string key = Lower(p.Id());
+  const bool is_vm = first == "virtualmachines" && p.segments.size() == 1;
+  const bool is_rc = first == "virtualmachines" && p.segments.size() == 2 &&
+                     Lower(p.segments[1].first) == "runcommands";
+  const bool is_disk = first == "disks" && p.segments.size() == 1;
+  if (!is_vm && !is_rc && !is_disk)
+    return ErrorReply(400, "InvalidResourceType", "The fake does not serve " + p.Type() + ".");
+
+  if (req.method == "GET") {
+    auto it = s.resources.find(key);
+    if (it != s.resources.end() && !it->second.pending_op.empty())
+      s.Observe(s.ops[it->second.pending_op]);
+    it = s.resources.find(key);
+    if (it == s.resources.end()) return NotFound(p);
+    nlohmann::json body = it->second.body;
+    auto expand = req.params.find("$expand");
+    const bool iv = expand != req.params.end() && Lower(expand->second) == "instanceview";
+    if (is_vm && iv) body["properties"]["instanceView"] = InstanceView(s, it->second);
+    if (is_rc) {
+      if (iv) {
+        body["properties"]["instanceView"] = RunCommandInstanceView(s, it->second);
+      } else {
+        body["properties"].erase("instanceView");
+      }
+    }
+    return Reply{.status = 200, .body = body};
+  }
+  if (req.method == "PUT") {
+    if (is_disk) return PutDisk(s, p, request);
+    if (is_vm) return PutVm(s, p, request);
+    return PutRunCommand(s, p, request);
+  }
+  if (req.method == "DELETE") {
+    if (is_disk) return DeleteDisk(s, p);
+    if (is_vm) return DeleteVm(s, req, p);
+    StoredResource* rc = Find(s, p.Id());
+    if (!rc) return Reply{.status = 204};
+    const std::string op = s.StartOp("DELETE", key, p, rc->body.value("location", ""));
+    return Accepted(s, op, false, true, 202);
+  }
+  return ErrorReply(405, "MethodNotAllowed", req.method + " is not supported here by the fake.");
+}
+
+void FinishComputeOp(FakeArm::State& s, PendingOp& op) {
+  auto it = s.resources.find(op.resource_key);
+  if (it == s.resources.end()) return;
+  StoredResource& r = it->second;
+  if (r.type.rfind("Microsoft.Compute/galleries", 0) == 0) return FinishGalleryOp(s, op);
+  const bool ok = op.status == "Succeeded";
+  if (op.method != "DELETE") {
+    r.body["properties"]["provisioningState"] = ok ? "Succeeded" : "Failed";
+    if (r.type == kVmType) {
+      const std::string disk = Str(r.body, "/properties/storageProfile/osDisk/managedDisk/id");
+      if (StoredResource* d = Find(s, disk))
+        d->body["properties"]["provisioningState"] = ok ? "Succeeded" : "Failed";
+    }
+    if (r.type == kRunCommandType && ok) {
+      r.script_started = true;
+      r.started_at = s.NowText();
+    }
+    return;
+  }
+  if (!ok) {
+    r.body["properties"]["provisioningState"] = "Failed";
+    return;
+  }
+  if (r.type == kVmType) {
+    const nlohmann::json props = r.body["properties"];
+    for (const auto& n :
+         props.value(nlohmann::json::json_pointer("/networkProfile/networkInterfaces"),
+                     nlohmann::json::array())) {
+      const std::string nic = n.value("id", "");
+      if (Str(n, "/properties/deleteOption") == "Delete") {
+        s.resources.erase(Lower(nic));
+      } else if (StoredResource* nr = Find(s, nic)) {
+        nr->body["properties"].erase("virtualMachine");
+      }
+    }
+    const std::string disk = Str(props, "/storageProfile/osDisk/managedDisk/id");
+    if (Str(props, "/storageProfile/osDisk/deleteOption") == "Delete") {
+      s.resources.erase(Lower(disk));
+    } else if (StoredResource* d = Find(s, disk)) {
+      d->body.erase("managedBy");
+      d->body["properties"]["diskState"] = "Unattached";
+    }
+    // Child run commands go with the VM.
+    for (auto c = s.resources.begin(); c != s.resources.end();) {
+      if (c->first.rfind(op.resource_key + "/runcommands/", 0) == 0) {
+        c = s.resources.erase(c);
+      } else {
+        ++c;
+      }
+    }
+  }
+  s.resources.erase(op.resource_key);
+}
+
+}  // namespace vmrelease::fake_arm
