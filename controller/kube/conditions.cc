@@ -1,0 +1,110 @@
+#include "controller/kube/conditions.h"
+
+namespace vmrelease::kube {
+
+Json Condition::ToJson() const {
+  Json j = {{"type", type}, {"status", status}, {"reason", reason}, {"message", message}};
+  if (observed_generation > 0) j["observedGeneration"] = observed_generation;
+  if (!last_transition_time.empty()) j["lastTransitionTime"] = last_transition_time;
+  return j;
+}
+
+Condition Condition::FromJson(const Json& j) {
+  Condition c;
+  if (!j.is_object()) return c;
+  auto str = [&](const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  c.type = str("type");
+  c.status = str("status");
+  c.reason = str("reason");
+  c.message = str("message");
+  c.last_transition_time = str("lastTransitionTime");
+  auto g = j.find("observedGeneration");
+  if (g != j.end() && g->is_number_integer()) c.observed_generation = g->get<int64_t>();
+  return c;
+}
+
+bool SetCondition(Json& conditions, const Condition& c, WallTime now) {
+  if (!conditions.is_array()) conditions = Json::array();
+  for (Json& existing : conditions) {
+    if (!existing.is_object() || existing.value("type", "") != c.type) continue;
+    Condition next = c;
+    const Condition old = Condition::FromJson(existing);
+    next.last_transition_time = old.status == c.status && !old.last_transition_time.empty()
+                                    ? old.last_transition_time
+                                    : FormatRfc3339(now);
+    Json updated = next.ToJson();
+    if (updated == existing) return false;
+    existing = std::move(updated);
+    return true;
+  }
+  Condition next = c;
+  next.last_transition_time = FormatRfc3339(now);
+  conditions.push_back(next.ToJson());
+  return true;
+}
+
+std::optional<Condition> FindCondition(const Json& conditions, std::string_view type) {
+  if (!conditions.is_array()) return std::nullopt;
+  for (const Json& c : conditions) {
+    if (c.is_object() && c.value("type", "") == type) return Condition::FromJson(c);
+  }
+  return std::nullopt;
+}
+
+bool IsConditionTrue(const Json& conditions, std::string_view type) {
+  auto c = FindCondition(conditions, type);
+  return c.has_value() && c->status == kConditionTrue;
+}
+
+bool RemoveCondition(Json& conditions, std::string_view type) {
+  if (!conditions.is_array()) return false;
+  for (auto it = conditions.begin(); it != conditions.end(); ++it) {
+    if (it->is_object() && it->value("type", "") == type) {
+      conditions.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
+const char* KStatusName(KStatus s) {
+  switch (s) {
+    case KStatus::kInProgress:
+      return "InProgress";
+    case KStatus::kCurrent:
+      return "Current";
+    case KStatus::kFailed:
+      return "Failed";
+    case KStatus::kTerminating:
+      return "Terminating";
+  }
+  return "Unknown";
+}
+
+KStatusSummary SummarizeKStatus(const Json& obj) {
+  if (IsDeleting(obj)) return {KStatus::kTerminating, "resource is being deleted"};
+  const Json* status = Find(obj, {"status"});
+  const int64_t generation = Generation(obj);
+  if (status != nullptr && status->is_object()) {
+    auto og = status->find("observedGeneration");
+    if (og != status->end() && og->is_number_integer() && og->get<int64_t>() < generation)
+      return {KStatus::kInProgress, "generation " + std::to_string(generation) +
+                                        " not yet observed (observed " +
+                                        std::to_string(og->get<int64_t>()) + ")"};
+  }
+  static const Json kNone = Json::array();
+  const Json* conds = Find(obj, {"status", "conditions"});
+  const Json& conditions = conds != nullptr ? *conds : kNone;
+  if (auto r = FindCondition(conditions, "Reconciling"); r && r->status == kConditionTrue)
+    return {KStatus::kInProgress, r->message.empty() ? r->reason : r->message};
+  if (auto s = FindCondition(conditions, "Stalled"); s && s->status == kConditionTrue)
+    return {KStatus::kFailed, s->message.empty() ? s->reason : s->message};
+  if (auto ready = FindCondition(conditions, "Ready"); ready && ready->status != kConditionTrue)
+    return {KStatus::kInProgress, ready->message.empty() ? ready->reason : ready->message};
+  return {KStatus::kCurrent, "resource is current"};
+}
+
+}  // namespace vmrelease::kube

@@ -1,0 +1,203 @@
+// metav1.Condition helpers, kstatus summary, and the finalizer flow.
+#include <gtest/gtest.h>
+
+#include "controller/kube/conditions.h"
+#include "controller/kube/finalizer.h"
+#include "tests/unit/kube/fake_client.h"
+
+namespace vmrelease::kube {
+namespace {
+
+using std::chrono::seconds;
+using testing::MemoryClient;
+
+TEST(ConditionsTest, LastTransitionTimeChangesOnlyWhenStatusChanges) {
+  ManualClock clock;
+  Json conds;  // null: becomes an array
+  const WallTime t0 = clock.WallNow();
+  EXPECT_TRUE(SetCondition(conds,
+                           {.type = "Ready",
+                            .status = "False",
+                            .reason = "Building",
+                            .message = "build running",
+                            .observed_generation = 1},
+                           t0));
+  ASSERT_TRUE(conds.is_array());
+  EXPECT_EQ(conds[0]["lastTransitionTime"], FormatRfc3339(t0));
+
+  // Same status, new reason/message/generation: updated, but the transition time stays.
+  clock.Advance(seconds(60));
+  EXPECT_TRUE(SetCondition(conds,
+                           {.type = "Ready",
+                            .status = "False",
+                            .reason = "Validating",
+                            .message = "checks running",
+                            .observed_generation = 2},
+                           clock.WallNow()));
+  auto c = FindCondition(conds, "Ready");
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->reason, "Validating");
+  EXPECT_EQ(c->observed_generation, 2);
+  EXPECT_EQ(c->last_transition_time, FormatRfc3339(t0));
+
+  // Identical again: nothing changed, so callers can skip the status write.
+  clock.Advance(seconds(60));
+  EXPECT_FALSE(SetCondition(conds,
+                            {.type = "Ready",
+                             .status = "False",
+                             .reason = "Validating",
+                             .message = "checks running",
+                             .observed_generation = 2},
+                            clock.WallNow()));
+
+  // Status flips: new transition time.
+  clock.Advance(seconds(60));
+  EXPECT_TRUE(SetCondition(
+      conds, {.type = "Ready", .status = "True", .reason = "Released", .observed_generation = 2},
+      clock.WallNow()));
+  EXPECT_EQ(FindCondition(conds, "Ready")->last_transition_time, FormatRfc3339(clock.WallNow()));
+  EXPECT_TRUE(IsConditionTrue(conds, "Ready"));
+}
+
+TEST(ConditionsTest, KeyedByTypeOrderKeptAndRemovable) {
+  ManualClock clock;
+  Json conds = Json::array();
+  SetCondition(conds, {.type = "Ready", .status = "False"}, clock.WallNow());
+  SetCondition(conds, {.type = "Reconciling", .status = "True"}, clock.WallNow());
+  SetCondition(conds, {.type = "Ready", .status = "True"}, clock.WallNow());
+  ASSERT_EQ(conds.size(), 2u);
+  EXPECT_EQ(conds[0]["type"], "Ready");
+  EXPECT_EQ(conds[1]["type"], "Reconciling");
+  EXPECT_FALSE(IsConditionTrue(conds, "Stalled"));
+  EXPECT_FALSE(FindCondition(conds, "Stalled").has_value());
+  EXPECT_TRUE(RemoveCondition(conds, "Reconciling"));
+  EXPECT_FALSE(RemoveCondition(conds, "Reconciling"));
+  EXPECT_EQ(conds.size(), 1u);
+  EXPECT_FALSE(FindCondition(Json(), "Ready").has_value());
+}
+
+TEST(ConditionsTest, KStatusSummary) {
+  auto obj = [](int64_t gen, int64_t observed, Json conds) {
+    return Json{{"metadata", {{"name", "x"}, {"generation", gen}}},
+                {"status", {{"observedGeneration", observed}, {"conditions", conds}}}};
+  };
+  auto cond = [](const char* t, const char* s) { return Json{{"type", t}, {"status", s}}; };
+  EXPECT_EQ(SummarizeKStatus(obj(2, 2, Json::array({cond("Ready", "True")}))).status,
+            KStatus::kCurrent);
+  EXPECT_EQ(SummarizeKStatus(obj(3, 2, Json::array({cond("Ready", "True")}))).status,
+            KStatus::kInProgress);
+  EXPECT_EQ(SummarizeKStatus(obj(2, 2, Json::array({cond("Reconciling", "True")}))).status,
+            KStatus::kInProgress);
+  EXPECT_EQ(
+      SummarizeKStatus(obj(2, 2, Json::array({cond("Stalled", "True"), cond("Ready", "False")})))
+          .status,
+      KStatus::kFailed);
+  EXPECT_EQ(SummarizeKStatus(obj(2, 2, Json::array({cond("Ready", "False")}))).status,
+            KStatus::kInProgress);
+  Json deleting = obj(2, 2, Json::array());
+  deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  EXPECT_EQ(SummarizeKStatus(deleting).status, KStatus::kTerminating);
+  EXPECT_STREQ(KStatusName(KStatus::kCurrent), "Current");
+}
+
+const ResourceType kType{"vmrelease.io", "v1alpha1", "imagereleases", "ImageRelease", true};
+constexpr char kFinalizer[] = "vmrelease.io/cleanup";
+
+TEST(FinalizerTest, PatchesTestTheResourceVersionAndTheEntry) {
+  Json obj = testing::Obj("ns", "a", "7");
+  EXPECT_EQ(AddFinalizerPatch(obj, kFinalizer),
+            Json::parse(R"([{"op":"test","path":"/metadata/resourceVersion","value":"7"},
+                            {"op":"add","path":"/metadata/finalizers",
+                             "value":["vmrelease.io/cleanup"]}])"));
+  obj["metadata"]["finalizers"] = {"other", kFinalizer};
+  EXPECT_TRUE(HasFinalizer(obj, kFinalizer));
+  EXPECT_EQ(RemoveFinalizerPatch(obj, kFinalizer),
+            Json::parse(R"([{"op":"test","path":"/metadata/resourceVersion","value":"7"},
+                            {"op":"test","path":"/metadata/finalizers/1",
+                             "value":"vmrelease.io/cleanup"},
+                            {"op":"remove","path":"/metadata/finalizers/1"}])"));
+  obj["metadata"]["finalizers"] = {"other"};
+  EXPECT_EQ(AddFinalizerPatch(obj, kFinalizer)[1]["path"], "/metadata/finalizers/-");
+}
+
+struct FlowCase {
+  std::string name;
+  bool deleting;
+  bool has_finalizer;
+  bool expect_apply, expect_cleanup;
+  bool finalizer_after;  // present on the stored object afterwards
+};
+
+class FinalizeFlowTest : public ::testing::TestWithParam<FlowCase> {};
+
+TEST_P(FinalizeFlowTest, RunsTheRightStep) {
+  const FlowCase& tc = GetParam();
+  MemoryClient client;
+  Json obj = testing::Obj("ns", "a", "");
+  if (tc.has_finalizer) obj["metadata"]["finalizers"] = {kFinalizer};
+  if (tc.deleting) obj["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  client.Put(kType, obj);
+  Json stored = *client.Peek(kType, {"ns", "a"});
+  bool applied = false, cleaned = false;
+  ReconcileResult r = Finalize(
+      client, kType, kFinalizer, stored,
+      [&](const Json&) -> ReconcileResult {
+        applied = true;
+        return Action::RequeueAfter(seconds(60));
+      },
+      [&](const Json&) -> ReconcileResult {
+        cleaned = true;
+        return Action::AwaitChange();
+      });
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(applied, tc.expect_apply);
+  EXPECT_EQ(cleaned, tc.expect_cleanup);
+  EXPECT_EQ(HasFinalizer(*client.Peek(kType, {"ns", "a"}), kFinalizer), tc.finalizer_after);
+  if (tc.expect_apply) {
+    EXPECT_EQ(r.action().requeue_after(), seconds(60));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Flow, FinalizeFlowTest,
+    ::testing::Values(
+        FlowCase{"NewObjectGetsFinalizerFirst", false, false, false, false, true},
+        FlowCase{"LiveObjectIsApplied", false, true, true, false, true},
+        FlowCase{"DeletingObjectIsCleanedThenReleased", true, true, false, true, false},
+        FlowCase{"DeletingWithoutOurFinalizerIsLeftAlone", true, false, false, false, false}),
+    [](const ::testing::TestParamInfo<FlowCase>& info) { return info.param.name; });
+
+TEST(FinalizerTest, FailedCleanupKeepsTheFinalizer) {
+  MemoryClient client;
+  Json obj = testing::Obj("ns", "a", "");
+  obj["metadata"]["finalizers"] = {kFinalizer};
+  obj["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z";
+  client.Put(kType, obj);
+  ReconcileResult r = Finalize(
+      client, kType, kFinalizer, *client.Peek(kType, {"ns", "a"}),
+      [](const Json&) -> ReconcileResult { return Action::AwaitChange(); },
+      [](const Json&) -> ReconcileResult {
+        return ReconcileError::Transient(UnavailableError("azure down"));
+      });
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind(), ErrorKind::kTransient);
+  EXPECT_TRUE(HasFinalizer(*client.Peek(kType, {"ns", "a"}), kFinalizer));
+}
+
+TEST(FinalizerTest, AStaleObjectLosesTheRaceInsteadOfClobbering) {
+  MemoryClient client;
+  client.Put(kType, testing::Obj("ns", "a", ""));
+  Json stale = *client.Peek(kType, {"ns", "a"});
+  client.Put(kType, stale);  // someone else wrote meanwhile: new resourceVersion
+  auto r = AddFinalizer(client, kType, stale, kFinalizer);
+  EXPECT_FALSE(r.ok());  // the `test` op failed
+  EXPECT_FALSE(HasFinalizer(*client.Peek(kType, {"ns", "a"}), kFinalizer));
+  ReconcileResult flow = Finalize(
+      client, kType, kFinalizer, stale, [](const Json&) { return Action::AwaitChange(); },
+      [](const Json&) { return Action::AwaitChange(); });
+  ASSERT_FALSE(flow.ok());
+  EXPECT_EQ(flow.error().kind(), ErrorKind::kTransient);
+}
+
+}  // namespace
+}  // namespace vmrelease::kube
