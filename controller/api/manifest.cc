@@ -1,0 +1,206 @@
+#include "controller/api/manifest.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace vmrelease::api {
+namespace {
+
+std::string Where(const YAML::Mark& mark) {
+  if (mark.is_null()) return "";
+  return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1) +
+         ": ";
+}
+
+bool OneOf(const std::string& s, std::initializer_list<const char*> options) {
+  for (const char* o : options) {
+    if (s == o) return true;
+  }
+  return false;
+}
+
+std::string WithoutUnderscores(std::string s) {
+  std::erase(s, '_');
+  return s;
+}
+
+// go-yaml v2's resolution of an untagged plain scalar.
+StatusOr<Json> ResolvePlain(const std::string& s, const YAML::Mark& mark) {
+  if (OneOf(s, {"", "~", "null", "Null", "NULL"})) return Json(nullptr);
+  if (OneOf(s, {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"})) {
+    return Json(true);
+  }
+  if (OneOf(s, {"n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"})) {
+    return Json(false);
+  }
+  if (OneOf(s, {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf",
+                "-.Inf", "-.INF"})) {
+    return InvalidArgumentError(Where(mark) + "\"" + s + "\" is not representable in JSON");
+  }
+  static const std::regex kDecimal("^[-+]?(0|[1-9][0-9_]*)$");
+  static const std::regex kOctal("^[-+]?0[0-7_]+$");
+  static const std::regex kHex("^[-+]?0x[0-9a-fA-F_]+$");
+  static const std::regex kBinary("^[-+]?0b[01_]+$");
+  static const std::regex kFloat("^[-+]?(\\.[0-9]+|[0-9][0-9_]*(\\.[0-9_]*)?)([eE][-+]?[0-9]+)?$");
+  int base = 0;
+  std::string digits = WithoutUnderscores(s);
+  bool negative = !digits.empty() && digits[0] == '-';
+  if (!digits.empty() && (digits[0] == '-' || digits[0] == '+')) digits.erase(0, 1);
+  if (std::regex_match(s, kDecimal)) {
+    base = 10;
+  } else if (std::regex_match(s, kHex)) {
+    base = 16;
+    digits.erase(0, 2);
+  } else if (std::regex_match(s, kBinary)) {
+    base = 2;
+    digits.erase(0, 2);
+  } else if (std::regex_match(s, kOctal)) {
+    base = 8;
+  }
+  if (base != 0) {
+    errno = 0;
+    char* end = nullptr;
+    unsigned long long u = std::strtoull(digits.c_str(), &end, base);
+    if (errno == 0 && end && *end == '\0') {
+      if (!negative) {
+        if (u <= static_cast<unsigned long long>(INT64_MAX)) return Json(static_cast<int64_t>(u));
+        return Json(static_cast<uint64_t>(u));
+      }
+      if (u <= static_cast<unsigned long long>(INT64_MAX)) return Json(-static_cast<int64_t>(u));
+      if (u == static_cast<unsigned long long>(INT64_MAX) + 1ULL) return Json(INT64_MIN);
+    }
+    // Too large for 64 bits: go-yaml falls back to a float.
+  }
+  if (base != 0 || std::regex_match(s, kFloat)) {
+    double d = std::strtod(WithoutUnderscores(s).c_str(), nullptr);
+    if (!std::isfinite(d)) {
+      return InvalidArgumentError(Where(mark) + "\"" + s + "\" is not representable in JSON");
+    }
+    return Json(d);
+  }
+  return Json(s);
+}
+
+StatusOr<Json> ResolveTagged(const std::string& tag, const std::string& s, const YAML::Mark& mark) {
+  auto is = [&](const char* short_name) {
+    return tag == std::string("!!") + short_name ||
+           tag == std::string("tag:yaml.org,2002:") + short_name;
+  };
+  if (is("str") || is("binary") || is("timestamp")) return Json(s);
+  if (is("null") || is("bool") || is("int") || is("float")) {
+    ASSIGN_OR_RETURN(Json j, ResolvePlain(s, mark));
+    bool ok = (is("null") && j.is_null()) || (is("bool") && j.is_boolean()) ||
+              (is("int") && j.is_number_integer()) || (is("float") && j.is_number());
+    std::string shown = tag.starts_with("tag:yaml.org,2002:") ? "!!" + tag.substr(18) : tag;
+    if (!ok) return InvalidArgumentError(Where(mark) + "\"" + s + "\" is not a valid " + shown);
+    if (is("float")) return Json(j.get<double>());
+    return j;
+  }
+  return InvalidArgumentError(Where(mark) + "unsupported YAML tag " + tag);
+}
+
+template <typename J>
+StatusOr<J> ToJson(const YAML::Node& node, int depth) {
+  if (depth > 200) return InvalidArgumentError(Where(node.Mark()) + "YAML nested too deeply");
+  switch (node.Type()) {
+    case YAML::NodeType::Undefined:
+    case YAML::NodeType::Null:
+      return J(nullptr);
+    case YAML::NodeType::Scalar: {
+      const std::string& tag = node.Tag();
+      if (tag == "!") return J(node.Scalar());  // quoted or block scalar
+      StatusOr<Json> scalar = (tag.empty() || tag == "?")
+                                  ? ResolvePlain(node.Scalar(), node.Mark())
+                                  : ResolveTagged(tag, node.Scalar(), node.Mark());
+      if (!scalar.ok()) return scalar.status();
+      return J(*scalar);
+    }
+    case YAML::NodeType::Sequence: {
+      J out = J::array();
+      for (const auto& item : node) {
+        ASSIGN_OR_RETURN(J j, ToJson<J>(item, depth + 1));
+        out.push_back(std::move(j));
+      }
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      J out = J::object();
+      for (const auto& kv : node) {
+        if (!kv.first.IsScalar()) {
+          return InvalidArgumentError(Where(kv.first.Mark()) + "map keys must be scalars");
+        }
+        const std::string& key = kv.first.Scalar();
+        if (key == "<<" && kv.first.Tag() != "!") {
+          return InvalidArgumentError(Where(kv.first.Mark()) + "YAML merge keys are not supported");
+        }
+        if (out.contains(key)) {
+          return InvalidArgumentError(Where(kv.first.Mark()) + "duplicate key \"" + key + "\"");
+        }
+        ASSIGN_OR_RETURN(J j, ToJson<J>(kv.second, depth + 1));
+        out[key] = std::move(j);
+      }
+      return out;
+    }
+  }
+  return J(nullptr);
+}
+
+template <typename J>
+StatusOr<std::vector<J>> ParseDocuments(std::string_view text) {
+  std::vector<YAML::Node> nodes;
+  try {
+    nodes = YAML::LoadAll(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(Where(e.mark) + "invalid YAML: " + e.msg);
+  }
+  std::vector<J> docs;
+  for (const auto& node : nodes) {
+    StatusOr<J> j = J(nullptr);
+    try {
+      j = ToJson<J>(node, 0);
+    } catch (const YAML::Exception& e) {
+      return InvalidArgumentError(Where(e.mark) + "invalid YAML: " + e.msg);
+    }
+    if (!j.ok()) return j.status();
+    if (!j->is_null()) docs.push_back(std::move(*j));
+  }
+  return docs;
+}
+
+}  // namespace
+
+StatusOr<std::vector<Json>> ParseYamlDocuments(std::string_view text) {
+  return ParseDocuments<Json>(text);
+}
+
+StatusOr<std::vector<OrderedJson>> ParseYamlDocumentsOrdered(std::string_view text) {
+  return ParseDocuments<OrderedJson>(text);
+}
+
+StatusOr<Json> ParseYamlDocument(std::string_view text) {
+  ASSIGN_OR_RETURN(std::vector<Json> docs, ParseYamlDocuments(text));
+  if (docs.size() != 1) {
+    return InvalidArgumentError("expected exactly one YAML document, found " +
+                                std::to_string(docs.size()));
+  }
+  return std::move(docs[0]);
+}
+
+StatusOr<std::vector<Json>> LoadManifestFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError(path + ": cannot open");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  auto docs = ParseYamlDocuments(buffer.str());
+  if (!docs.ok()) return docs.status().WithContext(path);
+  return docs;
+}
+
+}  // namespace vmrelease::api
