@@ -1,0 +1,121 @@
+#include "tests/support/azurite/azurite.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <regex>
+
+#include "controller/http/client.h"
+#include "tests/support/testing/certs.h"
+
+namespace vmrelease::testing {
+namespace {
+
+std::string Tail(const std::string& text, size_t n = 2000) {
+  return text.size() <= n ? text : text.substr(text.size() - n);
+}
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Azurite>> Azurite::Start(Options options) {
+  if (options.oauth && !options.https) {
+    return InvalidArgumentError("Azurite only accepts bearer tokens over https");
+  }
+  const std::string tool = ToolPath("azurite-blob");
+  struct stat st {};
+  if (tool.find('/') != std::string::npos && stat(tool.c_str(), &st) != 0) {
+    return NotFoundError("azurite-blob not found at " + tool + " (run ./scripts/setup.sh)");
+  }
+  std::unique_ptr<Azurite> a(new Azurite());
+  a->dir_ = std::make_unique<TempDir>();
+  a->workspace_ = a->dir_->Join("data");
+  mkdir(a->workspace_.c_str(), 0700);
+  a->log_path_ = a->dir_->Join("azurite.log");
+
+  std::vector<std::string> argv = {
+      tool, "--blobHost", "127.0.0.1",          "--blobPort",
+      "0",  "--silent",   "--disableTelemetry", "--skipApiVersionCheck"};
+  if (options.in_memory) {
+    argv.push_back("--inMemoryPersistence");
+  } else {
+    argv.insert(argv.end(), {"--location", a->workspace_});
+  }
+  if (options.https) {
+    ASSIGN_OR_RETURN(CertKey ca, GenerateCa("vmrelease-azurite-ca"));
+    ASSIGN_OR_RETURN(CertKey cert,
+                     IssueCert(ca, "127.0.0.1", {"IP:127.0.0.1", "DNS:localhost"}, true));
+    WriteFile(a->dir_->Join("cert.pem"), cert.cert_pem);
+    WriteFile(a->dir_->Join("key.pem"), cert.key_pem);
+    a->ca_pem_ = ca.cert_pem;
+    a->scheme_ = "https";
+    argv.insert(argv.end(),
+                {"--cert", a->dir_->Join("cert.pem"), "--key", a->dir_->Join("key.pem")});
+  }
+  if (options.oauth) argv.insert(argv.end(), {"--oauth", "basic"});
+
+  ASSIGN_OR_RETURN(a->process_, Subprocess::Start(argv, {}, a->log_path_));
+
+  // Azurite binds port 0 and prints the address it got.
+  const std::regex listening(R"(successfully listens on https?://127\.0\.0\.1:(\d+))");
+  bool exited = false;
+  const bool announced = WaitFor(
+      [&] {
+        if (!a->process_->Running()) {
+          exited = true;
+          return true;
+        }
+        std::smatch m;
+        const std::string log = ReadFile(a->log_path_);
+        if (!std::regex_search(log, m, listening)) return false;
+        a->port_ = std::stoi(m[1]);
+        return true;
+      },
+      std::chrono::seconds(60));
+  if (exited || !announced) {
+    const std::string why = exited ? "exited during start-up" : "did not start within 60 s";
+    return Status(exited ? StatusCode::kUnavailable : StatusCode::kDeadlineExceeded,
+                  "azurite " + why + "; log tail:\n" + Tail(ReadFile(a->log_path_)));
+  }
+
+  // Listening is not the same as serving: wait for a real HTTP answer.
+  http::Client probe(http::Client::Options{.tls = {.ca_pem = a->ca_pem_}});
+  const bool answers = WaitFor(
+      [&] {
+        auto r = probe.Send({.method = "GET",
+                             .url = a->account_url() + "?comp=list",
+                             .timeout = std::chrono::seconds(5)});
+        return r.ok() && r->status > 0;
+      },
+      std::chrono::seconds(30));
+  if (!answers) {
+    return DeadlineExceededError("azurite listens on port " + std::to_string(a->port_) +
+                                 " but does not answer; log tail:\n" +
+                                 Tail(ReadFile(a->log_path_)));
+  }
+  return a;
+}
+
+Azurite::~Azurite() { Stop(); }
+
+void Azurite::Stop() {
+  if (!process_) return;
+  if (process_->Running()) {
+    process_->Signal(SIGTERM);
+    if (!process_->Wait(std::chrono::seconds(10)).ok()) {
+      process_->Signal(SIGKILL);
+      process_->Wait(std::chrono::seconds(10)).status().IgnoreError();
+    }
+  }
+  process_.reset();
+}
+
+std::string Azurite::account_url() const {
+  return scheme_ + "://127.0.0.1:" + std::to_string(port_) + "/" + kAzuriteAccount;
+}
+
+std::string Azurite::connection_string() const {
+  return "DefaultEndpointsProtocol=" + scheme_ + ";AccountName=" + kAzuriteAccount +
+         ";AccountKey=" + kAzuriteKey + ";BlobEndpoint=" + account_url() + ";";
+}
+
+}  // namespace vmrelease::testing
