@@ -348,13 +348,11 @@ void PruneNode(const json& schema, json& v, const std::string& path,
       if (ap_schema) {
         PruneNode(*ap, it.value(), child, removed);
       } else if (!preserve && !ap_true) {
+        removed.push_back(child);  // recorded in document order, erased after the walk
         drop.push_back(it.key());
       }
     }
-    for (const auto& k : drop) {
-      removed.push_back(Join(path, k));
-      v.erase(k);
-    }
+    for (const auto& k : drop) v.erase(k);
   } else if (v.is_array()) {
     if (auto it = schema.find("items"); it != schema.end() && it->is_object()) {
       for (size_t i = 0; i < v.size(); ++i) PruneNode(*it, v[i], Index(path, i), removed);
