@@ -81,7 +81,7 @@ TEST_F(KubectlTest, GetShowsPrinterColumnsShortNamesAndYaml) {
       << table;
   EXPECT_TRUE(std::regex_search(table, std::regex(R"(\nsample\s+1\.3\.0\s+2\s+\d+s\n)"))) << table;
   EXPECT_NE(Ok({"get", "wg"}).find("sample"), std::string::npos);  // short name
-  EXPECT_NE(Ok({"get", "examples"}).find("widget.example.com/sample"),
+  EXPECT_NE(Ok({"get", "examples"}).find("sample"),
             std::string::npos);  // category
   std::string yaml = Ok({"get", "widget", "sample", "-o", "yaml"});
   EXPECT_NE(yaml.find("apiVersion: example.com/v1alpha1"), std::string::npos) << yaml;
