@@ -597,6 +597,13 @@ std::vector<std::string> FakeArm::AssertionsSeen() const {
   return state_->assertions_seen;
 }
 
+std::vector<std::string> FakeArm::IssuedTokens() const {
+  std::lock_guard g(state_->mu);
+  std::vector<std::string> out;
+  for (const auto& [token, _] : state_->tokens) out.push_back(token);
+  return out;
+}
+
 nlohmann::json FakeArm::Stats() const {
   std::lock_guard g(state_->mu);
   return {{"requests", state_->route_counts},

@@ -145,6 +145,8 @@ class FakeArm {
   int FaultsInjected() const;
   // Assertions presented at the token endpoint, in order.
   std::vector<std::string> AssertionsSeen() const;
+  // Every access token issued so far (tests grep logs for them).
+  std::vector<std::string> IssuedTokens() const;
   nlohmann::json Stats() const;
   void ResetCounters();
 

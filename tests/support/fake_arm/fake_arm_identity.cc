@@ -13,7 +13,7 @@ Reply OAuthError(int status, const std::string& error, const std::string& aadsts
                .body = {{"error", error},
                         {"error_description", aadsts + ": " + description + "\r\nTrace ID: " +
                                                   NewUuid() + "\r\nCorrelation ID: " + NewUuid()},
-                        {"error_codes", {std::stoi(aadsts.substr(5))}},
+                        {"error_codes", {std::stoi(aadsts.substr(6))}},
                         {"timestamp", "2026-01-01 00:00:00Z"},
                         {"trace_id", NewUuid()},
                         {"correlation_id", NewUuid()}}};
