@@ -1,0 +1,72 @@
+// The controllers the binary runs, and how a reconciler plugs in. This is the
+// one place where concrete types meet (STYLE.md): later issues replace the
+// observing placeholder with the ImageRelease and EnvironmentPin reconcilers by
+// editing DefaultControllers() only.
+//
+//   ControllerSpec spec{
+//       .name = "imagerelease",
+//       .type = ImageReleaseType(),
+//       .make_reconciler = [](ControllerDeps& deps) {
+//         return std::make_unique<release::Reconciler>(deps.client, deps.store, deps.events,
+//                                                      deps.clock);
+//       }};
+//
+// Guarantees to a reconciler: `store` is synced before its first Reconcile;
+// `informers` holds the stores of every controller's primary type (for lookups
+// across kinds, e.g. a pin reading releases); `events` never blocks.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "controller/common/clock.h"
+#include "controller/kube/client.h"
+#include "controller/kube/controller.h"
+#include "controller/kube/events.h"
+#include "controller/kube/watcher.h"
+
+namespace vmrelease::app {
+
+kube::ResourceType ImageReleaseType();    // imagereleases.vmrelease.io/v1alpha1
+kube::ResourceType EnvironmentPinType();  // environmentpins.vmrelease.io/v1alpha1
+
+struct ControllerDeps {
+  kube::KubeClient& client;
+  const kube::Store& store;                                 // the controller's own resource
+  const std::map<std::string, kube::Informer*>& informers;  // by ResourceType::Name()
+  kube::EventRecorder& events;
+  Clock& clock;
+  std::string controller_name;
+  kube::ResourceType type;
+};
+
+struct ControllerSpec {
+  std::string name;  // controller label in logs and metrics, e.g. "imagerelease"
+  kube::ResourceType type;
+  std::function<std::unique_ptr<kube::Reconciler>(ControllerDeps&)> make_reconciler;
+  // Optional: extra wiring once every informer exists, e.g. enqueue pins when a
+  // release changes: informers.at("imagereleases.vmrelease.io")->store().AddHandler(...).
+  std::function<void(kube::Controller&, const std::map<std::string, kube::Informer*>&)> wire;
+};
+
+// Until the real reconcilers land: looks the object up in the store and logs one
+// JSON line with what it sees (kind, namespace/name, generation,
+// resourceVersion), then waits for the next change.
+class ObservingReconciler final : public kube::Reconciler {
+ public:
+  ObservingReconciler(std::string controller, kube::ResourceType type, const kube::Store& store)
+      : controller_(std::move(controller)), type_(std::move(type)), store_(store) {}
+  kube::ReconcileResult Reconcile(const kube::ObjectRef& ref) override;
+
+ private:
+  std::string controller_;
+  kube::ResourceType type_;
+  const kube::Store& store_;
+};
+
+std::vector<ControllerSpec> DefaultControllers();
+
+}  // namespace vmrelease::app

@@ -1,0 +1,76 @@
+#include "controller/app/options.h"
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "controller/common/duration.h"
+
+namespace vmrelease::app {
+
+ParsedFlags ParseFlags(int argc, char** argv) {
+  Options o;
+  std::string lease = "15s", renew = "10s", retry = "2s", shutdown = "30s";
+  std::string format = "json", level = "info";
+  CLI::App cli{
+      "vmrelease-controller: the Kubernetes operator that turns VM images into "
+      "release artifacts (ImageRelease, EnvironmentPin)."};
+  cli.add_option("--kubeconfig", o.kubeconfig,
+                 "Path to a kubeconfig (default: $KUBECONFIG, ~/.kube/config, then in-cluster)");
+  cli.add_option("--context", o.context, "kubeconfig context to use (default: current-context)");
+  cli.add_option("--namespace", o.ns, "Only watch this namespace (default: all namespaces)");
+  cli.add_flag("--leader-elect", o.leader_elect,
+               "Elect a leader through a coordination.k8s.io Lease so one replica reconciles");
+  cli.add_option("--leader-elect-namespace", o.leader_elect_namespace,
+                 "Namespace of the leader Lease (default: the kubeconfig/pod namespace)");
+  cli.add_option("--leader-elect-id", o.leader_elect_id, "Name of the leader Lease")
+      ->capture_default_str();
+  cli.add_option("--leader-elect-lease-duration", lease,
+                 "How long a non-leader waits after the last renewal before taking over")
+      ->capture_default_str();
+  cli.add_option("--leader-elect-renew-deadline", renew,
+                 "How long the leader keeps trying to renew before giving up")
+      ->capture_default_str();
+  cli.add_option("--leader-elect-retry-period", retry, "Interval between lease attempts")
+      ->capture_default_str();
+  cli.add_option("--workers", o.workers, "Concurrent reconciles per controller")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  cli.add_option("--log-format", format, "json or text")
+      ->check(CLI::IsMember({"json", "text"}))
+      ->capture_default_str();
+  cli.add_option("--log-level", level, "debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  cli.add_option("--metrics-bind-address", o.metrics_bind_address,
+                 "Address for /metrics, /healthz and /readyz; \"0\" disables")
+      ->capture_default_str();
+  cli.add_option("--graceful-shutdown-timeout", shutdown,
+                 "How long in-flight reconciles may take to finish on shutdown")
+      ->capture_default_str();
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = cli.exit(e);  // prints usage or the error
+    return {std::nullopt, code == 0 ? 0 : 2};
+  }
+  auto duration = [](const std::string& flag, const std::string& v, Duration* out) {
+    auto d = ParseDuration(v);
+    if (!d.ok() || *d <= Duration::zero()) {
+      std::cerr << flag << ": invalid duration \"" << v << "\" (want e.g. 15s, 1m30s)\n";
+      return false;
+    }
+    *out = *d;
+    return true;
+  };
+  if (!duration("--leader-elect-lease-duration", lease, &o.lease_duration) ||
+      !duration("--leader-elect-renew-deadline", renew, &o.renew_deadline) ||
+      !duration("--leader-elect-retry-period", retry, &o.retry_period) ||
+      !duration("--graceful-shutdown-timeout", shutdown, &o.shutdown_timeout)) {
+    return {std::nullopt, 2};
+  }
+  log::ParseFormat(format, &o.log_format);
+  log::ParseLevel(level, &o.log_level);
+  return {o, 0};
+}
+
+}  // namespace vmrelease::app

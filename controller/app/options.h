@@ -1,0 +1,40 @@
+// Command-line flags of vmrelease-controller (controller-runtime's names).
+//
+//   auto parsed = ParseFlags(argc, argv);
+//   if (!parsed.options) return parsed.exit_code;   // --help, or a bad flag (message printed)
+//   return Run(*parsed.options);
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "controller/common/clock.h"
+#include "controller/common/log.h"
+
+namespace vmrelease::app {
+
+struct Options {
+  std::string kubeconfig;  // empty: $KUBECONFIG, ~/.kube/config, then in-cluster
+  std::string context;
+  std::string ns;  // watched namespace; empty = all
+  bool leader_elect = false;
+  std::string leader_elect_namespace;  // empty: the kubeconfig / service-account namespace
+  std::string leader_elect_id = "vmrelease-controller";
+  Duration lease_duration = std::chrono::seconds(15);
+  Duration renew_deadline = std::chrono::seconds(10);
+  Duration retry_period = std::chrono::seconds(2);
+  int workers = 2;
+  log::Format log_format = log::Format::kJson;
+  log::Level log_level = log::Level::kInfo;
+  std::string metrics_bind_address = "127.0.0.1:8080";
+  Duration shutdown_timeout = std::chrono::seconds(30);
+};
+
+struct ParsedFlags {
+  std::optional<Options> options;  // set when the program should run
+  int exit_code = 0;               // otherwise: exit with this (0 for --help)
+};
+// Parses argv; prints usage or a clear error to stdout/stderr as CLI11 does.
+ParsedFlags ParseFlags(int argc, char** argv);
+
+}  // namespace vmrelease::app
