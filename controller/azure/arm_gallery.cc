@@ -306,7 +306,8 @@ StatusOr<Operation> ArmGallery::UpdateImageVersion(const GalleryImageRef& ref,
   nlohmann::json safety = props.value("safetyProfile", nlohmann::json::object());
   for (const char* ro : {"reportedForPolicyViolation", "policyViolations"}) safety.erase(ro);
   if (u.safety) {
-    for (auto& [k, v] : SafetyJson(*u.safety).items()) safety[k] = v;
+    const nlohmann::json requested = SafetyJson(*u.safety);  // range-for does not extend it
+    for (const auto& [k, v] : requested.items()) safety[k] = v;
   }
   if (!safety.empty()) patch_props["safetyProfile"] = safety;
   return arm_.Begin({.method = "PATCH",
