@@ -147,7 +147,10 @@ struct Client::Impl {
       req.headers().add(k, v);
     }
     if (!r.body.empty() || r.method == "PUT" || r.method == "POST" || r.method == "PATCH") {
-      std::vector<unsigned char> body(r.body.begin(), r.body.end());
+      // Pointer ranges of one byte type: copied with memmove even in Debug builds
+      // (a char -> unsigned char iterator copy is a byte loop, ~1 s per 32 MiB at -O0).
+      const auto* bytes = reinterpret_cast<const unsigned char*>(r.body.data());
+      std::vector<unsigned char> body(bytes, bytes + r.body.size());
       const std::string ct = r.headers.Get("Content-Type");
       req.set_body(std::move(body));
       req.headers().remove("Content-Type");
@@ -174,7 +177,7 @@ StatusOr<Response> Client::Send(const Request& request) {
     out.status = resp.status_code();
     out.headers = ConvertHeaders(resp.headers());
     std::vector<unsigned char> body = resp.extract_vector().get();
-    out.body.assign(body.begin(), body.end());
+    out.body.assign(reinterpret_cast<const char*>(body.data()), body.size());
     return out;
   } catch (const std::exception& e) {
     return FromException(e, what);
