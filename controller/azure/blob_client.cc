@@ -30,6 +30,18 @@ bool IsRetryableStatus(int s) {
   return s == 408 || s == 429 || s == 500 || s == 502 || s == 503 || s == 504;
 }
 
+// Azure answers an expired or invalid bearer token with 401; Azurite (and
+// Azure for some signature failures) with 403 AuthenticationFailed.
+bool IsTokenRejection(const http::Response& r) {
+  if (r.status == 401) return true;
+  if (r.status != 403) return false;
+  std::string code = r.headers.Get("x-ms-error-code");
+  if (code.empty()) {
+    if (auto body = ParseStorageErrorBody(r.body)) code = body->code;
+  }
+  return code == "AuthenticationFailed";
+}
+
 std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -219,7 +231,7 @@ StatusOr<http::Response> BlobClient::Execute(const Call& call) {
       }
       last_error = Status(c, log::Redact(call.what + ": " + resp.status().message()));
       failure = resp.status().message();
-    } else if (resp->status == 401 && !refreshed_token && auth_->OnUnauthorized()) {
+    } else if (IsTokenRejection(*resp) && !refreshed_token && auth_->OnUnauthorized()) {
       // A token may expire between acquisition and use; one fresh try is enough.
       refreshed_token = true;
       log::Info(kLogger, "storage token rejected; retrying with a fresh token",

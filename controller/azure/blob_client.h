@@ -9,8 +9,8 @@
 // Retries: each call is retried (fresh x-ms-date and signature per attempt) on
 // connection errors, timeouts, 408, 429, 500, 502, 503 and 504, waiting for the
 // server's Retry-After when given (capped) and exponential backoff with jitter
-// otherwise, up to `retry.max_attempts` attempts; a 401 with a bearer
-// credential refreshes the token and retries once.
+// otherwise, up to `retry.max_attempts` attempts; a rejected bearer token
+// (401, or 403 AuthenticationFailed) is refreshed and the call retried once.
 // Guarantees: thread-safe; requests are logged as method + path (never the
 // query or headers); errors keep the storage error code (blob_error.h).
 // Caveats: a retried create-only write whose first attempt did reach the

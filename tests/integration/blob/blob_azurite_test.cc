@@ -11,12 +11,14 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "controller/azure/blob_client.h"
 #include "controller/azure/blob_error.h"
 #include "controller/common/crypto.h"
 #include "controller/common/log.h"
 #include "controller/http/client.h"
+#include "controller/image/sparse.h"
 #include "controller/image/vhd_upload.h"
 #include "controller/image/vhd_verify.h"
 #include "tests/support/azurite/azurite.h"
@@ -122,26 +124,42 @@ SparseDisk MakeSparseDisk(const std::string& path, int64_t size,
   return d;
 }
 
-// Downloads `ref` in 32 MiB ranges, checks every byte against `expected(offset, n)` and writes
-// it to `out_path` as a sparse file (zero ranges become holes).
+// Downloads `ref` in 32 MiB ranges (four at a time), checks every byte against
+// `expected(offset, n)` and writes it to `out_path` as a sparse file (zero ranges become holes).
 void DownloadAndCompare(azure::BlobStore& store, const BlobRef& ref, int64_t size,
                         const std::function<std::string(int64_t, int64_t)>& expected,
                         const std::string& out_path) {
+  constexpr int64_t kChunk = 32 * kMiB;
   const int fd = open(out_path.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
   ASSERT_GE(fd, 0);
-  for (int64_t off = 0; off < size; off += 32 * kMiB) {
-    const int64_t n = std::min<int64_t>(32 * kMiB, size - off);
-    auto chunk = store.GetBlob(ref, azure::ByteRange{off, n});
-    ASSERT_TRUE(chunk.ok()) << chunk.status().ToString();
-    ASSERT_EQ(static_cast<int64_t>(chunk->size()), n);
-    ASSERT_TRUE(*chunk == expected(off, n))
-        << "blob differs from raw+padding+footer in range at " << off;
-    if (chunk->find_first_not_of('\0') != std::string::npos) {
-      ASSERT_EQ(pwrite(fd, chunk->data(), chunk->size(), off), static_cast<ssize_t>(n));
-    }
-  }
   ASSERT_EQ(ftruncate(fd, size), 0);
+  std::atomic<int64_t> next{0};
+  std::mutex mu;
+  std::vector<std::string> failures;
+  auto work = [&] {
+    for (int64_t off; (off = next.fetch_add(kChunk)) < size;) {
+      const int64_t n = std::min(kChunk, size - off);
+      auto chunk = store.GetBlob(ref, azure::ByteRange{off, n});
+      std::string problem;
+      if (!chunk.ok()) {
+        problem = chunk.status().ToString();
+      } else if (static_cast<int64_t>(chunk->size()) != n || *chunk != expected(off, n)) {
+        problem = "blob differs from raw+padding+footer in the range at " + std::to_string(off);
+      } else if (!image::IsAllZero(chunk->data(), chunk->size()) &&
+                 pwrite(fd, chunk->data(), chunk->size(), off) != n) {
+        problem = "writing the download failed";
+      }
+      if (!problem.empty()) {
+        std::lock_guard g(mu);
+        failures.push_back(problem);
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) threads.emplace_back(work);
+  for (auto& t : threads) t.join();
   close(fd);
+  EXPECT_TRUE(failures.empty()) << (failures.empty() ? "" : failures.front());
 }
 
 TEST_F(BlobAzuriteTest, SparseGiBRawDiskBecomesAFixedVhdPageBlob) {

@@ -100,8 +100,10 @@ Azurite::~Azurite() { Stop(); }
 void Azurite::Stop() {
   if (!process_) return;
   if (process_->Running()) {
+    // Azurite's graceful close waits out idle keep-alive connections (5 s); a
+    // short grace period is enough for a throw-away workspace.
     process_->Signal(SIGTERM);
-    if (!process_->Wait(std::chrono::seconds(10)).ok()) {
+    if (!process_->Wait(std::chrono::seconds(2)).ok()) {
       process_->Signal(SIGKILL);
       process_->Wait(std::chrono::seconds(10)).status().IgnoreError();
     }

@@ -53,7 +53,7 @@ class Azurite {
   const std::string& ca_pem() const { return ca_pem_; }
   const std::string& log_path() const { return log_path_; }
   const std::string& workspace() const { return workspace_; }
-  // SIGTERM, then SIGKILL after 10 s. Idempotent.
+  // SIGTERM, then SIGKILL after 2 s. Idempotent.
   void Stop();
 
  private:
