@@ -23,6 +23,8 @@ PrinterColumn Path(std::string name, std::string path, std::string type = "strin
   c.name = std::move(name);
   c.json_path = std::move(path);
   c.type = std::move(type);
+  auto parsed = JsonPath::Parse(c.json_path);
+  if (parsed.ok()) c.parsed = std::make_shared<const JsonPath>(std::move(parsed.value()));
   return c;
 }
 

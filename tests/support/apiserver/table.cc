@@ -215,9 +215,14 @@ std::string AgeSince(const std::string& rfc3339, WallTime now) {
 
 json CellFor(const PrinterColumn& column, const json& obj, WallTime now) {
   if (column.compute) return column.compute(obj, now);
-  auto path = JsonPath::Parse(column.json_path);
-  if (!path.ok()) return nullptr;
-  std::vector<json> results = path->Evaluate(obj);
+  std::vector<json> results;
+  if (column.parsed) {
+    results = column.parsed->Evaluate(obj);
+  } else {
+    auto path = JsonPath::Parse(column.json_path);
+    if (!path.ok()) return nullptr;
+    results = path->Evaluate(obj);
+  }
   if (results.empty()) return nullptr;
   const json& v = results[0];
   if (column.type == "string") {
@@ -254,7 +259,7 @@ std::vector<PrinterColumn> DefaultColumns() {
 
 json BuildTable(const std::vector<PrinterColumn>& columns, const std::vector<const json*>& objects,
                 IncludeObject include, const std::string& resource_version,
-                const std::string& continue_token, WallTime now) {
+                const std::string& continue_token, WallTime now, const std::string& api_version) {
   json defs = json::array();
   defs.push_back({{"name", "Name"},
                   {"type", "string"},
@@ -281,6 +286,7 @@ json BuildTable(const std::vector<PrinterColumn>& columns, const std::vector<con
     json row = {{"cells", cells}};
     if (include == IncludeObject::kObject) {
       row["object"] = *obj;
+      if (!api_version.empty()) row["object"]["apiVersion"] = api_version;
     } else if (include == IncludeObject::kMetadata) {
       row["object"] = {{"kind", "PartialObjectMetadata"},
                        {"apiVersion", "meta.k8s.io/v1"},

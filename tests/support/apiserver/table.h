@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -45,7 +46,8 @@ struct PrinterColumn {
   std::string format;
   std::string description;
   int priority = 0;
-  std::string json_path;  // used when `compute` is empty
+  std::string json_path;                   // used when `compute` is empty
+  std::shared_ptr<const JsonPath> parsed;  // json_path parsed once (else parsed per cell)
   // Computes the cell for built-in columns (e.g. the number of data keys).
   std::function<nlohmann::json(const nlohmann::json& obj, WallTime now)> compute;
 };
@@ -60,10 +62,11 @@ std::string AgeSince(const std::string& rfc3339, WallTime now);
 // The cell a column shows for `obj` (null when the path selects nothing).
 nlohmann::json CellFor(const PrinterColumn& column, const nlohmann::json& obj, WallTime now);
 
+// `api_version`, when set, replaces apiVersion in rows that embed the whole object.
 nlohmann::json BuildTable(const std::vector<PrinterColumn>& columns,
                           const std::vector<const nlohmann::json*>& objects, IncludeObject include,
                           const std::string& resource_version, const std::string& continue_token,
-                          WallTime now);
+                          WallTime now, const std::string& api_version = "");
 
 // Name + Age, what the server shows for kinds without printer columns.
 std::vector<PrinterColumn> DefaultColumns();
