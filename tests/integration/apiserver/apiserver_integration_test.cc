@@ -4,6 +4,8 @@
 // expiry, fault injection and dropped watches.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
 #include <thread>
 
 #include "tests/support/apiserver/fixture.h"
@@ -278,6 +280,53 @@ TEST_F(ApiServerIntegrationTest, SlowWatcherDoesNotBlockWriters) {
   ASSERT_TRUE(reader.ok());
   for (int i = 0; i < 200; ++i) CreateCm("s" + std::to_string(i));
   EXPECT_EQ(ReadEvents(**reader, 200).size(), 200u);
+}
+
+TEST_F(ApiServerIntegrationTest, ConcurrentWritersAndAWatcherAgree) {
+  StartServer();
+  const std::string start = Call("GET", kCms, nullptr, 200)["metadata"]["resourceVersion"];
+  auto stream = server_->OpenStream(std::string(kCms) + "?watch=true&resourceVersion=" + start);
+  ASSERT_TRUE(stream.ok());
+  constexpr int kThreads = 4, kPerThread = 40;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::string name = "t" + std::to_string(t) + "-" + std::to_string(i);
+        auto c = server_->Request("POST", kCms, json({{"metadata", {{"name", name}}}}).dump());
+        EXPECT_TRUE(c.ok() && c->status == 201);
+        auto u = server_->Request("PATCH", std::string(kCms) + "/" + name,
+                                  R"({"data":{"v":")" + std::to_string(i) + R"("}})",
+                                  "application/merge-patch+json");
+        EXPECT_TRUE(u.ok() && u->status == 200);
+      }
+    });
+  }
+  for (auto& w : writers) w.join();
+  auto events = ReadEvents(**stream, 2 * kThreads * kPerThread);
+  ASSERT_EQ(events.size(), static_cast<size_t>(2 * kThreads * kPerThread));
+  // Events arrive in resourceVersion order, and replaying them gives the listed state.
+  long long last = std::stoll(start);
+  std::map<std::string, json> state;
+  for (const auto& e : events) {
+    const long long rv = std::stoll(Rv(e["object"]));
+    EXPECT_GT(rv, last);
+    last = rv;
+    state[e["object"]["metadata"]["name"]] = e["object"];
+  }
+  json list = Call("GET", kCms, nullptr, 200);
+  ASSERT_EQ(list["items"].size(), state.size());
+  for (const auto& item : list["items"]) EXPECT_EQ(item, state[item["metadata"]["name"]]);
+  EXPECT_EQ(list["metadata"]["resourceVersion"], std::to_string(last));
+}
+
+TEST_F(ApiServerIntegrationTest, LatencyFaultDelaysApiRequestsOnly) {
+  StartServer();
+  ASSERT_TRUE(server_->SetFaults({{"latencyMs", 300}}).ok());
+  auto t0 = std::chrono::steady_clock::now();
+  Call("GET", kCms, nullptr, 200);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(300));
+  ASSERT_TRUE(server_->SetFaults(json::object()).ok());
 }
 
 }  // namespace
