@@ -21,11 +21,4 @@ StatusOr<EnvironmentPin> ParseEnvironmentPin(const Json& json) {
 
 Json ToJson(const EnvironmentPin& pin) { return WriteJson(pin); }
 
-void SetDefaults(EnvironmentPin& pin) {
-  if (!pin.spec.promotion) return;
-  for (PromotionRequirement& r : pin.spec.promotion->require_pinned_in) {
-    if (!r.for_at_least) r.for_at_least = kDefaultForAtLeast;
-  }
-}
-
 }  // namespace vmrelease::api

@@ -28,7 +28,6 @@ namespace vmrelease::api {
 
 inline constexpr char kEnvironmentPinKind[] = "EnvironmentPin";
 inline constexpr char kEnvironmentPinPlural[] = "environmentpins";
-inline constexpr char kDefaultForAtLeast[] = "0s";
 // status.history keeps at most this many entries (the CRD's maxItems).
 inline constexpr size_t kMaxPinHistory = 50;
 
@@ -54,7 +53,7 @@ struct VersionTrack {
 
 struct PromotionRequirement {
   std::string environment;
-  std::optional<std::string> for_at_least;  // Go duration, default 0s
+  std::optional<std::string> for_at_least;  // Go duration, unset means 0s
   Json extra;
 
   Duration ForAtLeastOrDefault() const;
@@ -214,7 +213,6 @@ struct EnvironmentPin {
 StatusOr<EnvironmentPin> ParseEnvironmentPin(const Json& json);
 Json ToJson(const EnvironmentPin& pin);
 
-// Applies the CRD's `default:` values that are missing (forAtLeast: 0s).
-void SetDefaults(EnvironmentPin& pin);
+// (The EnvironmentPin CRD has no defaults: its only optional duration is inside a list.)
 
 }  // namespace vmrelease::api

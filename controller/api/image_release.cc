@@ -56,21 +56,11 @@ void SetDefaults(ImageRelease& release) {
     Default(spec.build.image_builder->vm_size, std::string(kDefaultImageBuilderVmSize));
   }
   if (Present(spec.build)) Default(spec.build.timeout, std::string(kDefaultBuildTimeout));
-  for (Check& check : spec.validation.checks) {
-    Default(check.expect, CheckExpectation{});
-    Default(check.expect->exit_code, int64_t{0});
-    Default(check.timeout, std::string(kDefaultCheckTimeout));
-  }
   if (Present(spec.validation)) {
     Default(spec.validation.keep_vm_on_failure, false);
     Default(spec.validation.timeout, std::string(kDefaultValidationTimeout));
   }
-  if (spec.publish.gallery) {
-    for (TargetRegion& region : spec.publish.gallery->target_regions) {
-      Default(region.replicas, int64_t{1});
-    }
-    Default(spec.publish.gallery->exclude_from_latest, false);
-  }
+  if (spec.publish.gallery) Default(spec.publish.gallery->exclude_from_latest, false);
   Default(spec.retention, RetentionSpec{});
   Default(spec.retention->deletion_policy, DeletionPolicy::kRetain);
 }

@@ -30,12 +30,16 @@ namespace vmrelease::api {
 inline constexpr char kImageReleaseKind[] = "ImageRelease";
 inline constexpr char kImageReleasePlural[] = "imagereleases";
 
-// CRD defaults (kept in sync with the schema by tests/unit/api/defaults_test).
+// CRD defaults (SetDefaults applies them; tests/unit/api/schema_test checks it against the CRD).
 inline constexpr char kDefaultBuildTimeout[] = "2h";
 inline constexpr char kDefaultValidationTimeout[] = "1h";
-inline constexpr char kDefaultCheckTimeout[] = "5m";
 inline constexpr char kDefaultImageBuilderVmSize[] = "Standard_D2s_v5";
 inline constexpr char kDefaultPlatformImageVersion[] = "latest";
+// Fields inside list items have no CRD default: kubectl replaces lists whole, so a
+// server-side default there would make every `kubectl apply` report "configured".
+// These are the values an unset field means; the accessors below apply them.
+inline constexpr char kDefaultCheckTimeout[] = "5m";
+inline constexpr int64_t kDefaultReplicas = 1;
 
 // Condition types of an ImageRelease (besides Ready, Reconciling, Stalled).
 inline constexpr char kConditionBuilt[] = "Built";
@@ -197,7 +201,7 @@ struct ValidationVm {
 };
 
 struct CheckExpectation {
-  std::optional<int64_t> exit_code;  // default 0
+  std::optional<int64_t> exit_code;  // unset means 0
   std::optional<std::string> output_matches;
   Json extra;
 
@@ -213,7 +217,7 @@ struct Check {
   std::optional<std::string> description;
   std::string script;
   std::optional<CheckExpectation> expect;
-  std::optional<std::string> timeout;  // Go duration, default 5m
+  std::optional<std::string> timeout;  // Go duration, unset means 5m
   Json extra;
 
   Duration TimeoutOrDefault() const;
@@ -283,9 +287,11 @@ struct EnumTraits<StorageAccountType> {
 
 struct TargetRegion {
   std::string name;
-  std::optional<int64_t> replicas;  // default 1
+  std::optional<int64_t> replicas;  // unset means 1
   std::optional<StorageAccountType> storage_account_type;
   Json extra;
+
+  int64_t ReplicasOrDefault() const { return replicas.value_or(kDefaultReplicas); }
 
   template <typename Io, typename Self>
   static void Fields(Io& io, Self& s) {

@@ -240,10 +240,13 @@ TEST(DefaultsTest, FillsWhatTheCrdDefaults) {
   EXPECT_EQ(r->spec.build.timeout, "2h");
   EXPECT_EQ(r->spec.validation.timeout, "1h");
   EXPECT_EQ(r->spec.validation.keep_vm_on_failure, false);
-  EXPECT_EQ(r->spec.validation.checks[0].timeout, "5m");
-  EXPECT_EQ(r->spec.validation.checks[0].expect->exit_code, 0);
-  EXPECT_EQ(r->spec.validation.checks[0].expect->output_matches, "^Running$");
-  EXPECT_EQ(r->spec.publish.gallery->target_regions[0].replicas, 1);
+  // No defaults inside list items (kubectl replaces lists whole); accessors apply them.
+  EXPECT_FALSE(r->spec.validation.checks[0].timeout.has_value());
+  EXPECT_EQ(r->spec.validation.checks[0].TimeoutOrDefault(), Duration(5min));
+  EXPECT_FALSE(r->spec.validation.checks[0].expect->exit_code.has_value());
+  EXPECT_EQ(r->spec.validation.checks[0].ExpectedExitCode(), 0);
+  EXPECT_FALSE(r->spec.publish.gallery->target_regions[0].replicas.has_value());
+  EXPECT_EQ(r->spec.publish.gallery->target_regions[0].ReplicasOrDefault(), 1);
   EXPECT_EQ(r->spec.publish.gallery->exclude_from_latest, false);
   EXPECT_EQ(r->spec.retention->deletion_policy, DeletionPolicy::kRetain);
   EXPECT_EQ(r->spec.retention->minimum_days, 90);
@@ -257,10 +260,8 @@ TEST(DefaultsTest, DefaultsOnlyInsideObjectsThatExist) {
   SetDefaults(r);
   Json out = ToJson(r);
   EXPECT_EQ(out, Json::parse(R"({"spec": {"retention": {"deletionPolicy": "Retain"}}})"));
-  EnvironmentPin pin;
-  pin.spec.promotion = PromotionSpec{.require_pinned_in = {{.environment = "staging"}}};
-  SetDefaults(pin);
-  EXPECT_EQ(pin.spec.promotion->require_pinned_in[0].for_at_least, "0s");
+  PromotionRequirement requirement{.environment = "staging"};
+  EXPECT_EQ(requirement.ForAtLeastOrDefault(), Duration::zero());
 }
 
 TEST(ConditionTest, SetConditionMovesTransitionTimeOnlyOnStatusChange) {
