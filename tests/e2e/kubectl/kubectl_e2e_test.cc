@@ -227,6 +227,17 @@ spec: {holderIdentity: pod-1, leaseDurationSeconds: 15}
   CommandResult no_ns = server_->Kubectl({"create", "configmap", "x", "-n", "missing"});
   EXPECT_NE(no_ns.exit_code, 0);
   EXPECT_NE(no_ns.err.find(R"(namespaces "missing" not found)"), std::string::npos) << no_ns.err;
+  // An events.k8s.io/v1 Event (what the operator records) shows in `kubectl get events`.
+  auto ev = server_->Request("POST", "/apis/events.k8s.io/v1/namespaces/team-a/events", R"({
+    "metadata": {"name": "settings.1"}, "eventTime": "2026-01-01T00:00:00.000000Z",
+    "reportingController": "vmrelease.io/controller", "reportingInstance": "pod-1",
+    "action": "Sync", "reason": "Synced", "type": "Normal", "note": "settings synced",
+    "regarding": {"apiVersion": "v1", "kind": "ConfigMap", "name": "settings", "namespace": "team-a"}})");
+  ASSERT_TRUE(ev.ok());
+  ASSERT_EQ(ev->status, 201) << ev->body;
+  EXPECT_TRUE(
+      std::regex_search(Ok({"get", "events", "-n", "team-a"}),
+                        std::regex(R"(Normal\s+Synced\s+configmap/settings\s+settings synced)")));
   EXPECT_EQ(Ok({"delete", "namespace", "team-a"}), "namespace \"team-a\" deleted\n");
   EXPECT_NE(server_->Kubectl({"get", "configmap", "settings", "-n", "team-a"}).exit_code, 0);
 }

@@ -4,6 +4,7 @@
 
 #include "controller/common/log.h"
 #include "tests/support/apiserver/discovery.h"
+#include "tests/support/apiserver/event_conversion.h"
 #include "tests/support/apiserver/protobuf.h"
 #include "tests/support/apiserver/yaml_json.h"
 
@@ -44,6 +45,7 @@ ApiError NotFoundPath() {
 
 // The object's JSON for the version the client asked for (no conversion beyond apiVersion).
 std::string Render(const ResourceType& rt, const StoredObject& o) {
+  if (!rt.stored_as.empty()) return EventToEventsV1(o.obj).dump();
   auto it = o.obj.find("apiVersion");
   if (it != o.obj.end() && *it == rt.api_version()) return o.text;
   json copy = o.obj;
@@ -121,6 +123,7 @@ ApiOr<ListOptions> ListOptionsFor(const ResourceType& rt, const http::ServerRequ
   ApiError e = fields->CheckFields(allowed, &ok);
   if (!ok) return e;
   o.fields = *fields;
+  if (!rt.stored_as.empty()) o.fields.RenameFields(EventsV1FieldToCore);
   const std::string limit = Param(req, "limit");
   if (!limit.empty()) {
     try {

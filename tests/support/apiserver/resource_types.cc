@@ -138,7 +138,10 @@ std::vector<ResourceType> BuiltinTypes() {
   out.push_back(ev);
 
   ResourceType ev2 = Builtin("events.k8s.io", "v1", "events", "event", "Event", true, {"ev"});
-  ev2.columns = {Path("Type", ".type"), Path("Reason", ".reason"), Path("Note", ".note"), Age()};
+  ev2.stored_as = "/events";
+  ev2.storage_version = false;
+  // Cells are computed on the stored (core/v1) objects.
+  ev2.columns = {Path("Type", ".type"), Path("Reason", ".reason"), Path("Note", ".message"), Age()};
   ev2.field_selectors = {
       "regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "reason",
       "type",           "reportingController"};

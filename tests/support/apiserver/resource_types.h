@@ -34,10 +34,14 @@ struct ResourceType {
   std::vector<std::string> field_selectors;  // accepted besides metadata.name/namespace
   std::string crd_name;                      // non-empty for custom resources
   bool storage_version = true;               // the version objects are stored at
+  // Non-empty when another type's storage holds these objects ("/events": the
+  // core/v1 Events, for events.k8s.io/v1); writes and renders convert
+  // (event_conversion.h).
+  std::string stored_as;
 
   std::string api_version() const { return group.empty() ? version : group + "/" + version; }
   // Storage identity shared by all versions of a resource: "group/plural".
-  std::string storage_key() const { return group + "/" + plural; }
+  std::string storage_key() const { return stored_as.empty() ? group + "/" + plural : stored_as; }
   // "configmaps" or "imagereleases.vmrelease.io" (messages, details).
   std::string qualified() const { return QualifiedResource(plural, group); }
 };

@@ -55,6 +55,11 @@ class FieldSelector {
   bool Matches(const nlohmann::json& object) const;
   bool empty() const { return requirements_.empty(); }
   const std::vector<Requirement>& requirements() const { return requirements_; }
+  // Rewrites field paths (e.g. from another API version's names to the stored ones).
+  template <typename F>
+  void RenameFields(F rename) {
+    for (auto& r : requirements_) r.field = rename(r.field);
+  }
 
  private:
   std::vector<Requirement> requirements_;

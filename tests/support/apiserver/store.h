@@ -203,6 +203,8 @@ class Store {
   // orphaned dependents, finishes foreground owners and terminating namespaces.
   ObjectPtr RemoveAndCollect(const ResourceType& rt, const std::string& key, const ObjectPtr& cur,
                              nlohmann::json* last);
+  // An events.k8s.io/v1 body validated and converted to the stored core/v1 shape.
+  ApiOr<nlohmann::json> ToStored(const ResourceType& rt, nlohmann::json obj) const;
   ApiOr<nlohmann::json> Admit(const ResourceType& rt, nlohmann::json& obj, const WriteOptions& opts,
                               std::vector<std::string>* warnings);
   void RegisterCrd(const nlohmann::json& crd, const std::vector<ResourceType>& types);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <regex>
 
+#include "tests/support/apiserver/event_conversion.h"
 #include "tests/support/apiserver/schema.h"
 #include "tests/support/apiserver/store.h"
 #include "tests/support/apiserver/store_internal.h"
@@ -185,9 +186,28 @@ void Store::UnregisterCrd(const std::string& crd_name) {
 
 // --- writes ----------------------------------------------------------------------
 
+ApiOr<json> Store::ToStored(const ResourceType& rt, json obj) const {
+  // events.k8s.io/v1 objects are validated in their own shape, stored as core/v1.
+  if (!obj.is_object())
+    return ApiError::BadRequest("the body of the request must be a JSON object");
+  if (obj.contains("apiVersion") && obj["apiVersion"] != rt.api_version())
+    return ApiError::BadRequest("the API version in the data (" + obj["apiVersion"].dump() +
+                                ") does not match the expected API version (" + rt.api_version() +
+                                ")");
+  json copy = obj;
+  std::vector<FieldError> errs = ValidateBuiltin(rt, copy);
+  if (!errs.empty()) return ApiError::Invalid(rt.kind, rt.group, MetaStr(obj, "name"), errs);
+  return EventsV1ToEvent(obj);
+}
+
 ApiOr<WriteResult> Store::Create(const ResourceType& rt, const std::string& ns, json obj,
                                  const WriteOptions& opts) {
   std::lock_guard lock(mu_);
+  if (!rt.stored_as.empty()) {
+    auto stored = ToStored(rt, std::move(obj));
+    if (!stored.ok()) return stored.error();
+    return CreateLocked(*LookupLocked("", "v1", "events"), ns, std::move(stored.value()), opts);
+  }
   return CreateLocked(rt, ns, std::move(obj), opts);
 }
 
@@ -285,6 +305,12 @@ ApiOr<WriteResult> Store::CreateLocked(const ResourceType& rt, const std::string
 ApiOr<WriteResult> Store::Update(const ResourceType& rt, const std::string& ns,
                                  const std::string& name, json obj, const WriteOptions& opts) {
   std::lock_guard lock(mu_);
+  if (!rt.stored_as.empty()) {
+    auto stored = ToStored(rt, std::move(obj));
+    if (!stored.ok()) return stored.error();
+    return UpdateLocked(*LookupLocked("", "v1", "events"), ns, name, std::move(stored.value()),
+                        opts, false);
+  }
   return UpdateLocked(rt, ns, name, std::move(obj), opts, false);
 }
 
@@ -421,6 +447,15 @@ ApiOr<WriteResult> Store::Patch(const ResourceType& rt, const std::string& ns,
       return CreateLocked(rt, ns, std::move(obj), opts);
     }
     return ApiError::NotFound(rt.plural, rt.group, name);
+  }
+  if (!rt.stored_as.empty()) {
+    // Patch the object as this API shows it, then store it back in core/v1 shape.
+    auto patched = ApplyPatch(type, EventToEventsV1(it->second->obj), body);
+    if (!patched.ok()) return patched.error();
+    auto stored = ToStored(rt, std::move(patched.value()));
+    if (!stored.ok()) return stored.error();
+    return UpdateLocked(*LookupLocked("", "v1", "events"), ns, name, std::move(stored.value()),
+                        opts, true);
   }
   auto patched = ApplyPatch(type, it->second->obj, body);
   if (!patched.ok()) return patched.error();

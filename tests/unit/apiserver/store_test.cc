@@ -463,6 +463,31 @@ TEST_F(StoreTest, SecretsAndEventsAdmission) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, 422);
   EXPECT_EQ(bad.error().details["causes"][0]["field"], "eventTime");
+  // events.k8s.io/v1 and core/v1 are two views of the same stored Events.
+  json ev = {{"apiVersion", "events.k8s.io/v1"},
+             {"kind", "Event"},
+             {"metadata", {{"name", "w.1"}}},
+             {"eventTime", "2026-01-01T00:00:00.000000Z"},
+             {"reportingController", "vmrelease.io/controller"},
+             {"reportingInstance", "pod-1"},
+             {"action", "Build"},
+             {"reason", "BuildStarted"},
+             {"type", "Normal"},
+             {"note", "started"},
+             {"regarding", {{"kind", "Widget"}, {"name", "w"}}}};
+  ASSERT_TRUE(store_->Create(*events, "default", ev, {}).ok());
+  json core = MustGet(*Type("", "events"), "w.1");
+  EXPECT_EQ(core["apiVersion"], "v1");
+  EXPECT_EQ(core["message"], "started");
+  EXPECT_EQ(core["involvedObject"]["name"], "w");
+  EXPECT_EQ(core["reportingComponent"], "vmrelease.io/controller");
+  auto patched = store_->Patch(
+      *events, "default", "w.1", PatchType::kMerge,
+      R"({"series":{"count":2,"lastObservedTime":"2026-01-01T00:01:00.000000Z"}})", {});
+  ASSERT_TRUE(patched.ok()) << patched.error().message;
+  EXPECT_EQ(patched->object->obj["series"]["count"], 2);
+  EXPECT_EQ(patched->object->obj["message"], "started");
+  EXPECT_EQ(store_->List(*events, "default", {})->items.size(), 1u);
 }
 
 }  // namespace
