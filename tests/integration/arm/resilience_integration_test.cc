@@ -102,17 +102,21 @@ TEST(ResilienceTest, TwentyPercentOfCallsFailAndEverythingStillCompletes) {
 }
 
 TEST(ResilienceTest, NoAnswerAndDroppedConnectionsAreRetried) {
-  auto env = ArmTestEnv::Start(
-      {.lro_polls = 2,
-       .retry_after_seconds = 1,
-       .no_answer_delay = std::chrono::milliseconds(1500)},
-      [](ArmClientOptions& o) { o.request_timeout = std::chrono::milliseconds(400); });
+  // Real time is involved here (the client's request timeout), so the margins
+  // are wide: 1 s timeout, answers held for 2.5 s.
+  auto env =
+      ArmTestEnv::Start({.lro_polls = 2,
+                         .retry_after_seconds = 1,
+                         .no_answer_delay = std::chrono::milliseconds(2500)},
+                        [](ArmClientOptions& o) { o.request_timeout = std::chrono::seconds(1); });
   env->fake().InjectFault(FaultKind::kNoAnswer, 1, "/operations/");
   env->fake().InjectFault(FaultKind::kDropConnection, 1, "/versions/");
   ArmGallery gallery(env->arm());
   PublishVersion(*env, gallery, "1.0.0", "1.0.0.vhd");
   EXPECT_EQ(env->fake().FaultsInjected(), 2);
-  EXPECT_EQ(env->arm().stats().retries, 2);
+  // One retry per fault (more only if the loaded machine also delays a normal answer past 1 s).
+  EXPECT_GE(env->arm().stats().retries, 2);
+  EXPECT_LE(env->arm().stats().retries, 4);
   auto v = gallery.GetImageVersion(kImage, "1.0.0", false);
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->provisioning_state, "Succeeded");

@@ -236,9 +236,9 @@ TEST_F(ArmClientTest, UnauthorizedInvalidatesTokenAndRetriesOnce) {
 }
 
 TEST_F(ArmClientTest, NoAnswerIsRetriedAsTransport) {
-  server_.Add({.status = 200, .body = "{}", .delay = 1500ms});
+  server_.Add({.status = 200, .body = "{}", .delay = 2500ms});
   server_.Add({.status = 200, .body = R"({"second":true})"});
-  auto arm = Client({.backoff = {.initial = 1s, .max = 1s, .jitter = 0}}, 300ms);
+  auto arm = Client({.backoff = {.initial = 1s, .max = 1s, .jitter = 0}}, 1s);
   auto r = arm->Get("/a", "v");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ((*r)["second"], true);
