@@ -114,8 +114,11 @@ TEST(ResilienceTest, NoAnswerAndDroppedConnectionsAreRetried) {
   ArmGallery gallery(env->arm());
   PublishVersion(*env, gallery, "1.0.0", "1.0.0.vhd");
   EXPECT_EQ(env->fake().FaultsInjected(), 2);
-  // One retry per fault (more only if the loaded machine also delays a normal answer past 1 s).
-  EXPECT_GE(env->arm().stats().retries, 2);
+  // The dropped connection always costs one retry here. The unanswered request
+  // does too when it was on a fresh connection; on a pooled one the HTTP layer
+  // (cpprestsdk) resends it once by itself after the timeout, invisibly to us.
+  // arm_client_test covers the transport-retry path deterministically.
+  EXPECT_GE(env->arm().stats().retries, 1);
   EXPECT_LE(env->arm().stats().retries, 4);
   auto v = gallery.GetImageVersion(kImage, "1.0.0", false);
   ASSERT_TRUE(v.ok());
