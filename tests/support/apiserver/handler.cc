@@ -277,7 +277,7 @@ void ResourceHandler::Handle(const http::ServerRequest& req, http::Responder& re
       return SendJson(res, 200,
                       BuildTable(t.rt->columns, {&(*o)->obj}, IncludeFor(req),
                                  std::to_string(store_.CurrentRv()), "", RealClock::Get().WallNow(),
-                                 t.rt->api_version())
+                                 t.rt->api_version(), t.rt->name_priority)
                           .dump());
     }
     if (shape == Shape::kPartialMetadata) return SendJson(res, 200, PartialMetadata(**o).dump());
@@ -303,7 +303,7 @@ void ResourceHandler::HandleList(const Target& t, const http::ServerRequest& req
     for (const auto& o : list->items) ptrs.push_back(&o->obj);
     return SendJson(res, 200,
                     BuildTable(t.rt->columns, ptrs, IncludeFor(req), rv, list->continue_token,
-                               RealClock::Get().WallNow(), t.rt->api_version())
+                               RealClock::Get().WallNow(), t.rt->api_version(), t.rt->name_priority)
                         .dump());
   }
   json meta = {{"resourceVersion", rv}};
@@ -412,7 +412,7 @@ void ResourceHandler::RunWatch(std::shared_ptr<Watcher> watcher,
       next_bookmark = Steady::now() + options_.bookmark_interval;
     } else if (table) {
       json t = BuildTable(rt->columns, {&ev->object->obj}, include, std::to_string(ev->rv), "",
-                          RealClock::Get().WallNow(), rt->api_version());
+                          RealClock::Get().WallNow(), rt->api_version(), rt->name_priority);
       if (!first_table) t.erase("columnDefinitions");
       first_table = false;
       line = json({{"type", ev->type}, {"object", t}}).dump();

@@ -105,6 +105,7 @@ std::vector<ResourceType> BuiltinTypes() {
       Builtin("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", true, {"sa"}));
 
   ResourceType ev = Builtin("", "v1", "events", "event", "Event", true, {"ev"});
+  ev.name_priority = 1;
   ev.columns = {Computed("Last Seen",
                          [](const json& o, WallTime now) -> json {
                            std::string t = o.value("lastTimestamp", json("")).is_string()

@@ -30,6 +30,7 @@ struct ResourceType {
   bool unconditional_update = true;    // PUT without resourceVersion allowed
   bool return_deleted_object = false;  // DELETE answers with the object, not a Status
   nlohmann::json schema;               // openAPIV3Schema for custom resources; null for built-ins
+  int name_priority = 0;               // 1 hides the Name column outside -o wide (core Events)
   std::vector<PrinterColumn> columns;  // besides Name
   std::vector<std::string> field_selectors;  // accepted besides metadata.name/namespace
   std::string crd_name;                      // non-empty for custom resources

@@ -259,7 +259,8 @@ std::vector<PrinterColumn> DefaultColumns() {
 
 json BuildTable(const std::vector<PrinterColumn>& columns, const std::vector<const json*>& objects,
                 IncludeObject include, const std::string& resource_version,
-                const std::string& continue_token, WallTime now, const std::string& api_version) {
+                const std::string& continue_token, WallTime now, const std::string& api_version,
+                int name_priority) {
   json defs = json::array();
   defs.push_back({{"name", "Name"},
                   {"type", "string"},
@@ -270,7 +271,7 @@ json BuildTable(const std::vector<PrinterColumn>& columns, const std::vector<con
                    "appropriate name automatically. Name is primarily intended for creation "
                    "idempotence and configuration definition. Cannot be updated. More info: "
                    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"},
-                  {"priority", 0}});
+                  {"priority", name_priority}});
   for (const auto& c : columns) {
     defs.push_back({{"name", c.name},
                     {"type", c.type == "date" ? "date" : c.type},

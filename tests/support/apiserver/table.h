@@ -63,10 +63,11 @@ std::string AgeSince(const std::string& rfc3339, WallTime now);
 nlohmann::json CellFor(const PrinterColumn& column, const nlohmann::json& obj, WallTime now);
 
 // `api_version`, when set, replaces apiVersion in rows that embed the whole object.
+// `name_priority` > 0 hides the Name column outside `-o wide` (as for Events).
 nlohmann::json BuildTable(const std::vector<PrinterColumn>& columns,
                           const std::vector<const nlohmann::json*>& objects, IncludeObject include,
                           const std::string& resource_version, const std::string& continue_token,
-                          WallTime now, const std::string& api_version = "");
+                          WallTime now, const std::string& api_version = "", int name_priority = 0);
 
 // Name + Age, what the server shows for kinds without printer columns.
 std::vector<PrinterColumn> DefaultColumns();
