@@ -50,6 +50,15 @@ if [ ! -f "$TOOLS/.npm-$AZURITE_VERSION-$KUBECTL_LAYER_VERSION" ]; then
   touch "$TOOLS/.npm-$AZURITE_VERSION-$KUBECTL_LAYER_VERSION"
 fi
 
+# A CEL evaluator, so a test can check that controller/api mirrors the CRDs' CEL rules.
+CEL_JS_VERSION=8.0.0   # @marcbachmann/cel-js
+if [ ! -f "$TOOLS/.npm-cel-js-$CEL_JS_VERSION" ]; then
+  echo "setup: installing @marcbachmann/cel-js into .tools/"
+  (cd "$TOOLS" && npm install --no-audit --no-fund --loglevel=error \
+      "@marcbachmann/cel-js@$CEL_JS_VERSION")
+  touch "$TOOLS/.npm-cel-js-$CEL_JS_VERSION"
+fi
+
 # Capture first: with pipefail, `kubectl version | head -1` fails whenever head closes the
 # pipe before kubectl has written its second line (SIGPIPE).
 KUBECTL_VERSION=$("$TOOLS/bin/kubectl" version --client=true 2>/dev/null | awk 'NR == 1 {print $3}' || true)
