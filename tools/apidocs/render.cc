@@ -56,6 +56,7 @@ std::string TypeOf(const Json& node) {
   if (type == "integer" && node.contains("format"))
     return "integer (" + Scalar(node["format"]) + ")";
   if (type.empty() && free_form) return "any";
+  if (type == "string" && node.contains("format")) return "string (" + Scalar(node["format"]) + ")";
   return type;
 }
 
@@ -191,8 +192,8 @@ StatusOr<std::string> Reference(const Json& crd) {
   for (const auto& col : version.value("additionalPrinterColumns", Json::array())) {
     out << "| " << col["name"].get<std::string>() << (col.value("priority", 0) > 0 ? " (wide)" : "")
         << " | " << col["type"].get<std::string>() << " | "
-        << Escape(col.value("description", "age of the object")) << " " << Code(col["jsonPath"])
-        << " |\n";
+        << Escape(col.value("description", "Time since the object was created.")) << " "
+        << Code(col["jsonPath"]) << " |\n";
   }
   out << "\nFields (`*` = required; every field of `spec` and `status`):\n\n";
   out << "| Field | Type | Default | Description |\n|---|---|---|---|\n";
