@@ -472,7 +472,10 @@ void CheckNode(const json& s, const std::string& path, bool root, bool under_pre
   if (int_or_string && !type.empty())
     out.push_back(ForbiddenField(path + ".type",
                                  "must be empty to be structural with x-kubernetes-int-or-string"));
-  if (type.empty() && !int_or_string && !preserve && !under_preserve)
+  // Only the node itself can waive its type; nodes below a preserve-unknown-fields
+  // node still need one (structural schemas are typed all the way down).
+  (void)under_preserve;
+  if (type.empty() && !int_or_string && !preserve)
     out.push_back(RequiredField(path + ".type", "must not be empty for specified object fields"));
   if (root && type != "object")
     out.push_back(InvalidField(path + ".type", type, "must be object at the root"));
@@ -512,6 +515,17 @@ void CheckNode(const json& s, const std::string& path, bool root, bool under_pre
   if (auto pat = s.find("pattern"); pat != s.end() && pat->is_string()) {
     if (CompiledPattern(pat->get<std::string>()) == nullptr)
       out.push_back(InvalidField(path + ".pattern", *pat, "must be a valid regular expression"));
+  }
+  // Defaults must themselves be valid for their node (the apiserver checks them on CRD writes).
+  if (auto d = s.find("default"); d != s.end()) {
+    if (root) {
+      out.push_back(ForbiddenField(path + ".default", "must not be set at the root"));
+    } else {
+      for (auto e : Validate(s, *d, "default")) {
+        e.field = path + "." + e.field;  // re-rooted under the schema node
+        out.push_back(std::move(e));
+      }
+    }
   }
 }
 

@@ -246,6 +246,21 @@ TEST(StructuralTest, AcceptsAGoodSchemaAndNamesEveryProblem) {
                 "s.properties[spec].type: Required value: must not be empty for specified object "
                 "fields"}));
   EXPECT_FALSE(CheckStructural({{"type", "string"}}, "s").empty());
+  // Types are needed below preserve-unknown-fields too; defaults must be valid.
+  json nested = Obj({{"x",
+                      {{"type", "object"},
+                       {"x-kubernetes-preserve-unknown-fields", true},
+                       {"properties", {{"y", {{"description", "untyped"}}}}}}},
+                     {"n", {{"type", "integer"}, {"minimum", 1}, {"default", 0}}}});
+  got.clear();
+  for (const auto& e : CheckStructural(nested, "s")) got.push_back(e.ToString());
+  EXPECT_EQ(
+      got,
+      (std::vector<std::string>{
+          "s.properties[n].default: Invalid value: 0: default in body should be greater than or "
+          "equal to 1",
+          "s.properties[x].properties[y].type: Required value: must not be empty for "
+          "specified object fields"}));
 }
 
 }  // namespace
