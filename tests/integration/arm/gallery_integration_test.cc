@@ -243,5 +243,19 @@ TEST_F(GalleryIntegrationTest, ImageDefinitionIsAdoptedOrRefused) {
             StatusCode::kInvalidArgument);
 }
 
+TEST_F(GalleryIntegrationTest, MalformedBodiesAndWrongApiVersionsAreBadRequests) {
+  auto malformed = env_->arm().Begin(
+      {.method = "PUT",
+       .path = kImage.VersionId("1.0.0"),
+       .api_version = kGalleryApiVersion,
+       .body = nlohmann::json{{"location", "westeurope"}, {"properties", "not-an-object"}}});
+  ASSERT_FALSE(malformed.ok());
+  EXPECT_EQ(ClassifyArmError(malformed.status()), ArmErrorKind::kInvalid);
+  auto old_api = env_->arm().Get(kImage.Id(), "2019-12-01");
+  ASSERT_FALSE(old_api.ok());
+  EXPECT_EQ(old_api.status().detail().reason, "InvalidApiVersionParameter");
+  EXPECT_EQ(env_->arm().stats().retries, 0);
+}
+
 }  // namespace
 }  // namespace vmrelease::azure

@@ -351,7 +351,7 @@ void Dispatch(FakeArm::State& s, const http::ServerRequest& req, http::Responder
   }
 
   Reply reply;
-  {
+  try {
     std::lock_guard g(s.mu);
     switch (kind) {
       case RouteKind::kImds:
@@ -419,6 +419,13 @@ void Dispatch(FakeArm::State& s, const http::ServerRequest& req, http::Responder
         break;
       }
     }
+  } catch (const nlohmann::json::exception& e) {
+    // A body of the wrong shape (e.g. "properties": "x"): ARM answers 400.
+    reply = ErrorReply(400, "InvalidRequestContent",
+                       std::string("The request content was invalid: ") + e.what());
+  } catch (const std::exception& e) {
+    log::Error("fake_arm", "handler failed", {{"path", req.path}, {"error", e.what()}});
+    reply = ErrorReply(500, "FakeArmBug", e.what());
   }
   SendReply(req, res, std::move(reply));
 }
