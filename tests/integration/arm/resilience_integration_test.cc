@@ -135,6 +135,10 @@ TEST(ResilienceTest, TokensAreRefreshedBeforeTheyExpireDuringLongOperations) {
   MustWait(*env, gallery.CreateImageVersion(kImage, "1.2.0", VersionSpec("c.vhd")));
   // 18+ minutes of operations with tokens refreshed every 5 minutes (5 min
   // before expiry), and never an expired token presented.
+  RecordProperty("tokens_issued", env->fake().TokensIssued());
+  RecordProperty("minutes_slept",
+                 static_cast<int>(
+                     std::chrono::duration_cast<std::chrono::minutes>(env->total_slept()).count()));
   EXPECT_GE(env->total_slept(), std::chrono::minutes(18));
   EXPECT_GE(env->fake().TokensIssued(), 4);
   EXPECT_EQ(env->fake().TokensIssued(), env->credential().fetch_count());
