@@ -388,6 +388,18 @@ TEST_F(BlobAzuriteTest, CopyFromUrlWithSas) {
   // Publishing twice to the same name is refused.
   auto twice = client_->StartCopyFromUrl(dest, *sas, {});
   EXPECT_EQ(twice.status().code(), StatusCode::kAlreadyExists) << twice.status().ToString();
+  // A failing copy names the source without its SAS.
+  auto missing_sas = client_->GenerateSasUrl(
+      Ref("staging/missing.vhd"),
+      {.permissions = "r", .expiry = std::chrono::system_clock::now() + 1h, .protocol = ""});
+  ASSERT_TRUE(missing_sas.ok());
+  NoteSas(*missing_sas);
+  auto failed = client_->StartCopyFromUrl(Ref("images/other.vhd"), *missing_sas, {});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("staging/missing.vhd"), std::string::npos);
+  EXPECT_EQ(failed.status().message().find("sig="), std::string::npos);
+  for (const std::string& s : secrets_)
+    EXPECT_EQ(failed.status().message().find(s), std::string::npos);
 }
 
 TEST_F(BlobAzuriteTest, ImmutabilityPolicyReturnsCapabilityError) {
