@@ -64,8 +64,8 @@ TEST(DiscoveryTest, LegacyDocuments) {
   json core = ApiResourceList(types, "", "v1");
   EXPECT_EQ(core["groupVersion"], "v1");
   bool has_group_core = false;
-  for (const auto& g : ApiGroupList(types)["groups"])
-    has_group_core = has_group_core || g["name"] == "";
+  const json groups = ApiGroupList(types);  // a temporary's member would dangle in the loop
+  for (const auto& g : groups["groups"]) has_group_core = has_group_core || g["name"] == "";
   EXPECT_FALSE(has_group_core);
 }
 
