@@ -569,6 +569,9 @@ ApiOr<WriteResult> Store::DeleteLocked(const ResourceType& rt, const std::string
         rt.plural, rt.group, name,
         "Precondition failed: ResourceVersion in precondition: " + *opts.precondition_rv +
             ", ResourceVersion in object meta: " + rv);
+  if (rt.group.empty() && rt.plural == "namespaces" &&
+      (name == "default" || name == "kube-system" || name == "kube-public"))
+    return ApiError::Forbidden(rt.plural, rt.group, name, "this namespace may not be deleted");
   WriteResult result;
   result.object = cur;
   if (opts.dry_run) return result;

@@ -327,6 +327,10 @@ TEST_F(StoreTest, NamespaceDeletionRemovesContents) {
           ->Patch(*cms_, "team", "c2", PatchType::kMerge, R"({"metadata":{"finalizers":null}})", {})
           .ok());
   EXPECT_FALSE(store_->Get(*ns_type, "", "team").ok());
+  auto protected_ns = store_->Delete(*ns_type, "", "default", {});
+  ASSERT_FALSE(protected_ns.ok());
+  EXPECT_EQ(protected_ns.error().message,
+            "namespaces \"default\" is forbidden: this namespace may not be deleted");
 }
 
 TEST_F(StoreTest, PaginationIsASnapshotAndExpiresOnCompaction) {
