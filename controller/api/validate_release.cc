@@ -1,6 +1,7 @@
 // Validate / ValidateUpdate for ImageRelease. Each CEL rule of
 // crds/imagereleases.vmrelease.io.yaml appears here with the same message
 // (tests/unit/api/cel_mirror_test checks that every CEL message has a case).
+#include <regex>
 #include <set>
 
 #include "controller/api/regions.h"

@@ -1,5 +1,7 @@
 #include "controller/api/validation.h"
 
+#include <regex>
+
 #include "controller/api/semver.h"
 #include "controller/api/validation_util.h"
 #include "controller/common/duration.h"
@@ -67,10 +69,6 @@ std::optional<Duration> CheckDuration(ErrorList& errors, const std::string& fiel
     return std::nullopt;
   }
   return *d;
-}
-
-bool Matches(const std::string& value, const std::regex& pattern) {
-  return std::regex_match(value, pattern);
 }
 
 }  // namespace internal

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 
@@ -49,7 +48,5 @@ void CheckReleaseVersion(ErrorList& errors, const std::string& field, const std:
 std::optional<Duration> CheckDuration(ErrorList& errors, const std::string& field,
                                       const std::optional<std::string>& value, Duration min,
                                       Duration max, const std::string& range_message);
-// Matches the whole of `value` against a pattern from the CRD (ECMAScript syntax).
-bool Matches(const std::string& value, const std::regex& pattern);
 
 }  // namespace vmrelease::api::internal

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
