@@ -141,10 +141,10 @@ TEST(PrinterColumnsTest, GetShowsTheColumnsWithStatusValues) {
   EXPECT_TRUE(std::regex_search(
       ir,
       std::regex(
-          R"(\nsql-server-baseline-1\.3\.0\s+sql-server-baseline\s+1\.3\.0\s+Released\s+True\s+\d+s\n)")))
+          R"(\nsql-server-baseline-1\.3\.0\s+sql-server-baseline\s+1\.3\.0\s+Released\s+True\s+\d+[smh]\w*\n)")))
       << ir;
   EXPECT_TRUE(std::regex_search(
-      ir, std::regex(R"(\nubuntu-base-2\.4\.0\s+ubuntu-base\s+2\.4\.0\s+\d+s\n)")))
+      ir, std::regex(R"(\nubuntu-base-2\.4\.0\s+ubuntu-base\s+2\.4\.0\s+\d+[smh]\w*\n)")))
       << "no status yet: empty Phase and Ready\n"
       << ir;
   std::string wide = Ok({"get", "ir", "-o", "wide"});
@@ -160,7 +160,8 @@ TEST(PrinterColumnsTest, GetShowsTheColumnsWithStatusValues) {
       << pin;
   EXPECT_TRUE(std::regex_search(
       pin,
-      std::regex(R"(\nstaging-sql\s+staging\s+sql-server-baseline\s+1\.3\.0\s+True\s+1\s+\d+s\n)")))
+      std::regex(
+          R"(\nstaging-sql\s+staging\s+sql-server-baseline\s+1\.3\.0\s+True\s+1\s+\d+[smh]\w*\n)")))
       << pin;
   std::string pin_wide = Ok({"get", "pin", "-o", "wide"});
   EXPECT_TRUE(std::regex_search(
