@@ -120,6 +120,7 @@ Watcher::WatchOutcome Watcher::WatchOnce() {
     return out;
   }
   std::unique_ptr<WatchStream> stream = std::move(*opened);
+  out.opened = true;
   {
     std::lock_guard g(mu_);
     ++stats_.watches;
@@ -150,7 +151,6 @@ Watcher::WatchOutcome Watcher::WatchOnce() {
         break;
     }
     ++out.events;
-    progress_since_list_ = true;
     if (!rv.empty()) rv_ = std::move(rv);
     std::lock_guard g(mu_);
     ++stats_.events;
@@ -199,6 +199,9 @@ void Watcher::Run() {
     WatchOutcome w = WatchOnce();
     if (stopping()) break;
     if (w.events > 0) backoff_.Reset();
+    if (w.events > 0 || (w.opened && w.lasted >= options_.short_watch)) {
+      progress_since_list_ = true;
+    }
     if (IsGone(w.status)) {
       need_list = true;
       {

@@ -19,8 +19,9 @@
 //     Replace, so objects deleted meanwhile disappear from the sink.
 //   - Failures wait with exponential backoff and jitter (honouring Retry-After),
 //     reset once a watch delivers events. A watch that ends with no events in
-//     under `short_watch` counts as a failure, and so does a 410 before any
-//     event since the last list, so a misbehaving server never causes a busy loop.
+//     under `short_watch` counts as a failure, and so does a 410 when no watch
+//     since the last list was healthy (delivered events or lasted `short_watch`),
+//     so a misbehaving server never causes a busy loop.
 //   - All waits use the Clock; Stop() interrupts them and the open stream.
 // Caveat: a list or watch request already in flight when Stop() is called is
 // not interrupted before its HTTP timeout (the stream is; the list is not).
@@ -77,8 +78,9 @@ class Watcher {
 
  private:
   struct WatchOutcome {
-    Status status;       // ok: the stream ended cleanly
-    int64_t events = 0;  // received on this stream
+    Status status;        // ok: the stream ended cleanly
+    bool opened = false;  // the server accepted the watch
+    int64_t events = 0;   // received on this stream
     Duration lasted{};
   };
   void Run();

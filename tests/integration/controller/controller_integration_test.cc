@@ -1,0 +1,289 @@
+// The vmrelease-controller binary against the local API server: it observes
+// both kinds, serves metrics and probes, honours the pause annotation, shuts
+// down cleanly, refuses bad configuration, and elects exactly one leader.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "controller/http/client.h"
+#include "controller/http/server.h"
+#include "controller/kube/config.h"
+#include "controller/kube/errors.h"
+#include "controller/kube/rest_client.h"
+#include "tests/integration/controller/controller_process.h"
+#include "tests/support/apiserver/fixture.h"
+
+namespace vmrelease::itest {
+namespace {
+
+using kube::Json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::vmrelease::testing::LocalApiServer;
+using ::vmrelease::testing::WaitFor;
+
+const kube::ResourceType kReleases{"vmrelease.io", "v1alpha1", "imagereleases", "ImageRelease",
+                                   true};
+const kube::ResourceType kPins{"vmrelease.io", "v1alpha1", "environmentpins", "EnvironmentPin",
+                               true};
+
+std::unique_ptr<LocalApiServer> StartServer() {
+  auto s = LocalApiServer::Start({.crds_dir = ::vmrelease::testing::SourceDir() +
+                                              "/tests/integration/controller/testdata/crds"});
+  if (!s.ok()) {
+    ADD_FAILURE() << s.status().ToString();
+    return nullptr;
+  }
+  return std::move(*s);
+}
+
+std::unique_ptr<kube::RestClient> ClientFor(const LocalApiServer& server) {
+  auto cfg = kube::LoadKubeconfig({.path = server.kubeconfig()});
+  if (!cfg.ok()) return nullptr;
+  auto c = kube::RestClient::FromConfig(*cfg);
+  return c.ok() ? std::move(*c) : nullptr;
+}
+
+Json Object(const kube::ResourceType& t, const std::string& name) {
+  return {{"apiVersion", t.ApiVersion()},
+          {"kind", t.kind},
+          {"metadata", {{"namespace", "default"}, {"name", name}}},
+          {"spec", {{"image", "sql-server-baseline"}, {"version", "1.3.0"}}}};
+}
+
+// The "observed object" lines of one process, as "Kind/ns/name@rv".
+std::vector<std::string> Observed(const ControllerProcess& p) {
+  std::vector<std::string> out;
+  for (const Json& l : p.Find("observed object; reconcilers are not wired yet")) {
+    out.push_back(l.value("kind", "") + "/" + l.value("namespace", "") + "/" + l.value("name", "") +
+                  "@" + l.value("resourceVersion", ""));
+  }
+  return out;
+}
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+std::string LeaseHolder(kube::KubeClient& client) {
+  auto lease = client.Get(kube::LeaseResource(), {"default", "vmrelease-controller"});
+  if (!lease.ok()) return "<" + lease.status().message() + ">";
+  return lease->value("/spec/holderIdentity"_json_pointer, std::string());
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+TEST(ControllerBinaryTest, ObservesBothKindsServesMetricsAndStopsCleanly) {
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto client = ClientFor(*server);
+  ASSERT_NE(client, nullptr);
+  auto release = client->Create(kReleases, Object(kReleases, "sql-server-baseline-1.3.0"));
+  ASSERT_TRUE(release.ok()) << release.status().ToString();
+  auto pin = client->Create(kPins, Object(kPins, "production-sql"));
+  ASSERT_TRUE(pin.ok()) << pin.status().ToString();
+
+  auto ctl = ControllerProcess::Start(server->kubeconfig(),
+                                      {"--metrics-bind-address", "127.0.0.1:0", "--workers", "3"});
+  ASSERT_NE(ctl, nullptr);
+  const std::string want_release =
+      "ImageRelease/default/sql-server-baseline-1.3.0@" + kube::ResourceVersion(*release);
+  const std::string want_pin =
+      "EnvironmentPin/default/production-sql@" + kube::ResourceVersion(*pin);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto seen = Observed(*ctl);
+        return Contains(seen, want_release) && Contains(seen, want_pin);
+      },
+      seconds(30)))
+      << ctl->log();
+  for (const Json& l : ctl->Find("observed object; reconcilers are not wired yet")) {
+    EXPECT_EQ(l["generation"], 1);  // the line carries what it saw
+    EXPECT_EQ(l["level"], "info");
+  }
+
+  // A change is seen again; a paused object is skipped with a log line.
+  Json edit = *release;
+  edit["spec"]["version"] = "1.3.1";
+  auto updated = client->Update(kReleases, edit);
+  ASSERT_TRUE(updated.ok());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Contains(Observed(*ctl), "ImageRelease/default/sql-server-baseline-1.3.0@" +
+                                            kube::ResourceVersion(*updated));
+      },
+      seconds(30)))
+      << ctl->log();
+  auto paused =
+      client->Patch(kPins, {"default", "production-sql"}, kube::PatchType::kMerge,
+                    {{"metadata", {{"annotations", {{"vmrelease.io/reconcile", "disabled"}}}}}});
+  ASSERT_TRUE(paused.ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return ctl->Logged("reconcile paused by annotation; skipping"); }, seconds(30)))
+      << ctl->log();
+  EXPECT_FALSE(Contains(Observed(*ctl),
+                        "EnvironmentPin/default/production-sql@" + kube::ResourceVersion(*paused)));
+
+  // Metrics and probes over HTTP.
+  ASSERT_TRUE(WaitFor([&] { return !ctl->metrics_url().empty(); }, seconds(10)));
+  http::Client http;
+  auto ready = http.Send({.url = ctl->metrics_url() + "/readyz"});
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready->status, 200);
+  EXPECT_EQ(http.Send({.url = ctl->metrics_url() + "/healthz"})->status, 200);
+  auto metrics = http.Send({.url = ctl->metrics_url() + "/metrics"});
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_EQ(metrics->status, 200);
+  for (const char* name :
+       {"controller_runtime_reconcile_total{controller=\"imagerelease\",result=\"success\"}",
+        "controller_runtime_reconcile_total{controller=\"environmentpin\",result=\"success\"}",
+        "controller_runtime_reconcile_errors_total{controller=\"imagerelease\"}",
+        "controller_runtime_reconcile_time_seconds_bucket{controller=\"imagerelease\"",
+        "controller_runtime_max_concurrent_reconciles{controller=\"imagerelease\"} 3",
+        "workqueue_depth{name=\"imagerelease\"}", "workqueue_adds_total{name=\"environmentpin\"}",
+        "workqueue_queue_duration_seconds_bucket{name=\"imagerelease\"",
+        "workqueue_work_duration_seconds_bucket{name=\"imagerelease\"",
+        "workqueue_retries_total{name=\"imagerelease\"}",
+        "workqueue_unfinished_work_seconds{name=\"imagerelease\"}",
+        "workqueue_longest_running_processor_seconds{name=\"imagerelease\"}"}) {
+    EXPECT_NE(metrics->body.find(name), std::string::npos) << "missing " << name;
+  }
+
+  const auto term = std::chrono::steady_clock::now();
+  ctl->Signal(SIGTERM);
+  auto code = ctl->process().Wait(seconds(30));
+  ASSERT_TRUE(code.ok()) << "did not stop after SIGTERM\n" << ctl->log();
+  EXPECT_EQ(*code, 0);
+  EXPECT_TRUE(ctl->Logged("stopped"));
+  std::printf("controller: SIGTERM to exit in %.2fs\n", SecondsSince(term));
+}
+
+TEST(ControllerBinaryTest, RefusesBadFlagsAndUnusableConfiguration) {
+  using ::vmrelease::testing::BinPath;
+  using ::vmrelease::testing::RunCommand;
+  ::vmrelease::testing::TempDir dir;
+  auto r = RunCommand({BinPath("vmrelease-controller"), "--workers", "0"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--workers"), std::string::npos) << r.err;
+  r = RunCommand({BinPath("vmrelease-controller"), "--log-format", "xml"});
+  EXPECT_EQ(r.exit_code, 2);
+
+  r = RunCommand({BinPath("vmrelease-controller"), "--kubeconfig", dir.Join("missing")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unusable Kubernetes configuration"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(dir.Join("missing")), std::string::npos) << r.err;
+
+  ::vmrelease::testing::WriteFile(dir.Join("broken"), "clusters: [\n");
+  r = RunCommand({BinPath("vmrelease-controller"), "--kubeconfig", dir.Join("broken")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not valid YAML"), std::string::npos) << r.err;
+
+  // Parses, but nothing listens there.
+  auto port = http::FindFreePort();
+  ASSERT_TRUE(port.ok());
+  ::vmrelease::testing::WriteFile(dir.Join("unreachable"),
+                                  "current-context: x\n"
+                                  "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:" +
+                                      std::to_string(*port) +
+                                      "', insecure-skip-tls-verify: true}}]\n"
+                                      "users: [{name: u, user: {token: some-token-value}}]\n"
+                                      "contexts: [{name: x, context: {cluster: c, user: u}}]\n");
+  r = RunCommand({BinPath("vmrelease-controller"), "--kubeconfig", dir.Join("unreachable"),
+                  "--metrics-bind-address", "0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot reach the Kubernetes API server"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("some-token-value"), std::string::npos) << "token leaked: " << r.err;
+}
+
+TEST(ControllerBinaryTest, LeaderElectionOneLeaderFailoverAndRelease) {
+  // Short lease settings; the bounds below follow from them.
+  const double kLease = 3.0, kRetry = 0.5;
+  const std::vector<std::string> flags = {"--leader-elect",
+                                          "--leader-elect-lease-duration",
+                                          "3s",
+                                          "--leader-elect-renew-deadline",
+                                          "2s",
+                                          "--leader-elect-retry-period",
+                                          "500ms",
+                                          "--metrics-bind-address",
+                                          "127.0.0.1:0"};
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  auto client = ClientFor(*server);
+  ASSERT_NE(client, nullptr);
+
+  auto a = ControllerProcess::Start(server->kubeconfig(), flags);
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return a->Logged("successfully acquired lease"); }, seconds(30)))
+      << a->log();
+  auto b = ControllerProcess::Start(server->kubeconfig(), flags);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return b->Logged("observed lease holder"); }, seconds(30))) << b->log();
+  EXPECT_EQ(LeaseHolder(*client), a->identity());
+
+  ASSERT_TRUE(client->Create(kReleases, Object(kReleases, "r1")).ok());
+  ASSERT_TRUE(client->Create(kPins, Object(kPins, "p1")).ok());
+  ASSERT_TRUE(WaitFor([&] { return Observed(*a).size() >= 2; }, seconds(30))) << a->log();
+  // Several retry periods later the follower still has not reconciled anything,
+  // though its caches are warm (ready) and it keeps watching the lease.
+  std::this_thread::sleep_for(milliseconds(static_cast<int>(4 * kRetry * 1000)));
+  EXPECT_TRUE(Observed(*b).empty()) << b->log();
+  EXPECT_FALSE(b->Logged("successfully acquired lease"));
+  http::Client http;
+  ASSERT_TRUE(WaitFor([&] { return !b->metrics_url().empty(); }, seconds(10)));
+  EXPECT_EQ(http.Send({.url = b->metrics_url() + "/readyz"})->status, 200);
+  auto a_metrics = http.Send({.url = a->metrics_url() + "/metrics"});
+  ASSERT_TRUE(a_metrics.ok());
+  EXPECT_NE(a_metrics->body.find("leader_election_master_status{name=\"vmrelease-controller\"} 1"),
+            std::string::npos);
+  EXPECT_NE(http.Send({.url = b->metrics_url() + "/metrics"})
+                ->body.find("leader_election_master_status{name=\"vmrelease-controller\"} 0"),
+            std::string::npos);
+
+  // kill -9 the leader: no release, the follower must wait out the lease.
+  const auto killed = std::chrono::steady_clock::now();
+  a->Signal(SIGKILL);
+  ASSERT_TRUE(WaitFor([&] { return b->Logged("successfully acquired lease"); }, seconds(30)))
+      << b->log();
+  const double failover = SecondsSince(killed);
+  EXPECT_EQ(LeaseHolder(*client), b->identity());
+  // Not before the lease could have expired, and within lease duration + retry
+  // period (plus 1s for process scheduling on a loaded machine).
+  EXPECT_GE(failover, kLease - kRetry - 0.1);
+  EXPECT_LE(failover, kLease + kRetry + 1.0);
+  ASSERT_TRUE(WaitFor([&] { return Observed(*b).size() >= 2; }, seconds(30))) << b->log();
+
+  // A clean shutdown releases the lease at once: the next candidate needs no expiry.
+  auto c = ControllerProcess::Start(server->kubeconfig(), flags);
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(WaitFor([&] { return c->Logged("observed lease holder"); }, seconds(30))) << c->log();
+  const auto terminated = std::chrono::steady_clock::now();
+  b->Signal(SIGTERM);
+  auto code = b->process().Wait(seconds(30));
+  ASSERT_TRUE(code.ok()) << b->log();
+  EXPECT_EQ(*code, 0);
+  EXPECT_TRUE(b->Logged("released leader lease")) << b->log();
+  const double b_exit = SecondsSince(terminated);
+  ASSERT_TRUE(WaitFor([&] { return c->Logged("successfully acquired lease"); }, seconds(30)))
+      << c->log();
+  const double handover = SecondsSince(terminated);
+  EXPECT_EQ(LeaseHolder(*client), c->identity());
+  EXPECT_LE(handover, b_exit + 1.2 * kRetry + 1.0);  // about one retry period, not a lease
+  auto lease = client->Get(kube::LeaseResource(), {"default", "vmrelease-controller"});
+  ASSERT_TRUE(lease.ok());
+  EXPECT_EQ((*lease)["spec"]["leaseTransitions"], 2);
+  std::printf(
+      "leader election (lease %.1fs, retry %.1fs): failover after kill -9 in %.2fs; after "
+      "SIGTERM the leader exited in %.2fs and the next took over %.2fs after the signal\n",
+      kLease, kRetry, failover, b_exit, handover);
+  c->Signal(SIGTERM);
+  EXPECT_TRUE(c->process().Wait(seconds(30)).ok());
+}
+
+}  // namespace
+}  // namespace vmrelease::itest
