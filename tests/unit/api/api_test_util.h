@@ -77,4 +77,13 @@ inline CorpusCase LoadCorpusCase(const std::string& path) {
   return c;
 }
 
+// The corpus files rejected by `rejected_by` ("apiserver" or "semantic").
+inline std::vector<std::string> CorpusFiles(const std::string& rejected_by) {
+  std::vector<std::string> out;
+  for (const auto& f : CorpusFiles()) {
+    if (LoadCorpusCase(f).rejected_by == rejected_by) out.push_back(f);
+  }
+  return out;
+}
+
 }  // namespace vmrelease::api::testing
