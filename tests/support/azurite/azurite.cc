@@ -53,6 +53,13 @@ StatusOr<std::unique_ptr<Azurite>> Azurite::Start(Options options) {
   }
   if (options.oauth) argv.insert(argv.end(), {"--oauth", "basic"});
 
+  // If the test process dies without running destructors (a sanitizer abort, a
+  // crash), Azurite must not outlive it: util-linux setpriv makes the kernel kill
+  // it when its parent goes away.
+  struct stat setpriv {};
+  if (stat("/usr/bin/setpriv", &setpriv) == 0) {
+    argv.insert(argv.begin(), {"/usr/bin/setpriv", "--pdeathsig", "KILL", "--"});
+  }
   ASSIGN_OR_RETURN(a->process_, Subprocess::Start(argv, {}, a->log_path_));
 
   // Azurite binds port 0 and prints the address it got.
