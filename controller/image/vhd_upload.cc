@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -286,7 +287,10 @@ Status ValidateOptions(const VhdUploadOptions& o) {
     return InvalidArgumentError("upload range size must be a multiple of 512 up to 4 MiB");
   }
   for (const auto& [k, v] : o.metadata) {
-    if (k == kMetaSha256 || k.rfind("vmrelease_", 0) == 0) {
+    // Metadata names are case-insensitive on the service.
+    std::string lower = k;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == kMetaSha256 || lower.rfind("vmrelease_", 0) == 0) {
       return InvalidArgumentError("metadata name " + k + " is reserved for the uploader");
     }
   }

@@ -266,6 +266,9 @@ TEST_F(VhdUploadTest, RejectsBadOptions) {
             StatusCode::kInvalidArgument);
   EXPECT_EQ(UploadVhd(store_, kDest, path, {.metadata = {{"sha256", "x"}}}).status().code(),
             StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      UploadVhd(store_, kDest, path, {.metadata = {{"VMRelease_Upload_Id", "x"}}}).status().code(),
+      StatusCode::kInvalidArgument);
   EXPECT_EQ(UploadVhd(store_, kDest, dir_.Join("missing.raw"), {}).status().code(),
             StatusCode::kNotFound);
   EXPECT_FALSE(store_.Exists(kDest));
