@@ -6,12 +6,11 @@
 //   build-release/bin/kube_store_sync_bench [--objects 10000] [--runs 3]
 //
 // Both sides run as fresh child processes measured the same way (wall time
-// around spawn..exit, peak RSS from wait4's rusage), so process start-up is in
-// both numbers. kubectl gets one warm-up run first (its discovery cache), and
+// around spawn..exit, peak RSS as reported by /usr/bin/time -f %M), so process
+// start-up is in both numbers. kubectl gets one warm-up run first (its discovery cache), and
 // its output goes to /dev/null. Medians of --runs are reported.
 #include <fcntl.h>
 #include <spawn.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -47,8 +47,15 @@ struct Measured {
 };
 
 // Spawns argv with `env` added, stdout to `stdout_path`, and measures it.
-Measured Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
-               const std::string& stdout_path) {
+//
+// Peak RSS comes from /usr/bin/time (its own wait4 on the child), not from our
+// wait4: posix_spawn runs the child in this (large) process's address space
+// until exec, and Linux carries that address space's high-water mark into the
+// child's ru_maxrss, which would report this process's size instead.
+Measured Spawn(const std::vector<std::string>& command, const std::vector<std::string>& env,
+               const std::string& stdout_path, const std::string& rss_path) {
+  std::vector<std::string> argv = {"/usr/bin/time", "-f", "%M", "-o", rss_path};
+  argv.insert(argv.end(), command.begin(), command.end());
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -70,11 +77,17 @@ Measured Spawn(const std::vector<std::string>& argv, const std::vector<std::stri
     return m;
   }
   int status = 0;
-  rusage usage{};
-  wait4(pid, &status, 0, &usage);
+  waitpid(pid, &status, 0);
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  m.peak_rss_mb = static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB
   m.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  // The last line of the -o file is %M, the child's peak RSS in KiB (earlier
+  // lines, if any, say the command exited non-zero).
+  std::istringstream rss(testing::ReadFile(rss_path));
+  std::string line, last;
+  while (std::getline(rss, line)) {
+    if (!line.empty()) last = line;
+  }
+  m.peak_rss_mb = std::atof(last.c_str()) / 1024.0;
   posix_spawn_file_actions_destroy(&fa);
   return m;
 }
@@ -113,7 +126,17 @@ Json MakeObject(int i) {
            {{"image", "sql-server-baseline"},
             {"version", "1." + std::to_string(i / 100) + "." + std::to_string(i % 100)},
             {"changelog", changelog},
-            {"description", std::string(400, 'd')}}}};
+            {"description", std::string(550, 'd')}}}};
+}
+
+// Current resident set size (VmRSS) in MB.
+double CurrentRssMb() {
+  std::istringstream in(testing::ReadFile("/proc/self/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+  }
+  return 0;
 }
 
 int SyncOnly(const std::string& kubeconfig) {
@@ -129,7 +152,8 @@ int SyncOnly(const std::string& kubeconfig) {
   // Synced means listed; also wait for the watch to be established.
   while (informer.stats().watches < 1) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("{\"objects\": %zu, \"seconds\": %.3f}\n", informer.store().Size(), s);
+  std::printf("{\"objects\": %zu, \"seconds\": %.3f, \"rss_after_sync_mb\": %.1f}\n",
+              informer.store().Size(), s, CurrentRssMb());
   std::fflush(stdout);
   informer.Stop();
   return 0;
@@ -188,11 +212,13 @@ int Run(int objects, int runs) {
   const std::vector<std::string> kubectl = {
       testing::ToolPath("kubectl"), "get", "gadgets", "-A", "-o", "json"};
   // Warm-up (discovery cache) and a check that kubectl really returns every object.
-  Measured warm = Spawn(kubectl, kubectl_env, dir.Join("kubectl.json"));
+  Measured warm = Spawn(kubectl, kubectl_env, dir.Join("kubectl.json"), dir.Join("rss"));
   const std::string listed = testing::ReadFile(dir.Join("kubectl.json"));
-  size_t kubectl_items = 0;
+  size_t kubectl_items = 0, stored_bytes = 0;
   try {
-    kubectl_items = Json::parse(listed)["items"].size();
+    const Json items = Json::parse(listed)["items"];
+    kubectl_items = items.size();
+    for (const Json& item : items) stored_bytes += item.dump().size();
   } catch (const Json::exception&) {
   }
   if (warm.exit_code != 0 || kubectl_items != static_cast<size_t>(objects)) {
@@ -202,33 +228,42 @@ int Run(int objects, int runs) {
   }
 
   std::vector<Measured> ours, theirs;
+  std::vector<double> rss_after_sync;
   for (int r = 0; r < runs; ++r) {
-    ours.push_back(Spawn({SelfPath(), "--sync-only", api.kubeconfig()}, {}, dir.Join("sync.json")));
+    ours.push_back(Spawn({SelfPath(), "--sync-only", api.kubeconfig()}, {}, dir.Join("sync.json"),
+                         dir.Join("rss")));
     const std::string result = testing::ReadFile(dir.Join("sync.json"));
     Json j;
     try {
       j = Json::parse(result);
     } catch (const Json::exception&) {
     }
+    rss_after_sync.push_back(j.value("rss_after_sync_mb", 0.0));
     if (ours.back().exit_code != 0 || j.value("objects", 0) != objects) {
       std::fprintf(stderr, "store sync run failed (exit %d): %s\n", ours.back().exit_code,
                    result.c_str());
       return 1;
     }
-    theirs.push_back(Spawn(kubectl, kubectl_env, "/dev/null"));
+    theirs.push_back(Spawn(kubectl, kubectl_env, "/dev/null", dir.Join("rss")));
     if (theirs.back().exit_code != 0) {
       std::fprintf(stderr, "kubectl run failed (exit %d)\n", theirs.back().exit_code);
       return 1;
     }
   }
   const Measured o = Median(ours), k = Median(theirs);
-  std::printf("\n%d objects of ~2 KB, median of %d runs (each a fresh process)\n", objects, runs);
+  std::printf(
+      "\n%d objects, %zu bytes each on average as stored (compact JSON), median of %d "
+      "runs (each a fresh process)\n",
+      objects, stored_bytes / kubectl_items, runs);
   std::printf("%-48s %10s %14s\n", "", "time (s)", "peak RSS (MB)");
   std::printf("%-48s %10.3f %14.1f\n", "store initial sync (list + watch + HasSynced)", o.seconds,
               o.peak_rss_mb);
   std::printf("%-48s %10.3f %14.1f\n", "kubectl get gadgets -A -o json", k.seconds, k.peak_rss_mb);
   std::printf("ratio store/kubectl: time %.2f, peak RSS %.2f\n", o.seconds / k.seconds,
               o.peak_rss_mb / k.peak_rss_mb);
+  std::sort(rss_after_sync.begin(), rss_after_sync.end());
+  std::printf("(store process RSS once synced, i.e. the cache at rest: %.1f MB)\n",
+              rss_after_sync[rss_after_sync.size() / 2]);
   return 0;
 }
 

@@ -15,7 +15,7 @@ ParsedFlags ParseFlags(int argc, char** argv) {
       "vmrelease-controller: the Kubernetes operator that turns VM images into "
       "release artifacts (ImageRelease, EnvironmentPin)."};
   cli.add_option("--kubeconfig", o.kubeconfig,
-                 "Path to a kubeconfig (default: $KUBECONFIG, ~/.kube/config, then in-cluster)");
+                 "Path to a kubeconfig (default: $KUBECONFIG, in-cluster, then ~/.kube/config)");
   cli.add_option("--context", o.context, "kubeconfig context to use (default: current-context)");
   cli.add_option("--namespace", o.ns, "Only watch this namespace (default: all namespaces)");
   cli.add_flag("--leader-elect", o.leader_elect,

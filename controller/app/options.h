@@ -14,7 +14,7 @@
 namespace vmrelease::app {
 
 struct Options {
-  std::string kubeconfig;  // empty: $KUBECONFIG, ~/.kube/config, then in-cluster
+  std::string kubeconfig;  // empty: $KUBECONFIG, in-cluster, then ~/.kube/config
   std::string context;
   std::string ns;  // watched namespace; empty = all
   bool leader_elect = false;

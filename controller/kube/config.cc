@@ -278,16 +278,17 @@ StatusOr<ClusterConfig> LoadInCluster(const InClusterOptions& options) {
 }
 
 StatusOr<ClusterConfig> LoadDefaultConfig(const KubeconfigOptions& options) {
+  // controller-runtime's order: flag, $KUBECONFIG, in-cluster, ~/.kube/config.
   if (!options.path.empty() || !options.context.empty() || !Getenv("KUBECONFIG").empty())
     return LoadKubeconfig(options);
-  const std::string home = HomeKubeconfig();
-  if (!home.empty() && fs::exists(home)) return LoadKubeconfig(options);
   if (!Getenv("KUBERNETES_SERVICE_HOST").empty()) {
     InClusterOptions ic;
     ic.clock = options.clock;
     ic.token_refresh = options.token_refresh;
     return LoadInCluster(ic);
   }
+  const std::string home = HomeKubeconfig();
+  if (!home.empty() && fs::exists(home)) return LoadKubeconfig(options);
   return NotFoundError("no Kubernetes configuration: pass --kubeconfig, set KUBECONFIG, create " +
                        (home.empty() ? std::string("~/.kube/config") : home) +
                        ", or run in a cluster");

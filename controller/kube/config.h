@@ -4,7 +4,7 @@
 //   ASSIGN_OR_RETURN(ClusterConfig cfg, LoadKubeconfig({.path = flag_kubeconfig,
 //                                                       .context = flag_context}));
 //   ASSIGN_OR_RETURN(ClusterConfig cfg, LoadInCluster({}));
-//   ASSIGN_OR_RETURN(ClusterConfig cfg, LoadDefaultConfig({}));  // kubeconfig, else in-cluster
+//   ASSIGN_OR_RETURN(ClusterConfig cfg, LoadDefaultConfig({}));  // flag, env, in-cluster, ~
 //
 // Kubeconfig support: KUBECONFIG (':'-separated files merged, first file wins
 // per cluster/user/context name and for current-context) or an explicit path,
@@ -56,9 +56,9 @@ struct InClusterOptions {
 };
 StatusOr<ClusterConfig> LoadInCluster(const InClusterOptions& options);
 
-// An explicit kubeconfig path or context → that kubeconfig; otherwise $KUBECONFIG
-// or ~/.kube/config when present; otherwise in-cluster when
-// KUBERNETES_SERVICE_HOST is set; otherwise an error saying what was tried.
+// controller-runtime's order: an explicit kubeconfig path or context, else
+// $KUBECONFIG, else in-cluster when KUBERNETES_SERVICE_HOST is set, else
+// ~/.kube/config; otherwise an error saying what was tried.
 StatusOr<ClusterConfig> LoadDefaultConfig(const KubeconfigOptions& options);
 
 }  // namespace vmrelease::kube

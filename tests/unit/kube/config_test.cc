@@ -331,6 +331,32 @@ TEST(InClusterTest, ExplainsWhatIsMissing) {
       << cfg.status().message();
 }
 
+TEST(DefaultConfigTest, PrefersInClusterOverTheHomeKubeconfig) {
+  KubeconfigDir k;
+  TempDir home;
+  std::filesystem::create_directories(home.Join(".kube"));
+  WriteFile(home.Join(".kube/config"), FullKubeconfig());
+  ScopedEnv h("HOME", home.path());
+  ScopedEnv kc("KUBECONFIG", "");
+  {
+    ScopedEnv host("KUBERNETES_SERVICE_HOST", "10.0.0.1");
+    ScopedEnv port("KUBERNETES_SERVICE_PORT", "443");
+    auto cfg = LoadDefaultConfig({});
+    // No service account here: the error shows in-cluster config was chosen.
+    ASSERT_FALSE(cfg.ok());
+    EXPECT_NE(cfg.status().message().find("in-cluster config"), std::string::npos)
+        << cfg.status().message();
+  }
+  unsetenv("KUBERNETES_SERVICE_HOST");
+  auto cfg = LoadDefaultConfig({});
+  ASSERT_TRUE(cfg.ok()) << cfg.status().ToString();
+  EXPECT_EQ(cfg->server, "https://dev.example.invalid:6443");
+  // An explicit path always wins.
+  cfg = LoadDefaultConfig({.path = k.path, .context = "files"});
+  ASSERT_TRUE(cfg.ok());
+  EXPECT_EQ(cfg->server, "https://files.example.invalid");
+}
+
 TEST(DefaultConfigTest, ExplainsWhatWasTriedWhenNothingIsConfigured) {
   TempDir home;
   ScopedEnv h("HOME", home.path());
