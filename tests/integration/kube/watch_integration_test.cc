@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <random>
 #include <set>
@@ -164,6 +165,42 @@ class OverlapDetector final : public Reconciler {
   int reconciles_ = 0;
 };
 
+// Holds the watcher thread inside a store handler while armed, so the test can
+// make the watcher fall behind on purpose.
+class Gate {
+ public:
+  void Arm() {
+    std::lock_guard g(mu_);
+    armed_ = true;
+  }
+  void Release() {
+    std::lock_guard g(mu_);
+    armed_ = false;
+    cv_.notify_all();
+  }
+  bool blocked() {
+    std::lock_guard g(mu_);
+    return blocked_;
+  }
+  void Pass() {
+    std::unique_lock lock(mu_);
+    if (!armed_) return;
+    blocked_ = true;
+    cv_.wait(lock, [&] { return !armed_; });
+    blocked_ = false;
+  }
+  EventHandler Handler() {
+    return {.on_add = [this](const ObjectPtr&) { Pass(); },
+            .on_update = [this](const ObjectPtr&, const ObjectPtr&) { Pass(); },
+            .on_delete = [this](const ObjectPtr&) { Pass(); }};
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool armed_ = false, blocked_ = false;
+};
+
 // Retries one write of the test's own client until the server processed it
 // (injected failures happen before processing; AlreadyExists / NotFound after a
 // retry mean an earlier attempt won the race with our view, which is fine).
@@ -196,6 +233,8 @@ TEST(WatchIntegrationTest, ResilienceUnderDroppedWatchesErrorsAndCompaction) {
   co.store = &informer.store();
   Controller controller(std::move(co), detector);
   informer.store().AddHandler(controller.EnqueueHandler());
+  Gate gate;
+  informer.store().AddHandler(gate.Handler());
   informer.Start();
   ASSERT_TRUE(informer.store().WaitForSync(std::chrono::seconds(30)));
   controller.Start();
@@ -212,8 +251,19 @@ TEST(WatchIntegrationTest, ResilienceUnderDroppedWatchesErrorsAndCompaction) {
   int creates = 0, updates = 0, deletes = 0, injected = 0;
   const auto started = std::chrono::steady_clock::now();
   for (int op = 0; op < kOps; ++op) {
+    // Midway the history is compacted while the watcher is behind, so its
+    // next watch gets 410 and it must relist: hold it on an event, drop its
+    // stream, keep writing, compact, then let it go.
     if (op == kOps / 2) {
-      ASSERT_TRUE(server->Compact().ok());  // history gone midway
+      gate.Arm();
+      Write([&] { return writer->Create(kGadgets, Gadget("default", "gate-marker")).status(); },
+            &injected);
+      ASSERT_TRUE(WaitFor([&] { return gate.blocked(); }, seconds(30)));
+      ASSERT_TRUE(server->DropWatches().ok());
+    }
+    if (op == kOps / 2 + 50) {
+      ASSERT_TRUE(server->Compact().ok());
+      gate.Release();
     }
     const int k = static_cast<int>(rng() % kKeys);
     const std::string name = "g" + std::to_string(k);
@@ -251,7 +301,7 @@ TEST(WatchIntegrationTest, ResilienceUnderDroppedWatchesErrorsAndCompaction) {
 
   auto want = ServerState(*reader);
   ASSERT_TRUE(want.ok()) << want.status().ToString();
-  EXPECT_EQ(want->size(), live.size());
+  EXPECT_EQ(want->size(), live.size() + 1);  // + gate-marker
   std::string last_diff;
   const bool converged = WaitFor(
       [&] {
@@ -279,6 +329,7 @@ TEST(WatchIntegrationTest, ResilienceUnderDroppedWatchesErrorsAndCompaction) {
       static_cast<long long>(st.watches), static_cast<long long>(st.events),
       static_cast<long long>(st.errors), detector.reconciles(), detector.overlaps());
   EXPECT_GT(st.watches, 5);  // watches really were dropped and resumed
+  EXPECT_GE(st.relists, 1);  // and the compaction forced a relist
   EXPECT_GT(injected, 0);    // and failures really were injected
 }
 
