@@ -334,9 +334,11 @@ StatusOr<std::unique_ptr<WatchStream>> RestClient::Watch(const ResourceType& typ
   req.url = config_.server + CollectionPath(type, options.ns) + "?" + http::BuildQuery(q);
   req.headers.Set("Accept", kJson);
   // An inactivity limit, not a total one: longer than the server-side timeout so
-  // a quiet but healthy watch is ended by the server, not by us.
-  req.timeout = options.timeout_seconds > 0 ? std::chrono::seconds(options.timeout_seconds + 30)
-                                            : std::chrono::milliseconds(std::chrono::minutes(30));
+  // a quiet but healthy watch is ended by the server, not by us. One value for
+  // every watcher timeout up to 10 minutes, because the http layer keeps one
+  // connection pool per (origin, timeout).
+  req.timeout = std::chrono::seconds(
+      std::max<int64_t>(options.timeout_seconds > 0 ? options.timeout_seconds + 60 : 1800, 660));
   for (int attempt = 0; attempt < 2; ++attempt) {
     if (config_.token) {
       ASSIGN_OR_RETURN(std::string token, config_.token->Token());
