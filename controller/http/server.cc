@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/ssl.hpp>
 #include <mutex>
 #include <set>
@@ -28,11 +29,12 @@ class PcbWriter final : public ChunkWriter {
   concurrency::streams::istream ReadSide() { return buf_.create_istream(); }
 
   bool Write(std::string_view data) override {
-    std::lock_guard g(mu_);
+    if (closed_) return false;
+    std::lock_guard g(write_mu_);  // keeps chunks of concurrent writers whole
     if (closed_) return false;
     try {
       if (!buf_.can_write()) {
-        closed_ = true;
+        Close();
         return false;
       }
       const auto* p = reinterpret_cast<const uint8_t*>(data.data());
@@ -40,7 +42,7 @@ class PcbWriter final : public ChunkWriter {
       while (written < data.size()) {
         size_t n = buf_.putn_nocopy(p + written, data.size() - written).get();
         if (n == 0) {
-          closed_ = true;
+          Close();
           return false;
         }
         written += n;
@@ -49,36 +51,33 @@ class PcbWriter final : public ChunkWriter {
       // The listener stops reading once the peer is gone; an ever-growing
       // backlog means nobody listens any more.
       if (buf_.in_avail() > kMaxBacklog) {
-        closed_ = true;
-        buf_.close(std::ios_base::out).wait();
+        Close();
         return false;
       }
-      return true;
+      return !closed_;
     } catch (...) {
-      closed_ = true;
+      Close();
       return false;
     }
   }
 
+  // Never blocks and never takes a lock: it runs from the listener's
+  // response-completion continuation too, and waiting there for the buffer
+  // to drain deadlocks against a writer (seen under load).
   void Close() override {
-    std::lock_guard g(mu_);
-    if (closed_) return;
-    closed_ = true;
+    if (closed_.exchange(true)) return;
     try {
-      buf_.close(std::ios_base::out).wait();
+      buf_.close(std::ios_base::out);
     } catch (...) {
     }
   }
 
-  bool closed() const override {
-    std::lock_guard g(mu_);
-    return closed_;
-  }
+  bool closed() const override { return closed_; }
 
  private:
   static constexpr size_t kMaxBacklog = 64u << 20;
-  mutable std::mutex mu_;
-  bool closed_ = false;
+  std::mutex write_mu_;
+  std::atomic<bool> closed_{false};
   concurrency::streams::producer_consumer_buffer<uint8_t> buf_;
 };
 

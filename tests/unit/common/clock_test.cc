@@ -30,6 +30,8 @@ TEST(ManualClockTest, ManyAdvancesAndWaitersDoNotRace) {
   std::vector<std::thread> ts;
   for (int i = 0; i < 8; ++i)
     ts.emplace_back([&, i] { clock.SleepFor(std::chrono::seconds(i + 1)); });
+  // Every sleeper computes its deadline from Now() before the clock moves.
+  clock.AwaitWaiters(8);
   std::thread adv([&] {
     for (int i = 0; i < 100; ++i) clock.Advance(100ms);
   });
