@@ -68,7 +68,7 @@ up: ready. In another terminal:
   $KUBECTL explain imagerelease.spec
 Azurite blob endpoint: http://127.0.0.1:$AZURITE_PORT/devstoreaccount1
 Fake ARM endpoint:     http://127.0.0.1:$(cat "$RUN/fake-arm.port")
-Logs: $RUN/*.log. The controller runs below (JSON logs); Ctrl-C stops everything.
+Logs: $RUN/*.log. The controller runs below (LOG_FORMAT=json for JSON lines); Ctrl-C stops everything.
 
 MSG
 
