@@ -14,7 +14,7 @@ JOBS=${JOBS:-2}
 ./scripts/setup.sh >/dev/null
 
 echo "up: building (Debug, build/)"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVMRELEASE_BUILD_BENCH=OFF >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVMRELEASE_BUILD_BENCH=ON >/dev/null
 ninja -C build -j"$JOBS" vmrelease-apiserver vmrelease-controller vmrelease-fake-arm >/dev/null
 
 rm -rf "$RUN" && mkdir -p "$RUN/azurite"
