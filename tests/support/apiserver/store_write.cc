@@ -1,6 +1,7 @@
 // Store admission and writes: create, update, patch, delete (finalizers,
 // propagation, namespaces) and CRD registration. Reads and watches are in store.cc.
 #include <algorithm>
+#include <optional>
 #include <regex>
 
 #include "tests/support/apiserver/event_conversion.h"
@@ -17,6 +18,21 @@ namespace {
 
 const char kOptimisticLock[] =
     "the object has been modified; please apply your changes to the latest version and try again";
+
+// The body of a create or update: a JSON object whose apiVersion and kind, when
+// given, are the endpoint's.
+std::optional<ApiError> CheckTypeMeta(const ResourceType& rt, const json& obj) {
+  if (!obj.is_object())
+    return ApiError::BadRequest("the body of the request must be a JSON object");
+  if (obj.contains("apiVersion") && obj["apiVersion"] != rt.api_version())
+    return ApiError::BadRequest("the API version in the data (" + obj["apiVersion"].dump() +
+                                ") does not match the expected API version (" + rt.api_version() +
+                                ")");
+  if (obj.contains("kind") && obj["kind"] != rt.kind)
+    return ApiError::BadRequest("the kind in the data (" + obj["kind"].dump() +
+                                ") does not match the expected kind (" + rt.kind + ")");
+  return std::nullopt;
+}
 
 std::string GoStringSlice(const std::vector<std::string>& v) {
   std::string out = "[]string{";
@@ -213,15 +229,7 @@ ApiOr<WriteResult> Store::Create(const ResourceType& rt, const std::string& ns, 
 
 ApiOr<WriteResult> Store::CreateLocked(const ResourceType& rt, const std::string& ns_in, json obj,
                                        const WriteOptions& opts) {
-  if (!obj.is_object())
-    return ApiError::BadRequest("the body of the request must be a JSON object");
-  if (obj.contains("apiVersion") && obj["apiVersion"] != rt.api_version())
-    return ApiError::BadRequest("the API version in the data (" + obj["apiVersion"].dump() +
-                                ") does not match the expected API version (" + rt.api_version() +
-                                ")");
-  if (obj.contains("kind") && obj["kind"] != rt.kind)
-    return ApiError::BadRequest("the kind in the data (" + obj["kind"].dump() +
-                                ") does not match the expected kind (" + rt.kind + ")");
+  if (auto bad = CheckTypeMeta(rt, obj)) return *bad;
   obj["apiVersion"] = rt.api_version();
   obj["kind"] = rt.kind;
   if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = json::object();
@@ -323,15 +331,7 @@ ApiOr<WriteResult> Store::UpdateLocked(const ResourceType& rt, const std::string
   auto found = bucket.objects.find(key);
   if (found == bucket.objects.end()) return ApiError::NotFound(rt.plural, rt.group, name);
   const ObjectPtr cur = found->second;
-  if (!obj.is_object())
-    return ApiError::BadRequest("the body of the request must be a JSON object");
-  if (obj.contains("apiVersion") && obj["apiVersion"] != rt.api_version())
-    return ApiError::BadRequest("the API version in the data (" + obj["apiVersion"].dump() +
-                                ") does not match the expected API version (" + rt.api_version() +
-                                ")");
-  if (obj.contains("kind") && obj["kind"] != rt.kind)
-    return ApiError::BadRequest("the kind in the data (" + obj["kind"].dump() +
-                                ") does not match the expected kind (" + rt.kind + ")");
+  if (auto bad = CheckTypeMeta(rt, obj)) return *bad;
   if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = json::object();
   const std::string body_name = MetaStr(obj, "name");
   if (!body_name.empty() && body_name != name)
