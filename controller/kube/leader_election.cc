@@ -187,7 +187,15 @@ bool LeaderElector::TryAcquireOrRenew() {
       SetObserved(desired);
       return true;
     }
-    log::Debug(kLogger, "optimistic renew failed; re-reading the lease", {{"error", s.message()}});
+    // Only a conflict means the record moved and is worth re-reading now; after
+    // a timeout or an unreachable server a Get and a second Update would only
+    // stretch this attempt past the renew deadline.
+    if (!IsConflict(s)) {
+      log::Info(kLogger, "renewing the lease failed", {{"error", s.message()}});
+      return false;
+    }
+    log::Debug(kLogger, "optimistic renew conflicted; re-reading the lease",
+               {{"error", s.message()}});
   }
 
   StatusOr<LeaderElectionRecord> current = config_.lock->Get();
@@ -264,6 +272,10 @@ void LeaderElector::Renew() {
         renewed = true;
         break;
       }
+      // Checked before sleeping: an attempt that itself ran long must not be
+      // followed by another retry period of believing we still lead while
+      // other candidates may already see the lease as expired.
+      if (clock_.Now() >= deadline) break;
       if (!Sleep(config_.retry_period)) return;
       if (clock_.Now() >= deadline) break;
     }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <thread>
 
 #include "controller/kube/errors.h"
@@ -36,9 +37,12 @@ class FakeLock final : public LeaseLock {
   explicit FakeLock(FakeLeaseServer& s) : s_(s) {}
   std::atomic<bool> fail{false};
   std::atomic<int> ops{0};
+  // When set, every request runs this instead (after counting it).
+  std::function<Status()> on_request;
 
   StatusOr<LeaderElectionRecord> Get() override {
     ++ops;
+    if (on_request) return on_request();
     if (fail) return UnavailableError("apiserver unreachable");
     std::lock_guard g(s_.mu);
     if (!s_.record) return KubeError(404, "NotFound", "lease not found");
@@ -47,6 +51,7 @@ class FakeLock final : public LeaseLock {
   }
   Status Create(const LeaderElectionRecord& r) override {
     ++ops;
+    if (on_request) return on_request();
     if (fail) return UnavailableError("apiserver unreachable");
     std::lock_guard g(s_.mu);
     if (s_.record) return KubeError(409, "AlreadyExists", "lease exists");
@@ -56,6 +61,7 @@ class FakeLock final : public LeaseLock {
   }
   Status Update(const LeaderElectionRecord& r) override {
     ++ops;
+    if (on_request) return on_request();
     if (fail) return UnavailableError("apiserver unreachable");
     std::lock_guard g(s_.mu);
     if (!s_.record) return KubeError(404, "NotFound", "lease not found");
@@ -216,10 +222,11 @@ TEST(LeaderElectionTest, GivesUpWhenItCannotRenewWithinTheRenewDeadline) {
   ASSERT_TRUE(WaitFor([&] { return a.lock.ops == 3; }, seconds(10)));
   clock.AwaitWaiters(1);
   a.lock.fail = true;
-  // Renew attempts at +2s .. +10s fail (Update then Get each); still leading.
+  // Renew attempts at +2s .. +10s fail (one optimistic Update each: an
+  // unreachable server is not worth a re-read); still leading.
   for (int k = 1; k <= 5; ++k) {
     clock.Advance(seconds(2));
-    ASSERT_TRUE(WaitFor([&] { return a.lock.ops == 3 + 2 * k; }, seconds(10))) << k;
+    ASSERT_TRUE(WaitFor([&] { return a.lock.ops == 3 + k; }, seconds(10))) << k;
     clock.AwaitWaiters(1);
     EXPECT_TRUE(a.elector->IsLeader());
     EXPECT_EQ(a.stopped, 0);
@@ -229,6 +236,35 @@ TEST(LeaderElectionTest, GivesUpWhenItCannotRenewWithinTheRenewDeadline) {
   ASSERT_TRUE(WaitFor([&] { return a.returned.load(); }, seconds(10)));
   EXPECT_TRUE(a.elector->lost());
   EXPECT_FALSE(a.elector->IsLeader());
+  EXPECT_EQ(a.stopped, 1);
+}
+
+TEST(LeaderElectionTest, ASlowFailingRenewStopsLeadingAtTheDeadlineWithoutAnotherRetry) {
+  ManualClock clock;
+  FakeLeaseServer server;
+  Candidate a(server, clock, "a");
+  a.Start();
+  ASSERT_TRUE(WaitFor([&] { return a.lock.ops == 3; }, seconds(10)));
+  clock.AwaitWaiters(1);
+  // From now on every request hangs for 6 s (the clock moves while it runs)
+  // and then fails, as against an unresponsive API server.
+  a.lock.on_request = [&] {
+    clock.Advance(seconds(6));
+    return UnavailableError("request timed out");
+  };
+  // The round starts at +2s (deadline +12s): the attempt fails at +8s, the
+  // next one starts at +10s and fails at +16s, past the deadline. Other
+  // candidates may take the lease from +15s, so the leader must stop now, not
+  // after one more retry period (nor after a re-read that hangs as well).
+  clock.Advance(seconds(2));
+  ASSERT_TRUE(WaitFor([&] { return a.lock.ops == 4; }, seconds(10)));
+  clock.AwaitWaiters(1);
+  EXPECT_TRUE(a.elector->IsLeader());
+  clock.Advance(seconds(2));
+  ASSERT_TRUE(WaitFor([&] { return a.returned.load(); }, seconds(10)))
+      << "still leading at +16s, ops=" << a.lock.ops;
+  EXPECT_EQ(a.lock.ops, 5);
+  EXPECT_TRUE(a.elector->lost());
   EXPECT_EQ(a.stopped, 1);
 }
 
