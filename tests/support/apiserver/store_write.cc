@@ -204,12 +204,7 @@ void Store::UnregisterCrd(const std::string& crd_name) {
 
 ApiOr<json> Store::ToStored(const ResourceType& rt, json obj) const {
   // events.k8s.io/v1 objects are validated in their own shape, stored as core/v1.
-  if (!obj.is_object())
-    return ApiError::BadRequest("the body of the request must be a JSON object");
-  if (obj.contains("apiVersion") && obj["apiVersion"] != rt.api_version())
-    return ApiError::BadRequest("the API version in the data (" + obj["apiVersion"].dump() +
-                                ") does not match the expected API version (" + rt.api_version() +
-                                ")");
+  if (auto bad = CheckTypeMeta(rt, obj)) return *bad;
   json copy = obj;
   std::vector<FieldError> errs = ValidateBuiltin(rt, copy);
   if (!errs.empty()) return ApiError::Invalid(rt.kind, rt.group, MetaStr(obj, "name"), errs);

@@ -479,6 +479,14 @@ TEST_F(StoreTest, SecretsAndEventsAdmission) {
              {"type", "Normal"},
              {"note", "started"},
              {"regarding", {{"kind", "Widget"}, {"name", "w"}}}};
+  json wrong_kind = ev;
+  wrong_kind["kind"] = "Lease";
+  auto mismatch = store_->Create(*events, "default", wrong_kind, {});
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_EQ(mismatch.error().code, 400);
+  EXPECT_NE(mismatch.error().message.find("does not match the expected kind (Event)"),
+            std::string::npos)
+      << mismatch.error().message;
   ASSERT_TRUE(store_->Create(*events, "default", ev, {}).ok());
   json core = MustGet(*Type("", "events"), "w.1");
   EXPECT_EQ(core["apiVersion"], "v1");
