@@ -231,14 +231,9 @@ int Run(const Options& options) {
           {{"address", (*metrics_server)->base_url()}, {"paths", "/metrics /healthz /readyz"}});
     }
 
-    for (kube::Informer* inf : informer_list) inf->Start();
-    events.Start();
-    log::Info(kLogger, "started",
-              {{"identity", identity},
-               {"namespace", options.ns.empty() ? "(all)" : options.ns},
-               {"workers", options.workers},
-               {"leaderElection", options.leader_elect}});
-
+    // Everything that can fail is set up before the informers start: a return
+    // after that would destroy the controllers while watch threads still call
+    // their handlers.
     std::unique_ptr<kube::RestClient> lease_client;
     std::unique_ptr<kube::KubeLeaseLock> lock;
     std::unique_ptr<kube::LeaderElector> elector;
@@ -268,6 +263,17 @@ int Run(const Options& options) {
                                        .name = options.leader_elect_id});
       if (!el.ok()) return Fail("invalid leader election settings", el.status());
       elector = std::move(*el);
+    }
+
+    for (kube::Informer* inf : informer_list) inf->Start();
+    events.Start();
+    log::Info(kLogger, "started",
+              {{"identity", identity},
+               {"namespace", options.ns.empty() ? "(all)" : options.ns},
+               {"workers", options.workers},
+               {"leaderElection", options.leader_elect}});
+
+    if (elector) {
       elector_thread = std::thread([&] {
         elector->Run();
         if (elector->lost()) shutdown.Trigger(1, "leader election lost");

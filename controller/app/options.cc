@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "controller/common/duration.h"
+#include "controller/kube/leader_election.h"
 
 namespace vmrelease::app {
 
@@ -66,6 +67,12 @@ ParsedFlags ParseFlags(int argc, char** argv) {
       !duration("--leader-elect-renew-deadline", renew, &o.renew_deadline) ||
       !duration("--leader-elect-retry-period", retry, &o.retry_period) ||
       !duration("--graceful-shutdown-timeout", shutdown, &o.shutdown_timeout)) {
+    return {std::nullopt, 2};
+  }
+  if (Status s =
+          kube::ValidateLeaderElectionTimings(o.lease_duration, o.renew_deadline, o.retry_period);
+      !s.ok()) {
+    std::cerr << "--leader-elect-*: " << s.message() << "\n";
     return {std::nullopt, 2};
   }
   log::ParseFormat(format, &o.log_format);

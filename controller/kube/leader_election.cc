@@ -79,22 +79,29 @@ Status KubeLeaseLock::Update(const LeaderElectionRecord& record) {
 
 // --- LeaderElector ----------------------------------------------------------------
 
-StatusOr<std::unique_ptr<LeaderElector>> LeaderElector::Create(LeaderElectionConfig config) {
-  if (config.lock == nullptr) return InvalidArgumentError("leader election: no lock");
-  if (config.identity.empty()) return InvalidArgumentError("leader election: empty identity");
-  if (config.lease_duration < std::chrono::seconds(1))
+Status ValidateLeaderElectionTimings(Duration lease_duration, Duration renew_deadline,
+                                     Duration retry_period) {
+  if (lease_duration < std::chrono::seconds(1))
     return InvalidArgumentError("leader election: lease duration must be at least 1s");
-  if (config.retry_period <= Duration::zero())
+  if (retry_period <= Duration::zero())
     return InvalidArgumentError("leader election: retry period must be positive");
-  if (config.lease_duration <= config.renew_deadline)
+  if (lease_duration <= renew_deadline)
     return InvalidArgumentError(
         "leader election: lease duration must be greater than the "
         "renew deadline");
-  if (std::chrono::duration<double>(config.renew_deadline).count() <=
-      1.2 * std::chrono::duration<double>(config.retry_period).count())
+  if (std::chrono::duration<double>(renew_deadline).count() <=
+      1.2 * std::chrono::duration<double>(retry_period).count())
     return InvalidArgumentError(
         "leader election: renew deadline must be greater than 1.2 × the "
         "retry period");
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<LeaderElector>> LeaderElector::Create(LeaderElectionConfig config) {
+  if (config.lock == nullptr) return InvalidArgumentError("leader election: no lock");
+  if (config.identity.empty()) return InvalidArgumentError("leader election: empty identity");
+  RETURN_IF_ERROR(ValidateLeaderElectionTimings(config.lease_duration, config.renew_deadline,
+                                                config.retry_period));
   return std::unique_ptr<LeaderElector>(new LeaderElector(std::move(config)));
 }
 

@@ -94,6 +94,12 @@ struct LeaderElectionConfig {
   std::string name = "vmrelease-controller";  // metrics label
 };
 
+// client-go's checks: lease duration ≥ 1s and > renew deadline > 1.2 × retry
+// period > 0. Create() applies them; flag parsing calls this to refuse bad
+// settings before anything starts.
+Status ValidateLeaderElectionTimings(Duration lease_duration, Duration renew_deadline,
+                                     Duration retry_period);
+
 class LeaderElector {
  public:
   static StatusOr<std::unique_ptr<LeaderElector>> Create(LeaderElectionConfig config);

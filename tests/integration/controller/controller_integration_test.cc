@@ -182,6 +182,13 @@ TEST(ControllerBinaryTest, RefusesBadFlagsAndUnusableConfiguration) {
   EXPECT_NE(r.err.find("--workers"), std::string::npos) << r.err;
   r = RunCommand({BinPath("vmrelease-controller"), "--log-format", "xml"});
   EXPECT_EQ(r.exit_code, 2);
+  // Inconsistent lease settings (renew deadline = lease duration) are bad
+  // flags too: refused before connecting to anything.
+  r = RunCommand({BinPath("vmrelease-controller"), "--kubeconfig", dir.Join("missing"),
+                  "--leader-elect", "--leader-elect-renew-deadline", "15s"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("lease duration must be greater than the renew deadline"), std::string::npos)
+      << r.err;
 
   r = RunCommand({BinPath("vmrelease-controller"), "--kubeconfig", dir.Join("missing")});
   EXPECT_EQ(r.exit_code, 1);
