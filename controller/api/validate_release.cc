@@ -321,7 +321,11 @@ void CheckPublish(ErrorList& e, const PublishSpec& p) {
 
 }  // namespace
 
-FieldErrors Validate(const ImageRelease& r) {
+FieldErrors Validate(const ImageRelease& release) {
+  // The CRD's rules see the object after the API server applied its defaults
+  // (e.g. validation.timeout: 1h), so these checks do too.
+  ImageRelease r = release;
+  SetDefaults(r);
   ErrorList e;
   const ImageReleaseSpec& s = r.spec;
   CheckLabel(e, "spec.image", s.image);
