@@ -33,6 +33,14 @@ class TokenCredential {
   virtual std::string Describe() const = 0;
 };
 
+// ErrorDetail::reason of an error meaning "this identity is not available
+// here" (e.g. no IMDS endpoint answers) rather than "it was refused": only
+// such an error lets a credential chain move on to the next candidate.
+inline constexpr const char* kCredentialUnavailable = "CredentialUnavailable";
+inline bool IsCredentialUnavailable(const Status& s) {
+  return !s.ok() && s.detail().reason == kCredentialUnavailable;
+}
+
 // Well-known scopes.
 inline constexpr const char* kArmScope = "https://management.azure.com/.default";
 inline constexpr const char* kStorageScope = "https://storage.azure.com/.default";

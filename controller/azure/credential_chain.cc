@@ -40,8 +40,21 @@ StatusOr<AccessToken> ChainedCredential::GetToken(const std::string& scope) {
       }
       return t;
     }
+    if (IsCredentialUnavailable(t.status())) {
+      outcomes_[i] = "unavailable: " + t.status().message();
+      reasons += "; " + c.name + ": unavailable: " + t.status().message();
+      continue;
+    }
+    // A configured identity that fails (refused, or its token endpoint is
+    // down) ends the chain: moving on would silently act as another identity,
+    // e.g. the node's. The next call starts from the first candidate again.
     outcomes_[i] = "failed: " + t.status().message();
-    reasons += "; " + c.name + ": failed: " + t.status().message();
+    Status failed = t.status();
+    return Status(failed.code() == StatusCode::kUnavailable ? StatusCode::kUnavailable
+                                                            : StatusCode::kUnauthenticated,
+                  log::Redact(c.name + " is configured but failed (later candidates not tried): " +
+                              failed.message()),
+                  failed.detail());
   }
   if (!reasons.empty()) reasons = reasons.substr(2);
   return UnauthenticatedError(log::Redact("no Azure credential could provide a token: " + reasons));

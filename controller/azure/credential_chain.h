@@ -5,7 +5,7 @@
 //   StatusOr<AccessToken> t = cred->GetToken(kArmScope);
 //   for (const auto& line : cred->Report()) log::Info("azure", line);
 //   // "workload identity: skipped: not set: AZURE_FEDERATED_TOKEN_FILE"
-//   // "managed identity: failed: managed identity: IMDS unreachable at http://..."
+//   // "managed identity: unavailable: managed identity: IMDS unreachable at http://..."
 //   // "client secret: selected"
 //
 // When a release names a credentials Secret, the Secret is what the user asked
@@ -14,10 +14,12 @@
 // would silently act as the node's identity).
 //
 // Guarantees: candidates are tried in order; one that is not configured is
-// skipped with the reason; one that fails is recorded with its error and the
-// next is tried; the first to return a token is used from then on (like the
-// Azure SDKs' DefaultAzureCredential). When all fail, the error lists every
-// candidate's reason. Thread-safe.
+// skipped with the reason, one that is unavailable here (IsCredentialUnavailable:
+// no IMDS answers) is recorded and the next is tried; one that is configured but
+// fails (refused, or a token endpoint error) stops the chain with its error, so
+// a transient failure of the intended identity never switches the controller to
+// another one (the Azure SDKs' DefaultAzureCredential does the same). The first
+// to return a token is used from then on. Thread-safe.
 #pragma once
 
 #include <map>

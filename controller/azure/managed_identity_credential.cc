@@ -101,9 +101,11 @@ StatusOr<AccessToken> ManagedIdentityCredential::Fetch(const std::string& scope)
     StatusOr<http::Response> r = http_.Send(req);
     if (!r.ok()) {
       // Nothing listens: not on Azure, or IMDS blocked. Retrying only delays the chain.
+      ErrorDetail detail = r.status().detail();
+      detail.reason = kCredentialUnavailable;
       return Status(StatusCode::kUnavailable,
                     "managed identity: IMDS unreachable at " + base + ": " + r.status().message(),
-                    r.status().detail());
+                    std::move(detail));
     }
     if (r->ok()) {
       nlohmann::json j;

@@ -276,7 +276,8 @@ TEST_F(CredentialTest, ChainFallsThroughToClientSecretWhenImdsIsAbsent) {
   ASSERT_EQ(report.size(), 3u);
   EXPECT_EQ(report[0].rfind("workload identity: skipped: not set: AZURE_FEDERATED_TOKEN_FILE", 0),
             0u);
-  EXPECT_EQ(report[1].rfind("managed identity: failed: managed identity: IMDS unreachable", 0), 0u)
+  EXPECT_EQ(report[1].rfind("managed identity: unavailable: managed identity: IMDS unreachable", 0),
+            0u)
       << report[1];
   EXPECT_EQ(report[2], "client secret: selected");
   // Sticky: later calls go straight to the selected credential.
@@ -308,23 +309,36 @@ TEST_F(CredentialTest, ChainTriesWorkloadIdentityFirstThenManagedIdentity) {
   EXPECT_EQ(mi_next->Report()[2], "client secret: not tried");
 }
 
-TEST_F(CredentialTest, ChainRecordsAFailingWorkloadIdentityAndMovesOn) {
+TEST_F(CredentialTest, ChainStopsAtAConfiguredCredentialThatFails) {
   const std::string file = dir_.Join("token");
   testing::WriteFile(file, "unknown-projected-token-5");
-  env_->fake().AddFederatedIdentity(ArmTestEnv::kTenant, "wi-client");
-  Environment env = WorkloadEnv(file);
-  env["AZURE_CLIENT_ID"] = "wi-client";
-  CredentialOptions opts = Options();
-  opts.imds_endpoint = ClosedEndpoint();
   // Workload identity and client secret share AZURE_CLIENT_ID in real pods; the
-  // fake knows the app as kClientId, so register the federated identity under it too.
+  // fake knows the app as kClientId, so register the federated identity under it.
   env_->fake().AddFederatedIdentity(ArmTestEnv::kTenant, ArmTestEnv::kClientId);
+  env_->fake().AddManagedIdentity();
+  Environment env = WorkloadEnv(file);
   env["AZURE_CLIENT_ID"] = ArmTestEnv::kClientId;
   env["AZURE_CLIENT_SECRET"] = ArmTestEnv::kClientSecret;
-  auto chain = NewDefaultCredential({.env = env, .options = opts});
+  auto chain = NewDefaultCredential({.env = env, .options = Options()});
+  // Entra refuses the projected token: neither the node's managed identity nor
+  // the client secret may stand in for the identity the pod was given.
+  auto t = chain->GetToken(kArmScope);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_NE(t.status().message().find("workload identity is configured but failed"),
+            std::string::npos)
+      << t.status().message();
+  EXPECT_NE(t.status().message().find("AADSTS70021"), std::string::npos) << t.status().message();
+  EXPECT_EQ(chain->selected(), "");
+  EXPECT_NE(chain->Report()[0].find("failed: "), std::string::npos) << chain->Report()[0];
+  EXPECT_EQ(chain->Report()[1], "managed identity: not tried");
+  EXPECT_EQ(chain->Report()[2], "client secret: not tried");
+  EXPECT_EQ(env_->fake().RequestCount("GET imds"), 0);
+
+  // Once the federation is fixed, the next call starts over and selects it.
+  env_->fake().AcceptAssertion("unknown-projected-token-5");
   ASSERT_TRUE(chain->GetToken(kArmScope).ok());
-  EXPECT_EQ(chain->selected(), "client secret");
-  EXPECT_NE(chain->Report()[0].find("AADSTS70021"), std::string::npos) << chain->Report()[0];
+  EXPECT_EQ(chain->selected(), "workload identity");
 }
 
 }  // namespace
