@@ -125,15 +125,9 @@ StatusOr<AccessToken> ExchangeEntraToken(http::Client& http, const CredentialOpt
       return token;
     }
     if (!Transient(last) || attempt == attempts) break;
-    Duration delay = backoff.Next();
-    if (last.detail().retry_after) delay = *last.detail().retry_after;
     log::Warn("azure.credential", "token request failed; retrying",
               {{"credential", what}, {"attempt", attempt}, {"error", last.ToString()}});
-    if (options.sleep) {
-      options.sleep(delay);
-    } else {
-      clock.SleepFor(delay);
-    }
+    SleepBeforeTokenRetry(options, clock, backoff, last);
   }
   return last;
 }

@@ -9,6 +9,7 @@
 // and the sleeper so that retries and expiry are exercised without waiting.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -54,6 +55,25 @@ struct CredentialOptions {
   // Attempts for transient token-endpoint failures (429, 5xx, no answer).
   int max_attempts = 3;
   BackoffPolicy backoff{.initial = std::chrono::seconds(1), .max = std::chrono::seconds(30)};
+  // Longest Retry-After honoured before retrying a token request: every Azure
+  // call waiting for this token waits with it.
+  Duration max_retry_after = std::chrono::seconds(60);
 };
+
+// Waits before retrying a token request: the server's Retry-After when `last`
+// carries one (capped by max_retry_after), else the next backoff step; through
+// options.sleep when set, else clock.SleepFor.
+inline void SleepBeforeTokenRetry(const CredentialOptions& options, Clock& clock, Backoff& backoff,
+                                  const Status& last) {
+  Duration delay = backoff.Next();
+  if (last.detail().retry_after) {
+    delay = std::min<Duration>(*last.detail().retry_after, options.max_retry_after);
+  }
+  if (options.sleep) {
+    options.sleep(delay);
+  } else {
+    clock.SleepFor(delay);
+  }
+}
 
 }  // namespace vmrelease::azure

@@ -130,15 +130,9 @@ StatusOr<AccessToken> ManagedIdentityCredential::Fetch(const std::string& scope)
     }
     last = ImdsError(*r);
     if (!RetryableImdsStatus(r->status) || attempt == attempts) break;
-    Duration delay = backoff.Next();
-    if (last.detail().retry_after) delay = *last.detail().retry_after;
     log::Warn("azure.credential", "IMDS token request failed; retrying",
               {{"attempt", attempt}, {"http_status", r->status}, {"error", last.message()}});
-    if (options_.sleep) {
-      options_.sleep(delay);
-    } else {
-      clock.SleepFor(delay);
-    }
+    SleepBeforeTokenRetry(options_, clock, backoff, last);
   }
   return last;
 }

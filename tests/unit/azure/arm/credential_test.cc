@@ -90,6 +90,15 @@ TEST_F(CredentialTest, TokenEndpointOutagesAreRetriedThenReported) {
   EXPECT_EQ(env_->sleeps().size(), 2u);  // 3 attempts
 }
 
+TEST(CredentialRetryTest, AnHourLongRetryAfterIsCappedSoOtherCallsAreNotStalled) {
+  auto env = ArmTestEnv::Start({.retry_after_seconds = 3600, .throttle_retry_after_seconds = 3600});
+  env->fake().InjectFault(fake_arm::FaultKind::kUnavailable503, 1, "/oauth2/");
+  auto cred = env->NewCredential();
+  ASSERT_TRUE(cred->GetToken(kArmScope).ok());
+  ASSERT_EQ(env->sleeps().size(), 1u);
+  EXPECT_EQ(env->sleeps()[0], std::chrono::seconds(60));
+}
+
 TEST(ClientSecretConfigTest, FromEnvironment) {
   auto c = ClientSecretConfig::FromEnvironment({{"AZURE_TENANT_ID", "t"},
                                                 {"AZURE_CLIENT_ID", "c"},
