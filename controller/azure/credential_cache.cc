@@ -24,6 +24,11 @@ int CachingCredential::fetch_count() const {
   return fetch_count_;
 }
 
+int CachingCredential::waiting() const {
+  std::lock_guard g(mu_);
+  return waiting_;
+}
+
 void CachingCredential::RetireLocked(const AccessToken& token) { retired_.push_back(token); }
 
 void CachingCredential::ForgetExpiredLocked(WallTime now) {
@@ -47,7 +52,9 @@ StatusOr<AccessToken> CachingCredential::GetToken(const std::string& scope) {
     // meanwhile; otherwise wait for that refresh and share its outcome.
     if (e->token && now < e->token->expires_on) return *e->token;
     const uint64_t generation = e->generation;
+    ++waiting_;
     cv_.wait(lock, [&] { return e->generation != generation; });
+    --waiting_;
     if (e->last_error && !(e->token && clock_.WallNow() < e->token->expires_on))
       return *e->last_error;
     if (e->token && clock_.WallNow() < e->token->expires_on) return *e->token;

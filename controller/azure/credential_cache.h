@@ -35,6 +35,8 @@ class CachingCredential : public TokenCredential {
   void Invalidate(const std::string& scope) final;
   // Number of completed Fetch() calls (tests and metrics).
   int fetch_count() const;
+  // Callers currently blocked waiting for another caller's fetch (tests).
+  int waiting() const;
 
  protected:
   CachingCredential(Clock* clock, Duration refresh_before);
@@ -61,6 +63,7 @@ class CachingCredential : public TokenCredential {
   std::map<std::string, Entry> entries_;
   std::vector<AccessToken> retired_;  // superseded tokens, redacted until they expire
   int fetch_count_ = 0;
+  int waiting_ = 0;
 };
 
 // Scope → IMDS/v1 resource: "https://management.azure.com/.default" →

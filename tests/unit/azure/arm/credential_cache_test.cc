@@ -125,14 +125,15 @@ TEST(CredentialCacheTest, ConcurrentCallersShareAFailedFetch) {
   while (cred.in_fetch.load() == 0) std::this_thread::yield();
   std::vector<std::thread> waiters;
   for (int i = 0; i < 4; ++i) waiters.emplace_back([&] { errors += !cred.GetToken("arm").ok(); });
-  std::this_thread::sleep_for(50ms);
+  // All four are blocked on the one fetch before it fails.
+  while (cred.waiting() < 4) std::this_thread::yield();
   cred.release();
   first.join();
   for (auto& t : waiters) t.join();
   EXPECT_EQ(errors.load(), 5);
-  // Callers that arrived during the fetch took its error; late ones may retry.
-  EXPECT_LE(cred.fetch_count(), 5);
-  EXPECT_GE(cred.fetch_count(), 1);
+  // They took its error rather than each fetching again.
+  EXPECT_EQ(cred.fetch_count(), 1);
+  EXPECT_EQ(cred.waiting(), 0);
 }
 
 TEST(CredentialCacheTest, FailedRefreshKeepsUsingAStillValidToken) {
