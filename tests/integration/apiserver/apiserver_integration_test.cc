@@ -257,6 +257,18 @@ TEST_F(ApiServerIntegrationTest, FailNextAndFailRateAnswerWithKubeStatus) {
   EXPECT_EQ(server_->Request("POST", "/admin/faults", R"({"failRate": 2})")->status, 400);
 }
 
+TEST_F(ApiServerIntegrationTest, FaultFlagsAreCheckedLikeTheAdminEndpoint) {
+  // No codes given: the fail rate answers 500, as POST /admin/faults would.
+  StartServer({"--fail-rate", "1", "--fail-codes", ""});
+  auto r = server_->Request("GET", kCms);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 500);
+  EXPECT_EQ(json::parse(server_->Request("GET", "/admin/faults")->body)["failCodes"],
+            json::array({500}));
+  auto bad = LocalApiServer::Start({.crds_dir = "", .extra_args = {"--fail-codes", "700"}});
+  ASSERT_FALSE(bad.ok());
+}
+
 TEST_F(ApiServerIntegrationTest, DroppedWatchesEndTheirStreams) {
   StartServer();
   auto s1 = server_->OpenStream(std::string(kCms) + "?watch=true");

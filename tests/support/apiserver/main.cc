@@ -103,8 +103,6 @@ int main(int argc, char** argv) {
       return Fail("--fail-codes: not a number: " + c);
     }
   }
-  auto checked = vmrelease::apiserver::Faults::FromJson(o.faults.ToJson());
-  if (!checked.ok()) return Fail(checked.status().message());
 
   // Block the signals before any thread starts so sigwait() below receives them.
   sigset_t set;

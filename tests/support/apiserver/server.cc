@@ -95,7 +95,8 @@ StatusOr<Faults> Faults::FromJson(const json& j) {
 StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(Options options) {
   std::unique_ptr<ApiServer> s(new ApiServer());
   s->options_ = options;
-  s->faults_ = options.faults;
+  // The same checks and normalisation (no codes = 500) as /admin/faults.
+  ASSIGN_OR_RETURN(s->faults_, Faults::FromJson(options.faults.ToJson()));
   s->token_ = options.token.empty() ? RandomHex(48) : options.token;
   log::RegisterSecret(s->token_);
   ASSIGN_OR_RETURN(testing::CertKey ca, testing::GenerateCa("vmrelease-local-ca"));
