@@ -241,6 +241,13 @@ StatusOr<Operation> ArmClient::Begin(const ArmRequest& request) {
   return op;
 }
 
+Operation ArmClient::Adopt(const std::string& path, const std::string& api_version,
+                           const nlohmann::json& existing) const {
+  const http::Response as_created{.status = 200, .body = existing.dump()};
+  return InterpretInitialResponse("PUT", Url(path, api_version), as_created,
+                                  options_.default_poll_interval);
+}
+
 StatusOr<Operation> ArmClient::Poll(const OperationRef& ref) {
   ++polls_;
   ASSIGN_OR_RETURN(Attempted a, Execute("GET", ref.poll_url(), "", {}, /*is_poll=*/true));

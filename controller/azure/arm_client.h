@@ -113,6 +113,11 @@ class ArmClient final : public OperationPoller {
   // resource (404/204) is an already Succeeded operation.
   StatusOr<Operation> Begin(const ArmRequest& request);
   StatusOr<Operation> Poll(const OperationRef& ref) override;
+  // An existing resource (its GET body) as the operation that made it: done
+  // when its provisioningState is terminal, else followed by polling the
+  // resource itself. Lets a retried create continue where an earlier one left.
+  Operation Adopt(const std::string& path, const std::string& api_version,
+                  const nlohmann::json& existing) const;
   // Blocks (through the sleeper) until `op` is done; see WaitForOperation.
   StatusOr<Operation> Wait(Operation op, Duration timeout);
 

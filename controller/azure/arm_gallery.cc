@@ -21,14 +21,6 @@ Status Conflict(const std::string& message, const std::string& reason) {
   return Status(StatusCode::kAlreadyExists, message, std::move(d));
 }
 
-// The state of an existing resource, expressed as the operation that made it.
-Operation AdoptExisting(ArmClient& arm, const std::string& id, const std::string& api_version,
-                        const nlohmann::json& body) {
-  http::Response existing{.status = 200, .body = body.dump()};
-  return InterpretInitialResponse("PUT", arm.Url(id, api_version), existing,
-                                  std::chrono::seconds(15));
-}
-
 nlohmann::json TargetRegionJson(const TargetRegion& r) {
   nlohmann::json j = {{"name", r.name}, {"regionalReplicaCount", r.regional_replica_count}};
   if (!r.storage_account_type.empty()) j["storageAccountType"] = r.storage_account_type;
@@ -205,7 +197,7 @@ StatusOr<Operation> ArmGallery::CreateImageDefinition(const GalleryImageRef& ref
                             have.publisher + ":" + have.offer + ":" + have.sku +
                             ", which differs from the requested one",
                         "GalleryImageExists");
-      return AdoptExisting(arm_, ref.Id(), kGalleryApiVersion, *existing);
+      return arm_.Adopt(ref.Id(), kGalleryApiVersion, *existing);
     }
     if (existing.status().code() != StatusCode::kNotFound) return existing.status();
     http::Headers h{{"If-None-Match", "*"}};
@@ -267,7 +259,7 @@ StatusOr<Operation> ArmGallery::CreateImageVersionOnce(const GalleryImageRef& re
                       "GalleryImageVersionExists");
     }
     // Same image: an earlier attempt (maybe by a previous controller process) created it.
-    return AdoptExisting(arm_, id, kGalleryApiVersion, *existing);
+    return arm_.Adopt(id, kGalleryApiVersion, *existing);
   }
   if (existing.status().code() != StatusCode::kNotFound) return existing.status();
   http::Headers h{{"If-None-Match", "*"}};

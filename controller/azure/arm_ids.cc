@@ -54,6 +54,25 @@ const nlohmann::json* At(const nlohmann::json& j, const std::string& pointer) {
 }
 }  // namespace
 
+bool JsonContains(const nlohmann::json& have, const nlohmann::json& want) {
+  if (want.is_object()) {
+    if (!have.is_object()) return false;
+    for (const auto& [key, value] : want.items()) {
+      auto it = have.find(key);
+      if (it == have.end() || !JsonContains(*it, value)) return false;
+    }
+    return true;
+  }
+  if (want.is_array()) {
+    if (!have.is_array() || have.size() != want.size()) return false;
+    for (size_t i = 0; i < want.size(); ++i) {
+      if (!JsonContains(have[i], want[i])) return false;
+    }
+    return true;
+  }
+  return have == want;
+}
+
 std::string JsonStr(const nlohmann::json& j, const std::string& pointer) {
   const nlohmann::json* v = At(j, pointer);
   return v && v->is_string() ? v->get<std::string>() : "";

@@ -44,6 +44,10 @@ std::string ResourceName(const std::string& id);
 
 // JSON accessors that tolerate missing or mistyped fields (ARM omits empty ones).
 std::string JsonStr(const nlohmann::json& j, const std::string& pointer);
+// True when `have` holds everything in `want`: every member of a `want` object
+// is in `have` and contains its value; arrays match element by element (same
+// length); other values are equal. Extra members in `have` are ignored.
+bool JsonContains(const nlohmann::json& have, const nlohmann::json& want);
 std::optional<long long> JsonInt(const nlohmann::json& j, const std::string& pointer);
 std::optional<bool> JsonBool(const nlohmann::json& j, const std::string& pointer);
 std::optional<WallTime> JsonTime(const nlohmann::json& j, const std::string& pointer);

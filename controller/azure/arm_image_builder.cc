@@ -101,9 +101,12 @@ StatusOr<Operation> ArmImageBuilder::CreateTemplate(const ImageTemplateRef& ref,
   if (existing.ok()) {
     const nlohmann::json& have = existing->value("properties", nlohmann::json::object());
     const nlohmann::json& want = body["properties"];
+    // Azure adds read-only fields to what it stores (source.exactVersion for a
+    // "latest" platform image, customizer defaults), so "same" means every
+    // field we send is there with our value.
     const bool same =
-        have.value("source", nlohmann::json()) == want["source"] &&
-        have.value("customize", nlohmann::json::array()) == want["customize"] &&
+        JsonContains(have.value("source", nlohmann::json()), want["source"]) &&
+        JsonContains(have.value("customize", nlohmann::json::array()), want["customize"]) &&
         VhdRunOutputName(have.value("distribute", nlohmann::json())) == spec.vhd_run_output_name;
     if (!same) {
       ErrorDetail d;
@@ -114,9 +117,7 @@ StatusOr<Operation> ArmImageBuilder::CreateTemplate(const ImageTemplateRef& ref,
                         "templates are immutable: delete it first",
                     std::move(d));
     }
-    http::Response adopted{.status = 200, .body = existing->dump()};
-    return InterpretInitialResponse("PUT", arm_.Url(ref.Id(), kImageBuilderApiVersion), adopted,
-                                    std::chrono::seconds(15));
+    return arm_.Adopt(ref.Id(), kImageBuilderApiVersion, *existing);
   }
   if (existing.status().code() != StatusCode::kNotFound) return existing.status();
   return arm_.Begin(

@@ -29,6 +29,7 @@ Reply PutTemplate(FakeArm::State& s, const ArmPath& p, const nlohmann::json& req
   if (auto it = s.resources.find(key); it != s.resources.end()) {
     nlohmann::json have = it->second.body["properties"];
     for (const char* ro : {"provisioningState", "lastRunStatus"}) have.erase(ro);
+    if (have.contains("source")) have["source"].erase("exactVersion");
     if (have != props)
       return ErrorReply(409, "Conflict",
                         "Update/Upgrade of image templates is currently not supported. Please "
@@ -47,6 +48,10 @@ Reply PutTemplate(FakeArm::State& s, const ArmPath& p, const nlohmann::json& req
     v = {{"clientId", NewUuid()}, {"principalId", NewUuid()}};
   body["properties"] = props;
   body["properties"]["provisioningState"] = "Creating";
+  // Like Azure: a "latest" platform image is resolved and recorded read-only.
+  if (props["source"].value("type", "") == "PlatformImage" &&
+      props["source"].value("version", "") == "latest")
+    body["properties"]["source"]["exactVersion"] = "16.0.240710";
   s.resources[key] = StoredResource{.id = p.Id(), .type = kTemplateType, .body = body};
   const std::string op = s.StartOp("PUT", key, p, body["location"]);
   Reply r{.status = 201, .body = body};
