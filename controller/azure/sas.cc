@@ -24,8 +24,9 @@ struct Prepared {
 StatusOr<Prepared> Prepare(std::string_view account, const BlobSasOptions& o) {
   if (o.container.empty()) return InvalidArgumentError("SAS: container is required");
   if (!SupportedVersion(o.version)) {
-    return InvalidArgumentError("SAS: signed version " + o.version +
-                                " is not supported (use 2020-12-06 .. 2025-01-05)");
+    return InvalidArgumentError(
+        "SAS: signed version " + o.version +
+        " is not supported (use 2020-12-06 up to, not including, 2025-07-05)");
   }
   if (!o.protocol.empty() && o.protocol != "https" && o.protocol != "https,http") {
     return InvalidArgumentError("SAS: protocol must be \"https\" or \"https,http\"");
@@ -54,12 +55,36 @@ std::string Compose(const std::vector<std::pair<const char*, std::string>>& fiel
   return q;
 }
 
-std::string Sign(std::string_view key, const std::string& string_to_sign) {
-  std::string sig = Base64Encode(HmacSha256(key, string_to_sign));
-  // A SAS is a bearer credential for its whole lifetime: never let it reach a log line.
+// A SAS is a bearer credential for its whole lifetime: never let it reach a log line.
+void RegisterSignature(const std::string& sig) {
   log::RegisterSecret(sig);
   log::RegisterSecret(http::PercentEncode(sig, /*keep_slash=*/true));
+}
+
+std::string Sign(std::string_view key, const std::string& string_to_sign) {
+  std::string sig = Base64Encode(HmacSha256(key, string_to_sign));
+  RegisterSignature(sig);
   return sig;
+}
+
+// The query fields both SAS kinds share, in the order the Azure SDKs write them
+// (empty ones are left out by Compose).
+std::vector<std::pair<const char*, std::string>> CommonFields(const Prepared& p,
+                                                              const BlobSasOptions& o) {
+  return {{"st", p.st},
+          {"se", p.se},
+          {"sp", p.sp},
+          {"sip", o.ip},
+          {"spr", o.protocol},
+          {"sv", o.version},
+          {"si", o.identifier},
+          {"sr", p.sr},
+          {"ses", o.encryption_scope},
+          {"rscc", o.cache_control},
+          {"rscd", o.content_disposition},
+          {"rsce", o.content_encoding},
+          {"rscl", o.content_language},
+          {"rsct", o.content_type}};
 }
 
 }  // namespace
@@ -93,24 +118,11 @@ StatusOr<SasToken> GenerateServiceSas(const SharedKeySigner& signer, const BlobS
                      p.sr + "\n" + /*signedSnapshotTime*/ "\n" + o.encryption_scope + "\n" +
                      o.cache_control + "\n" + o.content_disposition + "\n" + o.content_encoding +
                      "\n" + o.content_language + "\n" + o.content_type;
-  std::string sig = signer.Signature(t.string_to_sign);
-  log::RegisterSecret(sig);
-  log::RegisterSecret(http::PercentEncode(sig, /*keep_slash=*/true));
-  t.query = Compose({{"st", p.st},
-                     {"se", p.se},
-                     {"sp", p.sp},
-                     {"sip", o.ip},
-                     {"spr", o.protocol},
-                     {"sv", o.version},
-                     {"si", o.identifier},
-                     {"sr", p.sr},
-                     {"ses", o.encryption_scope},
-                     {"rscc", o.cache_control},
-                     {"rscd", o.content_disposition},
-                     {"rsce", o.content_encoding},
-                     {"rscl", o.content_language},
-                     {"rsct", o.content_type},
-                     {"sig", sig}});
+  const std::string sig = signer.Signature(t.string_to_sign);
+  RegisterSignature(sig);
+  auto fields = CommonFields(p, o);
+  fields.emplace_back("sig", sig);
+  t.query = Compose(fields);
   return t;
 }
 
@@ -135,29 +147,18 @@ StatusOr<SasToken> GenerateUserDelegationSas(std::string_view account, const Use
                      "\n" + o.content_disposition + "\n" + o.content_encoding + "\n" +
                      o.content_language + "\n" + o.content_type;
   const std::string sig = Sign(*raw_key, t.string_to_sign);
-  t.query = Compose({{"st", p.st},
-                     {"se", p.se},
-                     {"sp", p.sp},
-                     {"sip", o.ip},
-                     {"spr", o.protocol},
-                     {"sv", o.version},
-                     {"sr", p.sr},
-                     {"ses", o.encryption_scope},
-                     {"rscc", o.cache_control},
-                     {"rscd", o.content_disposition},
-                     {"rsce", o.content_encoding},
-                     {"rscl", o.content_language},
-                     {"rsct", o.content_type},
-                     {"saoid", x.authorized_oid},
-                     {"suoid", x.unauthorized_oid},
-                     {"scid", x.correlation_id},
-                     {"skoid", key.signed_oid},
-                     {"sktid", key.signed_tid},
-                     {"skt", key.signed_start},
-                     {"ske", key.signed_expiry},
-                     {"sks", key.signed_service},
-                     {"skv", key.signed_version},
-                     {"sig", sig}});
+  auto fields = CommonFields(p, o);  // no "si": refused above
+  fields.insert(fields.end(), {{"saoid", x.authorized_oid},
+                               {"suoid", x.unauthorized_oid},
+                               {"scid", x.correlation_id},
+                               {"skoid", key.signed_oid},
+                               {"sktid", key.signed_tid},
+                               {"skt", key.signed_start},
+                               {"ske", key.signed_expiry},
+                               {"sks", key.signed_service},
+                               {"skv", key.signed_version},
+                               {"sig", sig}});
+  t.query = Compose(fields);
   return t;
 }
 
