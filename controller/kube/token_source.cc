@@ -46,6 +46,8 @@ Status TokenSource::ReadLocked() {
   log::RegisterSecret(token);
   if (!token_.empty() && token != token_) {
     log::Info("kube.token", "bearer token rotated", {{"file", path_}});
+    if (!previous_.empty() && previous_ != token) log::UnregisterSecret(previous_);
+    previous_ = std::move(token_);
   }
   token_ = std::move(token);
   next_read_ = clock_->Now() + refresh_;

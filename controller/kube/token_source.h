@@ -45,6 +45,9 @@ class TokenSource {
   Duration refresh_{};
   std::mutex mu_;
   std::string token_;
+  // The token before token_: requests may still carry it, so it stays redacted
+  // until the next rotation (the registry must not grow with every rotation).
+  std::string previous_;
   TimePoint next_read_{};
 };
 

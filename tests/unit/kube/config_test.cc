@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "controller/common/crypto.h"
+#include "controller/common/log.h"
 #include "tests/support/testing/process.h"
 
 namespace vmrelease::kube {
@@ -159,6 +160,11 @@ TEST(KubeconfigTest, TokenFileWinsAndIsReReadWhenItRotates) {
   EXPECT_EQ(*cfg->token->Token(), "file-token-2");
   cfg->token->Invalidate();
   EXPECT_EQ(*cfg->token->Token(), "file-token-3");
+  // The current and the previous token stay redacted; older ones are dropped
+  // from the redaction list so it does not grow with every rotation.
+  EXPECT_EQ(log::Redact("file-token-1"), "file-token-1");
+  EXPECT_NE(log::Redact("file-token-2"), "file-token-2");
+  EXPECT_NE(log::Redact("file-token-3"), "file-token-3");
 
   // A file missing mid-rotation keeps the last good token.
   std::filesystem::remove(k.dir.Join("conf/secrets/token"));
