@@ -23,8 +23,12 @@ cleanup() {
   trap - EXIT INT TERM
   echo
   echo "up: stopping"
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  # Newest first, each waited for: the controller stops while its API server
+  # is still there to answer.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[i]}" 2>/dev/null || true
+    wait "${pids[i]}" 2>/dev/null || true
+  done
 }
 trap cleanup EXIT INT TERM
 

@@ -1,15 +1,18 @@
 #include "controller/app/controllers.h"
 
+#include "controller/api/environment_pin.h"
+#include "controller/api/image_release.h"
 #include "controller/common/log.h"
 
 namespace vmrelease::app {
 
 kube::ResourceType ImageReleaseType() {
-  return {"vmrelease.io", "v1alpha1", "imagereleases", "ImageRelease", true};
+  return {api::kGroup, api::kGroupVersion, api::kImageReleasePlural, api::kImageReleaseKind, true};
 }
 
 kube::ResourceType EnvironmentPinType() {
-  return {"vmrelease.io", "v1alpha1", "environmentpins", "EnvironmentPin", true};
+  return {api::kGroup, api::kGroupVersion, api::kEnvironmentPinPlural, api::kEnvironmentPinKind,
+          true};
 }
 
 kube::ReconcileResult ObservingReconciler::Reconcile(const kube::ObjectRef& ref) {

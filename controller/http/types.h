@@ -49,7 +49,11 @@ struct Request {
   std::string url;  // absolute: scheme://host[:port]/path?query
   Headers headers;
   std::string body;  // raw bytes
-  // Whole-request deadline for Send(); inactivity deadline for Open().
+  // An inactivity deadline (cpprestsdk restarts its timer whenever the
+  // connection makes progress): the request fails when nothing was sent or
+  // received for this long. A response that keeps trickling in can take longer
+  // in total; callers needing a hard bound (leader election) keep to small
+  // bodies or enforce it themselves.
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
 };
 
