@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
+#include "controller/api/manifest.h"
 #include "controller/common/crypto.h"
-#include "tests/support/apiserver/yaml_json.h"
 
 namespace vmrelease::testing {
 
@@ -28,7 +28,7 @@ StatusOr<std::unique_ptr<LocalApiServer>> LocalApiServer::Start(Options options)
               std::chrono::seconds(60));
   if (!up || !std::filesystem::exists(s->kubeconfig_))
     return UnavailableError("vmrelease-apiserver did not start; log:\n" + s->log());
-  ASSIGN_OR_RETURN(nlohmann::json kc, apiserver::YamlToJson(ReadFile(s->kubeconfig_)));
+  ASSIGN_OR_RETURN(nlohmann::json kc, api::ParseYamlDocument(ReadFile(s->kubeconfig_)));
   try {
     const auto& cluster = kc["clusters"][0]["cluster"];
     const auto& user = kc["users"][0]["user"];

@@ -2,11 +2,11 @@
 
 #include <thread>
 
+#include "controller/api/manifest.h"
 #include "controller/common/log.h"
 #include "tests/support/apiserver/discovery.h"
 #include "tests/support/apiserver/event_conversion.h"
 #include "tests/support/apiserver/protobuf.h"
-#include "tests/support/apiserver/yaml_json.h"
 
 namespace vmrelease::apiserver {
 namespace {
@@ -79,7 +79,7 @@ ApiOr<json> ParseBody(const http::ServerRequest& req) {
   const std::string ct = req.headers.Get("Content-Type");
   if (ct.rfind(kProtobufContentType, 0) == 0) return DecodeKubeProtobuf(req.body);
   if (ct.find("yaml") != std::string::npos) {
-    auto j = YamlToJson(req.body);
+    auto j = api::ParseYamlDocument(req.body);
     if (!j.ok()) return ApiError::BadRequest(j.status().message());
     return *j;
   }

@@ -1,10 +1,8 @@
 #include "tests/support/apiserver/patch.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 
-#include "tests/support/apiserver/yaml_json.h"
+#include "controller/api/manifest.h"
 
 namespace vmrelease::apiserver {
 namespace {
@@ -162,7 +160,7 @@ bool ParsePatchType(const std::string& content_type, PatchType* out) {
 ApiOr<json> ApplyPatch(PatchType type, const json& current, const std::string& body) {
   json patch;
   if (type == PatchType::kApply) {
-    auto parsed = YamlToJson(body);
+    auto parsed = api::ParseYamlDocument(body);
     if (!parsed.ok())
       return ApiError::BadRequest("error decoding YAML: " + parsed.status().message());
     patch = *parsed;

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "controller/api/manifest.h"
 #include "controller/common/crypto.h"
 #include "controller/common/log.h"
-#include "tests/support/apiserver/yaml_json.h"
 #include "tests/support/testing/certs.h"
 #include "tests/support/testing/process.h"
 
@@ -195,7 +195,7 @@ Status ApiServer::LoadCrds(const std::string& dir) {
   std::sort(files.begin(), files.end());
   auto rt = store_->Lookup("apiextensions.k8s.io", "v1", "customresourcedefinitions");
   for (const auto& f : files) {
-    ASSIGN_OR_RETURN(auto docs, YamlDocumentsToJson(testing::ReadFile(f)));
+    ASSIGN_OR_RETURN(auto docs, api::ParseYamlDocuments(testing::ReadFile(f)));
     for (auto& doc : docs) {
       if (!doc.is_object() || doc.value("kind", "") != "CustomResourceDefinition") continue;
       auto r = store_->Create(*rt, "", doc, {.field_validation = "Strict"});
