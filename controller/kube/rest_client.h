@@ -32,7 +32,8 @@ class RestClient final : public KubeClient {
     int max_read_attempts = 5;
     BackoffPolicy read_backoff{.initial = std::chrono::milliseconds(100),
                                .max = std::chrono::seconds(5)};
-    // Retry-After values above this are not waited for inside a call.
+    // The longest wait between attempts inside a call: a longer Retry-After is
+    // cut to this (the next attempt may be throttled again and come back).
     Duration max_retry_after = std::chrono::seconds(10);
     std::chrono::milliseconds request_timeout{std::chrono::seconds(30)};
     Clock* clock = nullptr;  // RealClock when null
