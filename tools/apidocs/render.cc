@@ -45,18 +45,19 @@ std::string TypeOf(const Json& node) {
   std::string type = node.value("type", "");
   bool free_form = node.value("x-kubernetes-preserve-unknown-fields", false);
   if (type == "array") {
-    return "[]" + (node.contains("items") ? TypeOf(node["items"]) : std::string("any"));
+    return "[]" + (node.contains("items") ? TypeOf(node.at("items")) : std::string("any"));
   }
   if (type == "object") {
-    if (node.contains("additionalProperties") && node["additionalProperties"].is_object()) {
-      return "map[string]" + TypeOf(node["additionalProperties"]);
+    if (node.contains("additionalProperties") && node.at("additionalProperties").is_object()) {
+      return "map[string]" + TypeOf(node.at("additionalProperties"));
     }
     return free_form && !node.contains("properties") ? "object (free-form)" : "object";
   }
   if (type == "integer" && node.contains("format"))
-    return "integer (" + Scalar(node["format"]) + ")";
+    return "integer (" + Scalar(node.at("format")) + ")";
   if (type.empty() && free_form) return "any";
-  if (type == "string" && node.contains("format")) return "string (" + Scalar(node["format"]) + ")";
+  if (type == "string" && node.contains("format"))
+    return "string (" + Scalar(node.at("format")) + ")";
   return type;
 }
 
@@ -76,10 +77,11 @@ std::string Constraints(const Json& node) {
   }
   if (node.contains("enum")) {
     std::string values;
-    for (const auto& v : node["enum"]) values += (values.empty() ? "" : ", ") + Code(Scalar(v));
+    for (const auto& v : node.at("enum")) values += (values.empty() ? "" : ", ") + Code(Scalar(v));
     parts.push_back("One of " + values + ".");
   }
-  if (node.contains("pattern")) parts.push_back("Pattern: " + Code(Scalar(node["pattern"])) + ".");
+  if (node.contains("pattern"))
+    parts.push_back("Pattern: " + Code(Scalar(node.at("pattern"))) + ".");
   auto range = [&](const char* lo, const char* hi, const std::string& what) {
     bool has_lo = node.contains(lo);
     bool has_hi = node.contains(hi);
@@ -122,11 +124,11 @@ class FieldTable {
         return InvalidArgumentError("field " + path + " has no description");
       }
       std::string field = Code(path) + (required ? " *" : "");
-      std::string def = node.contains("default")
-                            ? Code(node["default"].is_string() ? node["default"].get<std::string>()
-                                                               : node["default"].dump())
-                            : "";
-      std::string description = Escape(node["description"].get<std::string>());
+      std::string def = node.contains("default") ? Code(node.at("default").is_string()
+                                                            ? node.at("default").get<std::string>()
+                                                            : node.at("default").dump())
+                                                 : "";
+      std::string description = Escape(node.at("description").get<std::string>());
       std::string constraints = Constraints(node);
       if (!constraints.empty()) description += "<br>" + constraints;
       rows_ << "| " << field << " | " << Escape(TypeOf(node)) << " | " << def << " | "
@@ -135,17 +137,18 @@ class FieldTable {
     const Json* object = &node;
     std::string prefix = path;
     if (node.value("type", "") == "array" && node.contains("items")) {
-      object = &node["items"];
+      object = &node.at("items");
       prefix = path + "[]";
-    } else if (node.contains("additionalProperties") && node["additionalProperties"].is_object() &&
-               node["additionalProperties"].contains("properties")) {
-      object = &node["additionalProperties"];
+    } else if (node.contains("additionalProperties") &&
+               node.at("additionalProperties").is_object() &&
+               node.at("additionalProperties").contains("properties")) {
+      object = &node.at("additionalProperties");
       prefix = path + "[key]";
     }
     if (!object->contains("properties")) return Status::Ok();
     std::set<std::string> required_names;
     for (const auto& r : object->value("required", Json::array())) required_names.insert(r);
-    for (const auto& [name, child] : (*object)["properties"].items()) {
+    for (const auto& [name, child] : (*object).at("properties").items()) {
       if (path.empty() && (name == "apiVersion" || name == "kind" || name == "metadata")) continue;
       std::string child_path = prefix.empty() ? name : prefix + "." + name;
       RETURN_IF_ERROR(Walk(child, child_path, required_names.contains(name)));
@@ -165,35 +168,36 @@ const Json* FindCrd(const std::vector<Json>& crds, const std::string& kind) {
   return nullptr;
 }
 
-const Json& ServedVersion(const Json& crd) { return crd["spec"]["versions"][0]; }
+const Json& ServedVersion(const Json& crd) { return crd.at("spec").at("versions").at(0); }
 
 StatusOr<std::string> Reference(const Json& crd) {
-  const Json& names = crd["spec"]["names"];
+  const Json& names = crd.at("spec").at("names");
   const Json& version = ServedVersion(crd);
-  const Json& schema = version["schema"]["openAPIV3Schema"];
+  const Json& schema = version.at("schema").at("openAPIV3Schema");
   std::ostringstream out;
-  std::string kind = names["kind"];
+  std::string kind = names.at("kind");
   out << "## " << kind << "\n\n";
   out << Escape(schema.value("description", "")) << "\n\n";
   std::string short_names;
   for (const auto& s : names.value("shortNames", Json::array())) {
     short_names += (short_names.empty() ? "" : ", ") + Code(s.get<std::string>());
   }
-  out << "`apiVersion: " << crd["spec"]["group"].get<std::string>() << "/"
-      << version["name"].get<std::string>() << "`, `kind: " << kind << "`, "
-      << crd["spec"]["scope"].get<std::string>() << ", resource `"
-      << names["plural"].get<std::string>() << "`, short name " << short_names
-      << (version.contains("subresources") && version["subresources"].contains("status")
+  out << "`apiVersion: " << crd.at("spec").at("group").get<std::string>() << "/"
+      << version.at("name").get<std::string>() << "`, `kind: " << kind << "`, "
+      << crd.at("spec").at("scope").get<std::string>() << ", resource `"
+      << names.at("plural").get<std::string>() << "`, short name " << short_names
+      << (version.contains("subresources") && version.at("subresources").contains("status")
               ? ", with the status subresource (only the controller writes `status`)"
               : "")
       << ".\n\n";
   out << "`kubectl get` columns (`-o wide` adds the last ones):\n\n";
   out << "| Column | Type | Shows |\n|---|---|---|\n";
   for (const auto& col : version.value("additionalPrinterColumns", Json::array())) {
-    out << "| " << col["name"].get<std::string>() << (col.value("priority", 0) > 0 ? " (wide)" : "")
-        << " | " << col["type"].get<std::string>() << " | "
+    out << "| " << col.at("name").get<std::string>()
+        << (col.value("priority", 0) > 0 ? " (wide)" : "") << " | "
+        << col.at("type").get<std::string>() << " | "
         << Escape(col.value("description", "Time since the object was created.")) << " "
-        << Code(col["jsonPath"]) << " |\n";
+        << Code(col.at("jsonPath")) << " |\n";
   }
   out << "\nFields (`*` = required; every field of `spec` and `status`):\n\n";
   out << "| Field | Type | Default | Description |\n|---|---|---|---|\n";
@@ -208,7 +212,7 @@ std::string Overview(const std::vector<Json>& crds) {
   out << "| Kind | API version | Resource | Short name | Category | Scope "
          "|\n|---|---|---|---|---|---|\n";
   for (const auto& crd : crds) {
-    const Json& names = crd["spec"]["names"];
+    const Json& names = crd.at("spec").at("names");
     std::string short_names, categories;
     for (const auto& s : names.value("shortNames", Json::array())) {
       short_names += (short_names.empty() ? "" : ", ") + Code(s.get<std::string>());
@@ -216,13 +220,14 @@ std::string Overview(const std::vector<Json>& crds) {
     for (const auto& s : names.value("categories", Json::array())) {
       categories += (categories.empty() ? "" : ", ") + Code(s.get<std::string>());
     }
-    std::string kind = names["kind"];
+    std::string kind = names.at("kind");
     std::string anchor = kind;
     for (auto& c : anchor) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out << "| [" << kind << "](#" << anchor << ") | `" << crd["spec"]["group"].get<std::string>()
-        << "/" << ServedVersion(crd)["name"].get<std::string>() << "` | `"
-        << names["plural"].get<std::string>() << "` | " << short_names << " | " << categories
-        << " | " << crd["spec"]["scope"].get<std::string>() << " |\n";
+    out << "| [" << kind << "](#" << anchor << ") | `"
+        << crd.at("spec").at("group").get<std::string>() << "/"
+        << ServedVersion(crd).at("name").get<std::string>() << "` | `"
+        << names.at("plural").get<std::string>() << "` | " << short_names << " | " << categories
+        << " | " << crd.at("spec").at("scope").get<std::string>() << " |\n";
   }
   return out.str();
 }
