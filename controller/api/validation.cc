@@ -57,8 +57,11 @@ std::optional<Duration> CheckDuration(ErrorList& errors, const std::string& fiel
                                       const std::optional<std::string>& value, Duration min,
                                       Duration max, const std::string& range_message) {
   if (!value) return std::nullopt;
+  // The CRD's pattern first: ParseDuration (Go's syntax) also takes "+5m" and
+  // ".5h", which the API server refuses.
+  static const std::regex kDurationPattern("^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$");
   auto d = ParseDuration(*value);
-  if (!d.ok() || d->count() < 0) {
+  if (!std::regex_match(*value, kDurationPattern) || !d.ok() || d->count() < 0) {
     errors.Invalid(field, "\"" + *value +
                               "\" is not a duration: use a number and a unit (h, m, s, ms), e.g. "
                               "90m or 1h30m");

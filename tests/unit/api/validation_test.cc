@@ -170,6 +170,9 @@ INSTANTIATE_TEST_SUITE_P(
                      [](ImageRelease& r) { r.spec.validation.checks[0].timeout = "five minutes"; },
                      "spec.validation.checks[0].timeout: \"five minutes\" is not a duration: use a "
                      "number and a unit (h, m, s, ms), e.g. 90m or 1h30m"},
+        MutationCase{"SignedDuration", [](ImageRelease& r) { r.spec.build.timeout = "+2h"; },
+                     "spec.build.timeout: \"+2h\" is not a duration: use a number and a unit (h, "
+                     "m, s, ms), e.g. 90m or 1h30m"},
         MutationCase{"NegativeDuration", [](ImageRelease& r) { r.spec.build.timeout = "-2h"; },
                      "spec.build.timeout: \"-2h\" is not a duration: use a number and a unit (h, "
                      "m, s, ms), e.g. 90m or 1h30m"},
