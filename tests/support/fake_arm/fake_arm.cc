@@ -198,6 +198,13 @@ std::string FakeArm::State::StartOp(const std::string& method, const std::string
   return id;
 }
 
+StoredResource* FakeArm::State::FindObserved(const std::string& key) {
+  auto it = resources.find(key);
+  if (it != resources.end() && !it->second.pending_op.empty()) Observe(ops[it->second.pending_op]);
+  it = resources.find(key);
+  return it == resources.end() ? nullptr : &it->second;
+}
+
 void FakeArm::State::Observe(PendingOp& op) {
   if (op.done) return;
   if (--op.polls_left > 0) return;

@@ -356,18 +356,15 @@ Reply HandleCompute(FakeArm::State& s, const http::ServerRequest& req, const Arm
     return ErrorReply(400, "InvalidResourceType", "The fake does not serve " + p.Type() + ".");
 
   if (req.method == "GET") {
-    auto it = s.resources.find(key);
-    if (it != s.resources.end() && !it->second.pending_op.empty())
-      s.Observe(s.ops[it->second.pending_op]);
-    it = s.resources.find(key);
-    if (it == s.resources.end()) return NotFound(p);
-    nlohmann::json body = it->second.body;
+    StoredResource* found = s.FindObserved(key);
+    if (found == nullptr) return NotFound(p);
+    nlohmann::json body = found->body;
     auto expand = req.params.find("$expand");
     const bool iv = expand != req.params.end() && Lower(expand->second) == "instanceview";
-    if (is_vm && iv) body["properties"]["instanceView"] = InstanceView(s, it->second);
+    if (is_vm && iv) body["properties"]["instanceView"] = InstanceView(s, *found);
     if (is_rc) {
       if (iv) {
-        body["properties"]["instanceView"] = RunCommandInstanceView(s, it->second);
+        body["properties"]["instanceView"] = RunCommandInstanceView(s, *found);
       } else {
         body["properties"].erase("instanceView");
       }

@@ -289,15 +289,12 @@ Reply HandleGallery(FakeArm::State& s, const http::ServerRequest& req, const Arm
   const size_t depth = p.segments.size();
   const std::string key = Lower(p.Id());
   if (req.method == "GET") {
-    auto it = s.resources.find(key);
-    if (it != s.resources.end() && !it->second.pending_op.empty())
-      s.Observe(s.ops[it->second.pending_op]);
-    it = s.resources.find(key);
-    if (it == s.resources.end()) return NotFound(p);
-    nlohmann::json body = it->second.body;
+    StoredResource* found = s.FindObserved(key);
+    if (found == nullptr) return NotFound(p);
+    nlohmann::json body = found->body;
     auto expand = req.params.find("$expand");
     if (depth == 3 && expand != req.params.end() && Lower(expand->second) == "replicationstatus")
-      body["properties"]["replicationStatus"] = ReplicationStatusJson(s, it->second);
+      body["properties"]["replicationStatus"] = ReplicationStatusJson(s, *found);
     return Reply{.status = 200, .body = body};
   }
   if (depth == 1) {  // galleries: synchronous

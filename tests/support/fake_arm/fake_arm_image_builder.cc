@@ -155,12 +155,9 @@ Reply HandleImageBuilder(FakeArm::State& s, const http::ServerRequest& req, cons
     return ErrorReply(400, "InvalidAction", "Unknown action " + p.action + ".");
   }
   if (req.method == "GET") {
-    auto it = s.resources.find(key);
-    if (it != s.resources.end() && !it->second.pending_op.empty())
-      s.Observe(s.ops[it->second.pending_op]);
-    it = s.resources.find(key);
-    if (it == s.resources.end()) return NotFound(p);
-    return Reply{.status = 200, .body = TemplateView(s, it->second)};
+    StoredResource* found = s.FindObserved(key);
+    if (found == nullptr) return NotFound(p);
+    return Reply{.status = 200, .body = TemplateView(s, *found)};
   }
   if (req.method == "PUT") {
     nlohmann::json request;

@@ -23,11 +23,9 @@ Reply HandleNetwork(FakeArm::State& s, const http::ServerRequest& req, const Arm
   const std::string key = Lower(p.Id());
   auto it = s.resources.find(key);
   if (req.method == "GET") {
-    if (it != s.resources.end() && !it->second.pending_op.empty())
-      s.Observe(s.ops[it->second.pending_op]);
-    it = s.resources.find(key);
-    if (it == s.resources.end()) return NotFound(p);
-    return Reply{.status = 200, .body = it->second.body};
+    StoredResource* found = s.FindObserved(key);
+    if (found == nullptr) return NotFound(p);
+    return Reply{.status = 200, .body = found->body};
   }
   if (req.method == "DELETE") {
     if (it == s.resources.end()) return Reply{.status = 204};

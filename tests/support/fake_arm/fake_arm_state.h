@@ -137,6 +137,9 @@ struct FakeArm::State {
                       const std::string& location, const std::string& action = "");
   // Advances an operation by one observation; finishes it when its polls are used up.
   void Observe(PendingOp& op);
+  // A GET of `key`: advances the resource's pending operation, if any, then
+  // looks it up again (finishing a DELETE erases it). Null when it is gone.
+  StoredResource* FindObserved(const std::string& key);
   // Polling headers for an operation (Azure-AsyncOperation and/or Location, Retry-After).
   void AddPollingHeaders(const PendingOp& op, bool async, bool location, Reply& r) const;
 };
