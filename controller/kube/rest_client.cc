@@ -144,6 +144,19 @@ StatusOr<std::unique_ptr<RestClient>> RestClient::FromConfig(ClusterConfig confi
   return std::unique_ptr<RestClient>(new RestClient(std::move(config), std::move(options)));
 }
 
+Status RestClient::Authorize(http::Request& req) {
+  if (!config_.token) return Status::Ok();
+  ASSIGN_OR_RETURN(std::string token, config_.token->Token());
+  req.headers.Set("Authorization", "Bearer " + token);
+  return Status::Ok();
+}
+
+bool RestClient::Reauthenticate(const Status& err) {
+  if (!IsUnauthorized(err) || !config_.token || !config_.token->rotates()) return false;
+  config_.token->Invalidate();
+  return true;
+}
+
 StatusOr<Json> RestClient::Request(const std::string& method, const std::string& path,
                                    const Query& query, const std::string& body,
                                    const std::string& content_type, Retry retry,
@@ -159,10 +172,7 @@ StatusOr<Json> RestClient::Request(const std::string& method, const std::string&
   Backoff backoff(options_.read_backoff);
   bool reauthenticated = false;
   for (int attempt = 1;; ++attempt) {
-    if (config_.token) {
-      ASSIGN_OR_RETURN(std::string token, config_.token->Token());
-      req.headers.Set("Authorization", "Bearer " + token);
-    }
+    RETURN_IF_ERROR(Authorize(req));
     StatusOr<http::Response> resp = http_->Send(req);
     Status err;
     if (!resp.ok()) {
@@ -172,9 +182,7 @@ StatusOr<Json> RestClient::Request(const std::string& method, const std::string&
     } else {
       err = FromResponse(*resp, what);
     }
-    if (IsUnauthorized(err) && config_.token && config_.token->rotates() && !reauthenticated) {
-      // The token may have rotated under us; the server did nothing with this request.
-      config_.token->Invalidate();
+    if (!reauthenticated && Reauthenticate(err)) {
       reauthenticated = true;
       --attempt;
       continue;
@@ -340,10 +348,7 @@ StatusOr<std::unique_ptr<WatchStream>> RestClient::Watch(const ResourceType& typ
   req.timeout = std::chrono::seconds(
       std::max<int64_t>(options.timeout_seconds > 0 ? options.timeout_seconds + 60 : 1800, 660));
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (config_.token) {
-      ASSIGN_OR_RETURN(std::string token, config_.token->Token());
-      req.headers.Set("Authorization", "Bearer " + token);
-    }
+    RETURN_IF_ERROR(Authorize(req));
     auto stream = http_->Open(req);
     if (!stream.ok()) return stream.status().WithContext(what);
     if ((*stream)->status() == 200) {
@@ -356,10 +361,7 @@ StatusOr<std::unique_ptr<WatchStream>> RestClient::Watch(const ResourceType& typ
     auto rest = (*stream)->ReadAll();
     if (rest.ok()) resp.body = *rest;
     Status err = FromResponse(resp, what);
-    if (IsUnauthorized(err) && attempt == 0 && config_.token && config_.token->rotates()) {
-      config_.token->Invalidate();
-      continue;
-    }
+    if (attempt == 0 && Reauthenticate(err)) continue;
     return err;
   }
   return UnauthenticatedError(what + ": unauthorized");

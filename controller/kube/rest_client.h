@@ -71,6 +71,11 @@ class RestClient final : public KubeClient {
 
  private:
   RestClient(ClusterConfig config, Options options);
+  // Sets the bearer token, when the config has one, on `req`.
+  Status Authorize(http::Request& req);
+  // A 401 that re-reading a rotating token may cure (the server did nothing
+  // with the request): invalidates the token and returns true.
+  bool Reauthenticate(const Status& err);
   StatusOr<Json> Put(const ResourceType& type, const Json& object, const WriteOptions& options,
                      const std::string& subresource);
 
