@@ -5,10 +5,10 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
-#include <fstream>
 #include <regex>
 #include <set>
-#include <sstream>
+
+#include "controller/common/strings.h"
 
 namespace vmrelease::api {
 namespace {
@@ -194,11 +194,8 @@ StatusOr<Json> ParseYamlDocument(std::string_view text) {
 }
 
 StatusOr<std::vector<Json>> LoadManifestFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError(path + ": cannot open");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  auto docs = ParseYamlDocuments(buffer.str());
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(path));
+  auto docs = ParseYamlDocuments(text);
   if (!docs.ok()) return docs.status().WithContext(path);
   return docs;
 }

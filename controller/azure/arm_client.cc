@@ -6,22 +6,17 @@
 #include "controller/azure/azure_error.h"
 #include "controller/common/crypto.h"
 #include "controller/common/log.h"
+#include "controller/common/strings.h"
 
 namespace vmrelease::azure {
 namespace {
 
 constexpr const char* kLogger = "azure.arm";
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-
 std::string OriginOf(const std::string& url) {
   http::Url u;
   if (!http::ParseUrl(url, &u)) return "";
-  return Lower(u.Origin());
+  return AsciiLower(u.Origin());
 }
 
 // Path without the query string, for logs and messages.

@@ -5,19 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/common/log.h"
+#include "controller/common/strings.h"
 
 namespace vmrelease::azure {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool Contains(std::string_view haystack, std::string_view needle) {
-  return Lower(haystack).find(Lower(needle)) != std::string::npos;
+  return AsciiLower(haystack).find(AsciiLower(needle)) != std::string::npos;
 }
 
 bool IsThrottleCode(const std::string& code) {
@@ -199,17 +193,8 @@ std::optional<ArmErrorBody> ParseArmErrorBody(std::string_view body) {
 }
 
 std::optional<std::chrono::milliseconds> ParseRetryAfter(const http::Headers& headers) {
-  const std::string v = headers.Get("Retry-After");
-  if (v.empty()) return std::nullopt;
-  size_t pos = 0;
-  long long secs = 0;
-  try {
-    secs = std::stoll(v, &pos);
-  } catch (const std::exception&) {
-    return std::nullopt;  // HTTP-date form: ARM does not use it; fall back to backoff
-  }
-  if (pos != v.size() || secs < 0) return std::nullopt;
-  return std::chrono::milliseconds(secs * 1000);
+  // ARM sends delay-seconds; the wall time only matters for the HTTP-date form.
+  return vmrelease::ParseRetryAfter(headers.Get("Retry-After"), std::chrono::system_clock::now());
 }
 
 Status ArmHttpError(const http::Response& response, const std::string& what) {

@@ -9,6 +9,7 @@
 #include "controller/azure/blob_xml.h"
 #include "controller/common/crypto.h"
 #include "controller/common/log.h"
+#include "controller/common/strings.h"
 
 namespace vmrelease::azure {
 
@@ -40,12 +41,6 @@ bool IsTokenRejection(const http::Response& r) {
     if (auto body = ParseStorageErrorBody(r.body)) code = body->code;
   }
   return code == "AuthenticationFailed";
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string RangeHeader(int64_t offset, int64_t length) {
@@ -427,7 +422,7 @@ StatusOr<BlobProperties> BlobClient::GetProperties(const BlobRef& ref) {
     return InternalError(call.what + ": malformed numeric header in response");
   }
   for (const auto& [name, value] : h) {
-    std::string lower = Lower(name);
+    std::string lower = AsciiLower(name);
     if (lower.rfind("x-ms-meta-", 0) == 0) p.metadata[lower.substr(10)] = value;
   }
   p.copy.state = ParseCopyState(h.Get("x-ms-copy-status"));

@@ -5,6 +5,7 @@
 #include "controller/azure/blob_xml.h"
 #include "controller/azure/storage_account.h"
 #include "controller/common/log.h"
+#include "controller/common/strings.h"
 
 namespace vmrelease::azure {
 namespace {
@@ -134,15 +135,7 @@ std::optional<StorageErrorBody> ParseStorageErrorBody(std::string_view body) {
 
 std::optional<std::chrono::milliseconds> ParseStorageRetryAfter(const http::Headers& headers,
                                                                 WallTime now) {
-  const std::string v = headers.Get("Retry-After");
-  if (v.empty()) return std::nullopt;
-  bool digits = true;
-  for (char c : v) digits = digits && std::isdigit(static_cast<unsigned char>(c));
-  if (digits && v.size() < 9) return std::chrono::seconds(std::stol(v));
-  WallTime when;
-  if (!ParseHttpDate(v, &when)) return std::nullopt;
-  if (when <= now) return std::chrono::milliseconds(0);
-  return std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
+  return ParseRetryAfter(headers.Get("Retry-After"), now);
 }
 
 Status BlobHttpError(const http::Response& response, const std::string& what, WallTime now) {

@@ -2,6 +2,7 @@
 
 #include "controller/azure/credential_entra.h"
 #include "controller/common/log.h"
+#include "controller/common/strings.h"
 
 namespace vmrelease::azure {
 namespace {
@@ -15,13 +16,6 @@ std::string First(const std::map<std::string, std::string>& m,
 
 // Secrets are often created with `kubectl create secret --from-file`, which
 // keeps a trailing newline.
-std::string Trim(std::string s) {
-  const auto b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
-
 }  // namespace
 
 StatusOr<ClientSecretConfig> ClientSecretConfig::FromEnvironment(const Environment& env) {

@@ -7,15 +7,10 @@
 
 #include "controller/common/crypto.h"
 #include "controller/common/log.h"
+#include "controller/common/strings.h"
 
 namespace vmrelease::azure {
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // Trims and collapses runs of whitespace to one space, except inside double quotes.
 std::string CanonicalValue(std::string_view v) {
@@ -52,7 +47,7 @@ StatusOr<SharedKeySigner> SharedKeySigner::Create(std::string account,
 std::string CanonicalizedHeaders(const http::Headers& headers) {
   std::map<std::string, std::string> ms;
   for (const auto& [name, value] : headers) {
-    std::string lower = Lower(name);
+    std::string lower = AsciiLower(name);
     if (lower.rfind("x-ms-", 0) != 0) continue;
     // A repeated header is sent as a comma-joined list (RFC 9110), so sign it that way.
     auto [it, inserted] = ms.emplace(std::move(lower), CanonicalValue(value));
@@ -75,7 +70,7 @@ std::string CanonicalizedResource(std::string_view account, std::string_view raw
     pos = amp + 1;
     if (pair.empty()) continue;
     const size_t eq = pair.find('=');
-    const std::string name = Lower(http::PercentDecode(pair.substr(0, eq)));
+    const std::string name = AsciiLower(http::PercentDecode(pair.substr(0, eq)));
     const std::string value =
         eq == std::string_view::npos ? "" : http::PercentDecode(pair.substr(eq + 1));
     params[name].push_back(value);

@@ -65,10 +65,6 @@ Status ValidateContainerName(std::string_view name);
 // Blob names: 1-1024 characters, not ending in '.' or '/', no control characters.
 Status ValidateBlobName(std::string_view name);
 
-// RFC 1123 date as storage expects in x-ms-date: "Tue, 01 Jul 2025 10:00:00 GMT".
-// Independent of the process locale.
-std::string FormatHttpDate(WallTime t);
-// Parses an RFC 1123 date. Returns false on anything else.
-bool ParseHttpDate(std::string_view s, WallTime* out);
+// FormatHttpDate / ParseHttpDate (x-ms-date) live in controller/common/clock.h.
 
 }  // namespace vmrelease::azure

@@ -1,10 +1,8 @@
 #include "controller/azure/workload_identity_credential.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "controller/azure/credential_entra.h"
 #include "controller/common/log.h"
+#include "controller/common/strings.h"
 
 namespace vmrelease::azure {
 
@@ -39,19 +37,14 @@ std::string WorkloadIdentityCredential::Describe() const {
 }
 
 StatusOr<std::string> WorkloadIdentityCredential::ReadAssertion() {
-  std::ifstream in(config_.token_file, std::ios::binary);
-  if (!in)
+  StatusOr<std::string> content = ReadFileToString(config_.token_file);
+  if (!content.ok())
     return FailedPreconditionError("workload identity: cannot read federated token file " +
                                    config_.token_file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
-  const auto b = token.find_first_not_of(" \t\r\n");
-  const auto e = token.find_last_not_of(" \t\r\n");
-  if (b == std::string::npos)
+  std::string token = Trim(*content);
+  if (token.empty())
     return FailedPreconditionError("workload identity: federated token file " + config_.token_file +
                                    " is empty");
-  token = token.substr(b, e - b + 1);
   log::RegisterSecret(token);
   std::lock_guard g(mu_);
   if (recent_assertions_.empty() || recent_assertions_.back() != token) {

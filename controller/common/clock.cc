@@ -5,6 +5,11 @@
 #include <thread>
 
 namespace vmrelease {
+namespace {
+constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+}  // namespace
 
 void Clock::SleepFor(Duration d) {
   std::mutex mu;
@@ -155,6 +160,42 @@ bool ParseRfc3339(const std::string& s, WallTime* out) {
   const std::time_t tt = timegm(&tm);
   *out =
       std::chrono::system_clock::from_time_t(tt - offset_secs) + std::chrono::microseconds(micros);
+  return true;
+}
+
+std::string FormatHttpDate(WallTime t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
+                tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                tm.tm_sec);
+  return buf;
+}
+
+bool ParseHttpDate(std::string_view s, WallTime* out) {
+  char day[4] = {}, mon[4] = {}, zone[4] = {};
+  int mday = 0, year = 0, hh = 0, mm = 0, ss = 0;
+  const std::string str(s);
+  if (std::sscanf(str.c_str(), "%3s, %d %3s %d %d:%d:%d %3s", day, &mday, mon, &year, &hh, &mm, &ss,
+                  zone) != 8) {
+    return false;
+  }
+  if (std::string(zone) != "GMT") return false;
+  int month = -1;
+  for (int i = 0; i < 12; ++i) {
+    if (std::string(mon) == kMonths[i]) month = i;
+  }
+  if (month < 0 || mday < 1 || mday > 31 || hh > 23 || mm > 59 || ss > 60) return false;
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month;
+  tm.tm_mday = mday;
+  tm.tm_hour = hh;
+  tm.tm_min = mm;
+  tm.tm_sec = ss;
+  *out = std::chrono::system_clock::from_time_t(timegm(&tm));
   return true;
 }
 

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 
 namespace vmrelease {
 
@@ -84,5 +85,9 @@ class ManualClock final : public Clock {
 std::string FormatRfc3339(WallTime t, bool micros = false);
 // Parses RFC 3339 ("Z" or numeric offset, optional fraction). Returns false on bad input.
 bool ParseRfc3339(const std::string& s, WallTime* out);
+// RFC 1123 / IMF-fixdate as HTTP uses it ("Tue, 01 Jul 2025 10:00:00 GMT"),
+// independent of the process locale; Parse returns false on anything else.
+std::string FormatHttpDate(WallTime t);
+bool ParseHttpDate(std::string_view s, WallTime* out);
 
 }  // namespace vmrelease

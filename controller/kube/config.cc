@@ -4,13 +4,12 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <vector>
 
 #include "controller/common/crypto.h"
 #include "controller/common/log.h"
+#include "controller/common/strings.h"
 
 namespace vmrelease::kube {
 namespace {
@@ -32,14 +31,6 @@ struct Merged {
 std::string Getenv(const char* name) {
   const char* v = std::getenv(name);
   return v == nullptr ? "" : v;
-}
-
-StatusOr<std::string> ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFoundError(path + ": cannot be read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // Resolves a file path from a kubeconfig relative to that kubeconfig's directory.
@@ -66,7 +57,7 @@ StatusOr<bool> Bool(const YAML::Node& node, const char* key, const std::string& 
 }
 
 Status MergeFile(const std::string& file, Merged* out) {
-  auto read = ReadWholeFile(file);
+  auto read = ReadFileToString(file);
   if (!read.ok()) return read.status().WithContext("kubeconfig");
   const std::string& text = *read;
   YAML::Node root;
@@ -123,7 +114,7 @@ StatusOr<std::string> PemFrom(const Entry& e, const char* data_key, const char* 
   ASSIGN_OR_RETURN(std::string path, Scalar(e.node, file_key, where));
   if (path.empty()) return std::string();
   const std::string resolved = Resolve(path, e.file);
-  auto content = ReadWholeFile(resolved);
+  auto content = ReadFileToString(resolved);
   if (!content.ok())
     return InvalidArgumentError(where + ": " + file_key + " " + resolved + ": cannot be read");
   return *content;
@@ -265,10 +256,10 @@ StatusOr<ClusterConfig> LoadInCluster(const InClusterOptions& options) {
   auto token = TokenSource::FromFile(options.root + "/token", clock, options.token_refresh);
   if (!token.ok()) return token.status().WithContext("in-cluster config");
   cfg.token = *token;
-  auto ca = ReadWholeFile(options.root + "/ca.crt");
+  auto ca = ReadFileToString(options.root + "/ca.crt");
   if (!ca.ok()) return ca.status().WithContext("in-cluster config: CA bundle");
   cfg.tls.ca_pem = *ca;
-  auto ns = ReadWholeFile(options.root + "/namespace");
+  auto ns = ReadFileToString(options.root + "/namespace");
   if (ns.ok()) {
     std::string n = *ns;
     while (!n.empty() && (n.back() == '\n' || n.back() == ' ' || n.back() == '\r')) n.pop_back();

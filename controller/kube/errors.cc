@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "controller/common/strings.h"
+
 namespace vmrelease::kube {
 namespace {
 
@@ -76,14 +78,6 @@ StatusCode CodeFor(int http_status, const std::string& reason) {
   }
 }
 
-std::optional<std::chrono::milliseconds> ParseSeconds(std::string_view s) {
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
-  long long v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc() || p == s.data() || v < 0) return std::nullopt;
-  return std::chrono::milliseconds(v * 1000);
-}
-
 // "spec.version: Invalid value ...; spec.image: Required value" unless the
 // message already carries the causes (the apiserver usually includes them).
 std::string WithCauses(std::string message, const Json& details) {
@@ -122,7 +116,7 @@ Status FromKubeStatus(const Json& status, int http_status, std::string_view what
   }
   if (detail.reason.empty()) detail.reason = DefaultReason(detail.http_status);
   if (message.empty()) message = "HTTP " + std::to_string(detail.http_status) + " " + detail.reason;
-  detail.retry_after = ParseSeconds(retry_after_header);
+  detail.retry_after = ParseRetryAfter(retry_after_header, std::chrono::system_clock::now());
   if (!detail.retry_after && details.is_object() && details.contains("retryAfterSeconds") &&
       details["retryAfterSeconds"].is_number_integer()) {
     detail.retry_after = std::chrono::seconds(details["retryAfterSeconds"].get<int>());

@@ -1,22 +1,10 @@
 #include "controller/kube/token_source.h"
 
-#include <fstream>
-#include <sstream>
-
 #include "controller/common/log.h"
+#include "controller/common/strings.h"
 
 namespace vmrelease::kube {
-namespace {
-
-std::string Trim(std::string s) {
-  const char* ws = " \t\r\n";
-  s.erase(0, s.find_first_not_of(ws));
-  const size_t end = s.find_last_not_of(ws);
-  s.erase(end == std::string::npos ? 0 : end + 1);
-  return s;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::shared_ptr<TokenSource> TokenSource::Static(std::string token) {
   std::shared_ptr<TokenSource> src(new TokenSource());
@@ -37,11 +25,9 @@ StatusOr<std::shared_ptr<TokenSource>> TokenSource::FromFile(std::string path, C
 }
 
 Status TokenSource::ReadLocked() {
-  std::ifstream in(path_, std::ios::binary);
-  if (!in) return NotFoundError("token file " + path_ + ": cannot be read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = Trim(ss.str());
+  StatusOr<std::string> content = ReadFileToString(path_);
+  if (!content.ok()) return NotFoundError("token file " + path_ + ": cannot be read");
+  std::string token = Trim(*content);
   if (token.empty()) return InvalidArgumentError("token file " + path_ + ": is empty");
   log::RegisterSecret(token);
   if (!token_.empty() && token != token_) {

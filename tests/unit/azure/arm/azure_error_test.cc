@@ -39,11 +39,13 @@ TEST(ArmErrorBodyTest, RejectsNonErrorBodies) {
   EXPECT_FALSE(ParseArmErrorBody("[1,2]").has_value());
 }
 
-TEST(RetryAfterTest, SecondsOnly) {
+TEST(RetryAfterTest, SecondsOrHttpDate) {
   EXPECT_EQ(ParseRetryAfter({{"Retry-After", "17"}}), std::chrono::milliseconds(17000));
   EXPECT_EQ(ParseRetryAfter({{"retry-after", "0"}}), std::chrono::milliseconds(0));
   EXPECT_FALSE(ParseRetryAfter({}).has_value());
-  EXPECT_FALSE(ParseRetryAfter({{"Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"}}).has_value());
+  // An HTTP-date in the past means "now" (RFC 9110 allows either form).
+  EXPECT_EQ(ParseRetryAfter({{"Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT"}}),
+            std::chrono::milliseconds(0));
   EXPECT_FALSE(ParseRetryAfter({{"Retry-After", "-3"}}).has_value());
   EXPECT_FALSE(ParseRetryAfter({{"Retry-After", "5s"}}).has_value());
 }

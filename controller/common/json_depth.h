@@ -1,0 +1,37 @@
+// Nesting depth of JSON values, measured without recursion.
+//
+// nlohmann::json copies, compares and serialises recursively, so a value nested
+// thousands of levels deep (a real API server accepts ~10,000 levels inside
+// x-kubernetes-preserve-unknown-fields) can overflow a thread's stack. Code that
+// handles objects from outside checks the depth first, with these helpers, and
+// refuses (or stalls) what is too deep before anything recursive touches it.
+//
+//   if (auto where = FindDeeperThan(obj, kMaxObjectDepth, "")) {
+//     return Stalled("InvalidSpec", *where + ": nested deeper than 64 levels");
+//   }
+//
+// Depth: a scalar, [] and {} count 1; each enclosing array or object adds 1.
+#pragma once
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace vmrelease {
+
+// Deepest nesting the controller accepts in an object it reconciles. Real
+// objects stay far below it (a PodTemplateSpec is ~12 levels deep).
+inline constexpr size_t kMaxObjectDepth = 64;
+
+// The depth of `j`, or `limit + 1` as soon as it is known to exceed `limit`.
+size_t JsonDepth(const nlohmann::json& j, size_t limit = static_cast<size_t>(-1));
+
+// The field path (e.g. "spec.build.job.template.spec.a[0].b", starting from
+// `base`; at most the first `kMaxObjectDepth` + 1 segments) of the first value
+// whose depth below `j` exceeds `max_depth`; nullopt when everything fits.
+std::optional<std::string> FindDeeperThan(const nlohmann::json& j, size_t max_depth,
+                                          std::string_view base);
+
+}  // namespace vmrelease

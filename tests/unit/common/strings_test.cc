@@ -1,0 +1,68 @@
+#include "controller/common/strings.h"
+
+#include <gtest/gtest.h>
+
+#include "controller/common/json_depth.h"
+
+namespace vmrelease {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(StringsTest, LowerTrimAndCompare) {
+  EXPECT_EQ(AsciiLower("Retry-After ÄB"), "retry-after Äb");
+  EXPECT_TRUE(EqualsIgnoreCase("InProgress", "inPROGRESS"));
+  EXPECT_FALSE(EqualsIgnoreCase("InProgress", "InProgres"));
+  EXPECT_EQ(Trim(" \t token\r\n"), "token");
+  EXPECT_EQ(Trim(" \n"), "");
+  EXPECT_TRUE(StartsWith("vmrelease.io/retry", "vmrelease.io/"));
+  EXPECT_TRUE(EndsWith("disk.vhd", ".vhd"));
+  EXPECT_FALSE(EndsWith("vhd", "disk.vhd"));
+}
+
+TEST(StringsTest, ReadFileNamesAMissingPath) {
+  auto missing = ReadFileToString("/nonexistent/vmrelease-file");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("/nonexistent/vmrelease-file"), std::string::npos);
+}
+
+TEST(StringsTest, RetryAfterSecondsAndHttpDate) {
+  WallTime now;
+  ASSERT_TRUE(ParseRfc3339("2026-01-01T00:00:00Z", &now));
+  EXPECT_EQ(ParseRetryAfter("10", now), std::chrono::milliseconds(10s));
+  EXPECT_EQ(ParseRetryAfter(" 0 ", now), std::chrono::milliseconds(0));
+  EXPECT_EQ(ParseRetryAfter("Thu, 01 Jan 2026 00:00:30 GMT", now), std::chrono::milliseconds(30s));
+  EXPECT_EQ(ParseRetryAfter("Wed, 31 Dec 2025 23:00:00 GMT", now), std::chrono::milliseconds(0));
+  EXPECT_EQ(ParseRetryAfter("99999999999999999999", now), std::chrono::milliseconds(24h));
+  for (const char* bad : {"", "-5", "1.5", "soon", "2026-01-01T00:00:30Z"}) {
+    EXPECT_FALSE(ParseRetryAfter(bad, now).has_value()) << bad;
+  }
+}
+
+TEST(JsonDepthTest, MeasuresWithoutRecursion) {
+  EXPECT_EQ(JsonDepth(nlohmann::json(1)), 1u);
+  EXPECT_EQ(JsonDepth(nlohmann::json::object()), 1u);
+  EXPECT_EQ(JsonDepth(nlohmann::json::parse(R"({"a":[1,{"b":[]}]})")), 4u);
+  // 200,000 levels: far beyond any thread stack if this recursed.
+  std::string text(200000, '[');
+  text += std::string(200000, ']');
+  const nlohmann::json deep = nlohmann::json::parse(text);
+  EXPECT_EQ(JsonDepth(deep), 200000u);
+  EXPECT_EQ(JsonDepth(deep, 10), 11u);
+  auto where = FindDeeperThan(deep, 3, "spec.x");
+  ASSERT_TRUE(where.has_value());
+  EXPECT_EQ(*where, "spec.x[0][0][0]");
+}
+
+TEST(JsonDepthTest, NamesTheFieldPath) {
+  const auto j = nlohmann::json::parse(R"({"spec":{"ok":{"a":1},"deep":{"x":[{"y":{"z":1}}]}}})");
+  EXPECT_EQ(JsonDepth(j), 7u);
+  EXPECT_FALSE(FindDeeperThan(j, 7, "").has_value());
+  auto where = FindDeeperThan(j, 6, "");
+  ASSERT_TRUE(where.has_value());
+  EXPECT_EQ(*where, "spec.deep.x[0].y.z");
+}
+
+}  // namespace
+}  // namespace vmrelease
