@@ -40,6 +40,12 @@ bool SetCondition(std::vector<Condition>& conditions, Condition condition, WallT
   return changed;
 }
 
+bool RemoveCondition(std::vector<Condition>& conditions, std::string_view type) {
+  const auto before = conditions.size();
+  std::erase_if(conditions, [&](const Condition& c) { return c.type == type; });
+  return conditions.size() != before;
+}
+
 Status CheckTypeMeta(const Json& json, const char* kind) {
   if (!json.is_object()) {
     return InvalidArgumentError(std::string(kind) + ": must be a JSON object, got " +

@@ -1,5 +1,9 @@
 // Object metadata and conditions shared by the vmrelease API types.
 //
+// SetCondition here is the one writer of metav1.Conditions in vmrelease (the
+// reconcilers work on typed status); controller/kube/conditions.h only reads
+// conditions of arbitrary JSON objects (kstatus).
+//
 // These mirror the parts of metav1.ObjectMeta and metav1.Condition that the
 // controller reads or writes; everything else (managedFields, ownerReferences,
 // ...) survives a round trip in `extra`.
@@ -96,6 +100,8 @@ const Condition* FindCondition(const std::vector<Condition>& conditions, std::st
 // status changes (or the condition is new) and is otherwise kept, as
 // apimachinery's meta.SetStatusCondition does. Returns true if anything changed.
 bool SetCondition(std::vector<Condition>& conditions, Condition condition, WallTime now);
+// Removes the condition of `type`; returns true when there was one.
+bool RemoveCondition(std::vector<Condition>& conditions, std::string_view type);
 
 // Checks the type meta of a top-level object: `json` is an object whose kind (if
 // set) is `kind` and whose apiVersion (if set) is vmrelease.io/v1alpha1.

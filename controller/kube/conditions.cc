@@ -2,13 +2,6 @@
 
 namespace vmrelease::kube {
 
-Json Condition::ToJson() const {
-  Json j = {{"type", type}, {"status", status}, {"reason", reason}, {"message", message}};
-  if (observed_generation > 0) j["observedGeneration"] = observed_generation;
-  if (!last_transition_time.empty()) j["lastTransitionTime"] = last_transition_time;
-  return j;
-}
-
 Condition Condition::FromJson(const Json& j) {
   Condition c;
   if (!j.is_object()) return c;
@@ -26,26 +19,6 @@ Condition Condition::FromJson(const Json& j) {
   return c;
 }
 
-bool SetCondition(Json& conditions, const Condition& c, WallTime now) {
-  if (!conditions.is_array()) conditions = Json::array();
-  for (Json& existing : conditions) {
-    if (!existing.is_object() || existing.value("type", "") != c.type) continue;
-    Condition next = c;
-    const Condition old = Condition::FromJson(existing);
-    next.last_transition_time = old.status == c.status && !old.last_transition_time.empty()
-                                    ? old.last_transition_time
-                                    : FormatRfc3339(now);
-    Json updated = next.ToJson();
-    if (updated == existing) return false;
-    existing = std::move(updated);
-    return true;
-  }
-  Condition next = c;
-  next.last_transition_time = FormatRfc3339(now);
-  conditions.push_back(next.ToJson());
-  return true;
-}
-
 std::optional<Condition> FindCondition(const Json& conditions, std::string_view type) {
   if (!conditions.is_array()) return std::nullopt;
   for (const Json& c : conditions) {
@@ -57,17 +30,6 @@ std::optional<Condition> FindCondition(const Json& conditions, std::string_view 
 bool IsConditionTrue(const Json& conditions, std::string_view type) {
   auto c = FindCondition(conditions, type);
   return c.has_value() && c->status == kConditionTrue;
-}
-
-bool RemoveCondition(Json& conditions, std::string_view type) {
-  if (!conditions.is_array()) return false;
-  for (auto it = conditions.begin(); it != conditions.end(); ++it) {
-    if (it->is_object() && it->value("type", "") == type) {
-      conditions.erase(it);
-      return true;
-    }
-  }
-  return false;
 }
 
 const char* KStatusName(KStatus s) {

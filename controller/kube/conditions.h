@@ -1,16 +1,11 @@
-// metav1.Condition helpers and a kstatus summary.
+// Reading conditions and the kstatus summary of any object, as JSON.
 //
-//   Json& conds = status["conditions"];
-//   SetCondition(conds, {.type = "Ready", .status = "False", .reason = "Building",
-//                        .message = "build job running", .observed_generation = gen},
-//                clock.WallNow());
+// Writing conditions is done on the typed API objects (controller/api/meta.h:
+// api::SetCondition), the one place that knows the lastTransitionTime rule; this
+// header only reads, for code that sees objects of any kind (kstatus, tools).
+//
 //   if (IsConditionTrue(obj["status"]["conditions"], "Stalled")) ...
-//   KStatus s = SummarizeKStatus(obj);   // Current / InProgress / Failed / Terminating
-//
-// Guarantees: conditions are keyed by type (one entry per type, order kept);
-// lastTransitionTime changes only when status changes, so repeated reconciles
-// with the same outcome do not churn the object; SetCondition reports whether
-// anything changed, so callers can skip a status write.
+//   KStatus s = SummarizeKStatus(obj).status;   // Current / InProgress / Failed / Terminating
 #pragma once
 
 #include <optional>
@@ -26,27 +21,21 @@ inline constexpr std::string_view kConditionTrue = "True";
 inline constexpr std::string_view kConditionFalse = "False";
 inline constexpr std::string_view kConditionUnknown = "Unknown";
 
+// A condition as read from JSON (missing members read as empty / zero).
 struct Condition {
   std::string type;    // "Ready", "Reconciling", "Stalled", ...
   std::string status;  // "True" | "False" | "Unknown"
   std::string reason;  // CamelCase
   std::string message;
   int64_t observed_generation = 0;
-  std::string last_transition_time;  // RFC 3339; set by SetCondition
+  std::string last_transition_time;  // RFC 3339
 
-  Json ToJson() const;
   static Condition FromJson(const Json& j);
 };
 
-// Adds or updates the condition of `c.type` in `conditions` (a JSON array; null
-// becomes an array). Keeps lastTransitionTime unless the status changed (then
-// it becomes `now`). Returns true when the array changed.
-bool SetCondition(Json& conditions, const Condition& c, WallTime now);
+// The condition of `type` in a conditions array (any other JSON reads as empty).
 std::optional<Condition> FindCondition(const Json& conditions, std::string_view type);
 bool IsConditionTrue(const Json& conditions, std::string_view type);
-// Returns true when a condition was removed.
-bool RemoveCondition(Json& conditions, std::string_view type);
-
 // kstatus (sigs.k8s.io/cli-utils) for custom resources that follow the
 // Ready/Reconciling/Stalled conventions.
 enum class KStatus { kInProgress, kCurrent, kFailed, kTerminating };

@@ -287,6 +287,14 @@ TEST(ConditionTest, SetConditionMovesTransitionTimeOnlyOnStatusChange) {
   EXPECT_EQ(conditions[0].last_transition_time, "2026-01-01T01:00:00Z");
   EXPECT_EQ(conditions.size(), 1u);
   EXPECT_EQ(FindCondition(conditions, "Stalled"), nullptr);
+  // Keyed by type, order kept, removable.
+  SetCondition(conditions, {.type = "Reconciling", .status = ConditionStatus::kTrue},
+               clock.WallNow());
+  ASSERT_EQ(conditions.size(), 2u);
+  EXPECT_EQ(conditions[1].type, "Reconciling");
+  EXPECT_TRUE(RemoveCondition(conditions, "Reconciling"));
+  EXPECT_FALSE(RemoveCondition(conditions, "Reconciling"));
+  EXPECT_EQ(conditions.size(), 1u);
 }
 
 TEST(EnumTest, NamesRoundTrip) {
