@@ -45,6 +45,10 @@ inline constexpr int64_t kDefaultReplicas = 1;
 inline constexpr char kConditionBuilt[] = "Built";
 inline constexpr char kConditionValidated[] = "Validated";
 inline constexpr char kConditionPublished[] = "Published";
+inline constexpr char kConditionDeletionBlocked[] = "DeletionBlocked";
+
+// Annotations a person sets on an ImageRelease.
+inline constexpr char kRetryAnnotation[] = "vmrelease.io/retry";
 
 enum class ChangeKind { kSecurity, kFix, kFeature, kConfiguration, kRemoval, kOther };
 template <>
@@ -455,12 +459,42 @@ struct EnumTraits<ReleaseStep> {
   };
 };
 
+// Which part of the controller started a long-running operation (status.operation.step).
+enum class OperationStep { kBuild, kStage, kValidate, kPublish, kRevoke, kDelete };
+template <>
+struct EnumTraits<OperationStep> {
+  static constexpr std::pair<OperationStep, std::string_view> kValues[] = {
+      {OperationStep::kBuild, "Build"},       {OperationStep::kStage, "Stage"},
+      {OperationStep::kValidate, "Validate"}, {OperationStep::kPublish, "Publish"},
+      {OperationStep::kRevoke, "Revoke"},     {OperationStep::kDelete, "Delete"},
+  };
+};
+
+// status.operation: the remote operation in flight, recorded so a restart resumes it.
+struct PendingOperation {
+  OperationStep step = OperationStep::kBuild;
+  std::string action;
+  std::optional<std::string> ref;
+  std::optional<std::string> started_at;
+  Json extra;
+
+  template <typename Io, typename Self>
+  static void Fields(Io& io, Self& s) {
+    io.Always("step", s.step);
+    io.Always("action", s.action);
+    io.Field("ref", s.ref);
+    io.Field("startedAt", s.started_at);
+  }
+};
+
 struct BuildStatus {
   std::optional<std::string> name;
   std::optional<std::string> started_at;
   std::optional<std::string> completed_at;
   std::optional<std::string> operation;
   std::optional<std::string> source_version;
+  std::optional<int64_t> exit_code;
+  std::optional<std::string> output_tail;
   Json extra;
 
   template <typename Io, typename Self>
@@ -470,6 +504,8 @@ struct BuildStatus {
     io.Field("completedAt", s.completed_at);
     io.Field("operation", s.operation);
     io.Field("sourceVersion", s.source_version);
+    io.Field("exitCode", s.exit_code);
+    io.Field("outputTail", s.output_tail);
   }
 };
 
@@ -509,8 +545,19 @@ struct CheckResult {
   }
 };
 
+enum class ValidationState { kPreparing, kRunningChecks, kCleaningUp, kDone, kKept };
+template <>
+struct EnumTraits<ValidationState> {
+  static constexpr std::pair<ValidationState, std::string_view> kValues[] = {
+      {ValidationState::kPreparing, "Preparing"},   {ValidationState::kRunningChecks, "RunningChecks"},
+      {ValidationState::kCleaningUp, "CleaningUp"}, {ValidationState::kDone, "Done"},
+      {ValidationState::kKept, "Kept"},
+  };
+};
+
 struct ValidationStatus {
   std::optional<std::string> vm;
+  std::optional<ValidationState> state;
   std::optional<std::string> started_at;
   std::optional<std::string> completed_at;
   std::vector<CheckResult> results;
@@ -519,6 +566,7 @@ struct ValidationStatus {
   template <typename Io, typename Self>
   static void Fields(Io& io, Self& s) {
     io.Field("vm", s.vm);
+    io.Field("state", s.state);
     io.Field("startedAt", s.started_at);
     io.Field("completedAt", s.completed_at);
     io.Field("results", s.results);
@@ -562,10 +610,24 @@ struct RegionReplication {
   }
 };
 
+enum class PublishState { kUpdatingGallery, kReplicating, kCopyingBlob, kCleaningUp, kDone };
+template <>
+struct EnumTraits<PublishState> {
+  static constexpr std::pair<PublishState, std::string_view> kValues[] = {
+      {PublishState::kUpdatingGallery, "UpdatingGallery"},
+      {PublishState::kReplicating, "Replicating"},
+      {PublishState::kCopyingBlob, "CopyingBlob"},
+      {PublishState::kCleaningUp, "CleaningUp"},
+      {PublishState::kDone, "Done"},
+  };
+};
+
 struct PublishStatus {
   std::optional<ReplicationState> replication;
   std::vector<RegionReplication> regions;
   std::optional<std::string> blob_uri;
+  std::optional<PublishState> state;
+  std::optional<std::string> message;
   Json extra;
 
   template <typename Io, typename Self>
@@ -573,6 +635,8 @@ struct PublishStatus {
     io.Field("replication", s.replication);
     io.Field("regions", s.regions);
     io.Field("blobUri", s.blob_uri);
+    io.Field("state", s.state);
+    io.Field("message", s.message);
   }
 };
 
@@ -589,6 +653,8 @@ struct ImageReleaseStatus {
   std::optional<std::string> end_of_life;
   std::optional<std::string> revoked_at;
   std::optional<ReleaseStep> failed_step;
+  std::optional<std::string> last_handled_retry;
+  std::optional<PendingOperation> operation;
   Json extra;
 
   template <typename Io, typename Self>
@@ -605,6 +671,8 @@ struct ImageReleaseStatus {
     io.Field("endOfLife", s.end_of_life);
     io.Field("revokedAt", s.revoked_at);
     io.Field("failedStep", s.failed_step);
+    io.Field("lastHandledRetry", s.last_handled_retry);
+    io.Field("operation", s.operation);
   }
 };
 

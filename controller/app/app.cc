@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "controller/app/controllers.h"
+#include "controller/app/wiring.h"
 #include "controller/common/crypto.h"
 #include "controller/common/duration.h"
 #include "controller/common/log.h"
@@ -178,6 +179,8 @@ int Run(const Options& options) {
 
     const std::string identity = Identity();
     metrics::PrometheusMetrics prom;
+    auto wiring = Wiring::Create(options, **client, prom);
+    if (!wiring.ok()) return Fail("invalid pipeline configuration", wiring.status());
     kube::EventRecorder events(**client, {.reporting_controller = "vmrelease.io/controller",
                                           .reporting_instance = identity});
     const std::vector<ControllerSpec> specs = DefaultControllers();
@@ -200,7 +203,7 @@ int Run(const Options& options) {
     for (const ControllerSpec& spec : specs) {
       kube::Informer& inf = *informers.at(spec.type.Name());
       ControllerDeps deps{**client,         inf.store(), informers, events,
-                          RealClock::Get(), spec.name,   spec.type};
+                          RealClock::Get(), spec.name,   spec.type, wiring->get()};
       reconcilers.push_back(spec.make_reconciler(deps));
       kube::ControllerOptions co;
       co.name = spec.name;
@@ -214,6 +217,14 @@ int Run(const Options& options) {
     }
     for (size_t i = 0; i < specs.size(); ++i) {
       if (specs[i].wire) specs[i].wire(*controllers[i], informers);
+      if (specs[i].type == ImageReleaseType()) {
+        // A finished upload, download or verification wakes its release at once.
+        kube::Controller* releases = controllers[i].get();
+        (*wiring)->tasks().SetOnDone([releases](const std::string& task) {
+          const std::string key = release::ReleaseKeyOfTask(task);
+          if (!key.empty()) releases->Enqueue(kube::ObjectRef::FromKey(key));
+        });
+      }
     }
     ControllerSet set(controller_list, informer_list);
 
@@ -289,6 +300,7 @@ int Run(const Options& options) {
     } else {
       set.Stop();
     }
+    (*wiring)->tasks().Shutdown();  // before the controllers its callbacks enqueue into go
     for (kube::Informer* inf : informer_list) inf->Stop();
     events.Stop();
     if (*metrics_server) (*metrics_server)->Stop();

@@ -2,7 +2,9 @@
 
 #include "controller/api/environment_pin.h"
 #include "controller/api/image_release.h"
+#include "controller/app/wiring.h"
 #include "controller/common/log.h"
+#include "controller/release/reconciler.h"
 
 namespace vmrelease::app {
 
@@ -40,9 +42,57 @@ std::vector<ControllerSpec> DefaultControllers() {
   auto observe = [](ControllerDeps& deps) -> std::unique_ptr<kube::Reconciler> {
     return std::make_unique<ObservingReconciler>(deps.controller_name, deps.type, deps.store);
   };
+  auto releases = [](ControllerDeps& deps) -> std::unique_ptr<kube::Reconciler> {
+    const kube::Store* pins = nullptr;
+    if (auto it = deps.informers.find(EnvironmentPinType().Name()); it != deps.informers.end())
+      pins = &it->second->store();
+    kube::EventRecorder* events = &deps.events;
+    return std::make_unique<release::Reconciler>(release::ReconcilerOptions{
+        .client = deps.client,
+        .releases = deps.store,
+        .pins = pins,
+        .env = deps.wiring->env(),
+        .backends = deps.wiring->backends(),
+        .type = deps.type,
+        .publish_event = [events](kube::Event e) { events->Publish(std::move(e)); }});
+  };
+  ControllerSpec release_spec{
+      .name = "imagerelease", .type = ImageReleaseType(), .make_reconciler = releases};
+  release_spec.wire = [](kube::Controller& controller,
+                         const std::map<std::string, kube::Informer*>& informers) {
+    kube::Store& store = informers.at(ImageReleaseType().Name())->store();
+    store.AddIndex(release::kImageIndex, release::ReleaseImageIndex);
+    // A release that comes or goes can decide another's DuplicateVersion: wake
+    // the other releases of the same image.
+    auto siblings = [&store, &controller](const kube::ObjectPtr& o) {
+      for (const std::string& key : release::ReleaseImageIndex(*o)) {
+        for (const kube::ObjectPtr& other : store.ByIndex(release::kImageIndex, key)) {
+          if (kube::Name(*other) != kube::Name(*o))
+            controller.Enqueue(kube::ObjectRef::FromObject(*other));
+        }
+      }
+    };
+    store.AddHandler({.on_add = siblings, .on_delete = siblings});
+    // A pin that moves away may let a release's deletion finish.
+    if (auto it = informers.find(EnvironmentPinType().Name()); it != informers.end()) {
+      auto resolved = [&controller](const kube::ObjectPtr& pin) {
+        if (!pin) return;
+        const kube::Json* rel = kube::Find(*pin, {"status", "resolved", "release"});
+        if (rel && rel->is_string())
+          controller.Enqueue({kube::Namespace(*pin), rel->get<std::string>()});
+      };
+      it->second->store().AddHandler(
+          {.on_add = resolved,
+           .on_update =
+               [resolved](const kube::ObjectPtr& a, const kube::ObjectPtr& b) {
+                 resolved(a);
+                 resolved(b);
+               },
+           .on_delete = resolved});
+    }
+  };
   return {
-      ControllerSpec{
-          .name = "imagerelease", .type = ImageReleaseType(), .make_reconciler = observe},
+      std::move(release_spec),
       ControllerSpec{
           .name = "environmentpin", .type = EnvironmentPinType(), .make_reconciler = observe},
   };

@@ -1,7 +1,5 @@
 // The controllers the binary runs, and how a reconciler plugs in. This is the
-// one place where concrete types meet (STYLE.md): later issues replace the
-// observing placeholder with the ImageRelease and EnvironmentPin reconcilers by
-// editing DefaultControllers() only.
+// one place where concrete types meet (STYLE.md), with wiring.h.
 //
 //   ControllerSpec spec{
 //       .name = "imagerelease",
@@ -33,6 +31,8 @@ namespace vmrelease::app {
 kube::ResourceType ImageReleaseType();    // imagereleases.vmrelease.io/v1alpha1
 kube::ResourceType EnvironmentPinType();  // environmentpins.vmrelease.io/v1alpha1
 
+class Wiring;
+
 struct ControllerDeps {
   kube::KubeClient& client;
   const kube::Store& store;                                 // the controller's own resource
@@ -41,6 +41,7 @@ struct ControllerDeps {
   Clock& clock;
   std::string controller_name;
   kube::ResourceType type;
+  Wiring* wiring = nullptr;  // Azure clients, backends, task runner (wiring.h)
 };
 
 struct ControllerSpec {
@@ -67,6 +68,8 @@ class ObservingReconciler final : public kube::Reconciler {
   const kube::Store& store_;
 };
 
+// The imagerelease controller (release::Reconciler) and the environmentpin
+// controller, with the store indexes and cross-kind wake-ups they need.
 std::vector<ControllerSpec> DefaultControllers();
 
 }  // namespace vmrelease::app

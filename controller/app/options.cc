@@ -48,6 +48,39 @@ ParsedFlags ParseFlags(int argc, char** argv) {
   cli.add_option("--graceful-shutdown-timeout", shutdown,
                  "How long in-flight reconciles may take to finish on shutdown")
       ->capture_default_str();
+  std::string azure_poll = "10s", local_poll = "2s";
+  cli.add_flag("--allow-local-builds", o.allow_local_builds,
+               "Allow spec.build.local and spec.validation.local: commands run on this host");
+  cli.add_option("--work-dir", o.work_dir,
+                 "Directory for local builds and checks (default: $TMPDIR/vmrelease)");
+  cli.add_option("--staging-account-url", o.staging_account_url,
+                 "Blob service URL of the staging storage account, e.g. "
+                 "https://acct.blob.core.windows.net");
+  cli.add_option("--staging-container", o.staging_container, "Staging container")
+      ->capture_default_str();
+  cli.add_option("--staging-storage-account-id", o.staging_account_id,
+                 "ARM resource id of the staging storage account (gallery versions and disks "
+                 "are created from its blobs)");
+  cli.add_option("--storage-key-file", o.storage_key_files,
+                 "ACCOUNT=PATH: use the Shared Key in PATH for that storage account (else the "
+                 "Azure credential); repeatable");
+  cli.add_option("--azure-arm-endpoint", o.arm_endpoint, "Azure Resource Manager endpoint")
+      ->capture_default_str();
+  cli.add_option("--azure-authority-host", o.authority_host,
+                 "Entra ID authority (default: $AZURE_AUTHORITY_HOST, else "
+                 "https://login.microsoftonline.com/)");
+  cli.add_option("--azure-imds-endpoint", o.imds_endpoint,
+                 "Instance Metadata Service for managed identity (default: "
+                 "http://169.254.169.254)");
+  cli.add_option("--azure-managed-identity", o.managed_identity,
+                 "Try the node's managed identity when no other credential is configured")
+      ->capture_default_str();
+  cli.add_option("--azure-poll-interval", azure_poll,
+                 "How often Azure operations are polled when Azure gives no Retry-After")
+      ->capture_default_str();
+  cli.add_option("--local-poll-interval", local_poll,
+                 "How often local builds and checks are looked at")
+      ->capture_default_str();
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -66,7 +99,9 @@ ParsedFlags ParseFlags(int argc, char** argv) {
   if (!duration("--leader-elect-lease-duration", lease, &o.lease_duration) ||
       !duration("--leader-elect-renew-deadline", renew, &o.renew_deadline) ||
       !duration("--leader-elect-retry-period", retry, &o.retry_period) ||
-      !duration("--graceful-shutdown-timeout", shutdown, &o.shutdown_timeout)) {
+      !duration("--graceful-shutdown-timeout", shutdown, &o.shutdown_timeout) ||
+      !duration("--azure-poll-interval", azure_poll, &o.azure_poll_interval) ||
+      !duration("--local-poll-interval", local_poll, &o.local_poll_interval)) {
     return {std::nullopt, 2};
   }
   if (Status s =
@@ -74,6 +109,12 @@ ParsedFlags ParseFlags(int argc, char** argv) {
       !s.ok()) {
     std::cerr << "--leader-elect-*: " << s.message() << "\n";
     return {std::nullopt, 2};
+  }
+  for (const std::string& kv : o.storage_key_files) {
+    if (kv.find('=') == std::string::npos || kv.front() == '=' || kv.back() == '=') {
+      std::cerr << "--storage-key-file: want ACCOUNT=PATH, got \"" << kv << "\"\n";
+      return {std::nullopt, 2};
+    }
   }
   log::ParseFormat(format, &o.log_format);
   log::ParseLevel(level, &o.log_level);

@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "controller/common/clock.h"
 #include "controller/common/log.h"
@@ -28,6 +29,23 @@ struct Options {
   log::Level log_level = log::Level::kInfo;
   std::string metrics_bind_address = "127.0.0.1:8080";
   Duration shutdown_timeout = std::chrono::seconds(30);
+
+  // --- the release pipeline ---
+  // Local builds and checks run commands on this host (demos, labs, laptops).
+  bool allow_local_builds = false;
+  std::string work_dir;  // local builds and checks; default $TMPDIR/vmrelease
+  // The staging blob container: build outputs land here before validation.
+  std::string staging_account_url;
+  std::string staging_container = "vmrelease-staging";
+  std::string staging_account_id;  // ARM id of the staging storage account
+  // ACCOUNT=PATH: Shared Key for that storage account, read from PATH.
+  std::vector<std::string> storage_key_files;
+  std::string arm_endpoint = "https://management.azure.com";
+  std::string authority_host;  // default: $AZURE_AUTHORITY_HOST, else Entra's public cloud
+  std::string imds_endpoint;   // default: http://169.254.169.254
+  bool managed_identity = true;
+  Duration azure_poll_interval = std::chrono::seconds(10);
+  Duration local_poll_interval = std::chrono::seconds(2);
 };
 
 struct ParsedFlags {

@@ -126,6 +126,7 @@ StatusOr<ArmClient::Attempted> ArmClient::Execute(const std::string& method, con
     ++attempts_;
     const TimePoint sent = clock_.Now();
     StatusOr<http::Response> r = http_.Send(req);
+    if (options_.on_response) options_.on_response(r.ok() ? r->status : 0);
 
     std::optional<Duration> retry_after;
     std::string failure;

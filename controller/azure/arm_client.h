@@ -22,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -70,6 +71,9 @@ struct ArmClientOptions {
   std::chrono::milliseconds request_timeout = std::chrono::seconds(60);
   // Poll interval when an operation answer has no Retry-After.
   Duration default_poll_interval = std::chrono::seconds(15);
+  // Called after every HTTP attempt with its status code (0: no answer), e.g. for
+  // vmrelease_azure_requests_total. Must be thread-safe and must not block.
+  std::function<void(int http_status)> on_response;
 };
 
 struct ArmRequest {

@@ -217,6 +217,7 @@ StatusOr<http::Response> BlobClient::Execute(const Call& call) {
     RETURN_IF_ERROR(auth_->Authorize(req), call.what);
 
     StatusOr<http::Response> resp = http_.Send(req);
+    if (options_.on_response) options_.on_response(resp.ok() ? resp->status : 0);
     std::optional<std::chrono::milliseconds> retry_after;
     std::string failure;
     if (!resp.ok()) {

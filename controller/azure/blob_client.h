@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -51,6 +52,9 @@ struct BlobClientOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(120)};
   http::TlsConfig tls;
   Clock* clock = nullptr;  // RealClock when null
+  // Called after every HTTP attempt with its status code (0: no answer), e.g. for
+  // vmrelease_azure_requests_total. Must be thread-safe and must not block.
+  std::function<void(int http_status)> on_response;
 };
 
 class BlobClient final : public BlobStore {

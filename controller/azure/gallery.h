@@ -82,6 +82,8 @@ struct ImageVersionSpec {
   std::optional<WallTime> end_of_life;
   SafetyProfile safety;
   std::map<std::string, std::string> tags;
+  // The uid of the release that owns the version (tag vmrelease-release-uid).
+  std::string owner_uid;
 };
 
 struct RegionReplication {
@@ -113,6 +115,8 @@ struct PublishingUpdate {
   std::optional<bool> exclude_from_latest;
   std::optional<WallTime> end_of_life;
   std::optional<SafetyProfile> safety;
+  // When set, only a version tagged with this owner uid is updated.
+  std::string owner_uid;
 };
 
 class Gallery : public OperationPoller {

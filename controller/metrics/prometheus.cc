@@ -198,6 +198,8 @@ std::unique_ptr<kube::LeaderElectionMetrics> PrometheusMetrics::NewLeaderElectio
   return std::make_unique<LeaderMetrics>(*impl_, name);
 }
 
+prometheus::Registry& PrometheusMetrics::registry() { return *impl_->registry; }
+
 std::string PrometheusMetrics::Scrape() const {
   return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
 }

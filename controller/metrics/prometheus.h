@@ -15,6 +15,10 @@
 
 #include "controller/kube/metrics.h"
 
+namespace prometheus {
+class Registry;
+}
+
 namespace vmrelease::metrics {
 
 class PrometheusMetrics final : public kube::MetricsProvider {
@@ -32,6 +36,9 @@ class PrometheusMetrics final : public kube::MetricsProvider {
 
   // Every metric in the Prometheus text exposition format (version 0.0.4).
   std::string Scrape() const;
+  // The registry, for the product's own metrics (product_metrics.h); only .cc
+  // files of this folder use prometheus-cpp types.
+  prometheus::Registry& registry();
 
   struct Impl;  // the prometheus-cpp families (prometheus.cc)
 

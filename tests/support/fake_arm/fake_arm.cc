@@ -524,6 +524,34 @@ void FakeArm::AddGallery(const std::string& subscription, const std::string& res
       StoredResource{.id = id, .type = "Microsoft.Compute/galleries", .body = body};
 }
 
+void FakeArm::AddImageDefinition(const std::string& subscription, const std::string& resource_group,
+                                 const std::string& gallery, const std::string& image,
+                                 const std::string& os_type, const std::string& security_type) {
+  std::lock_guard g(state_->mu);
+  const std::string gallery_id = "/subscriptions/" + subscription + "/resourceGroups/" +
+                                 resource_group + "/providers/Microsoft.Compute/galleries/" +
+                                 gallery;
+  std::string location = "westeurope";
+  if (auto it = state_->resources.find(Lower(gallery_id)); it != state_->resources.end())
+    location = it->second.body.value("location", location);
+  const std::string id = gallery_id + "/images/" + image;
+  nlohmann::json body = ExampleBody("GalleryImage_Create.json", "200");
+  body["id"] = id;
+  body["name"] = image;
+  body["location"] = location;
+  body["type"] = "Microsoft.Compute/galleries/images";
+  body["properties"]["osType"] = os_type;
+  body["properties"]["osState"] = "Generalized";
+  body["properties"]["hyperVGeneration"] = "V2";
+  body["properties"]["identifier"] = {
+      {"publisher", "vmrelease"}, {"offer", gallery}, {"sku", image}};
+  if (!security_type.empty())
+    body["properties"]["features"] = {{{"name", "SecurityType"}, {"value", security_type}}};
+  body["properties"]["provisioningState"] = "Succeeded";
+  state_->resources[Lower(id)] =
+      StoredResource{.id = id, .type = "Microsoft.Compute/galleries/images", .body = body};
+}
+
 bool FakeArm::Exists(const std::string& resource_id) const {
   std::lock_guard g(state_->mu);
   return state_->resources.count(Lower(resource_id)) > 0;

@@ -118,6 +118,13 @@ class FakeArm {
   // --- state ---
   void AddGallery(const std::string& subscription, const std::string& resource_group,
                   const std::string& gallery, const std::string& location);
+  // An image definition in a gallery added before (osType Linux|Windows;
+  // security_type e.g. "TrustedLaunch", "" for none), as a platform team creates
+  // it once before releasing versions into it.
+  void AddImageDefinition(const std::string& subscription, const std::string& resource_group,
+                          const std::string& gallery, const std::string& image,
+                          const std::string& os_type = "Linux",
+                          const std::string& security_type = "");
   bool Exists(const std::string& resource_id) const;
   std::optional<nlohmann::json> Resource(const std::string& resource_id) const;
   std::vector<std::string> ResourceIds() const;

@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
   int retry_after = 1;
   std::string token_lifetime = "1h";
   double fault_rate = 0;
-  std::vector<std::string> apps, federated, assertions, galleries, rules, managed;
+  std::vector<std::string> apps, federated, assertions, galleries, rules, managed, images;
   app.add_option("--listen", listen, "host:port to listen on (port 0 picks a free one)");
   app.add_option("--port-file", port_file, "write the chosen port to this file");
   app.add_option("--lro-polls", lro_polls, "InProgress polls before an operation finishes");
@@ -61,6 +61,10 @@ int main(int argc, char** argv) {
                  "IMDS identity client id ('system' = system-assigned)");
   app.add_option("--gallery", galleries,
                  "SUBSCRIPTION/RESOURCE_GROUP/GALLERY/LOCATION to pre-create");
+  app.add_option(
+      "--image-definition", images,
+      "SUBSCRIPTION/RESOURCE_GROUP/GALLERY/IMAGE[/OS_TYPE[/SECURITY_TYPE]] to pre-create "
+      "(after --gallery)");
   app.add_option("--run-rule", rules, "'CONTAINS=>EXIT[:STDOUT[:STDERR]]' run command outcome");
   CLI11_PARSE(app, argc, argv);
 
@@ -102,6 +106,14 @@ int main(int argc, char** argv) {
     if (parts.size() != 4)
       return Fail("--gallery wants SUBSCRIPTION/RESOURCE_GROUP/GALLERY/LOCATION");
     (*fake)->AddGallery(parts[0], parts[1], parts[2], parts[3]);
+  }
+  for (const auto& i : images) {
+    auto parts = SplitOn(i, '/', 6);
+    if (parts.size() < 4)
+      return Fail("--image-definition wants SUBSCRIPTION/RESOURCE_GROUP/GALLERY/IMAGE[/OS[/SEC]]");
+    (*fake)->AddImageDefinition(parts[0], parts[1], parts[2], parts[3],
+                                parts.size() > 4 ? parts[4] : "Linux",
+                                parts.size() > 5 ? parts[5] : "");
   }
   for (const auto& r : rules) {
     const auto arrow = r.find("=>");

@@ -1,0 +1,142 @@
+#include "controller/release/pipeline.h"
+
+#include <regex>
+
+#include "controller/azure/azure_error.h"
+#include "controller/common/log.h"
+
+namespace vmrelease::release {
+
+StepResult StepResult::FromAzure(const Status& status, const std::string& failed_reason) {
+  const ErrorDetail& d = status.detail();
+  switch (azure::ClassifyArmError(status)) {
+    case azure::ArmErrorKind::kThrottled: {
+      const Duration after = d.retry_after ? Duration(*d.retry_after) : std::chrono::seconds(30);
+      return Wait(after, "Azure is throttling requests: " + log::Redact(status.message()));
+    }
+    case azure::ArmErrorKind::kServer:
+    case azure::ArmErrorKind::kTransport:
+      return Error(status);
+    default:
+      break;
+  }
+  if (status.code() == StatusCode::kInternal || status.code() == StatusCode::kCancelled ||
+      (d.http_status >= 500 && d.http_status != 501 && d.http_status != 505))
+    return Error(status);
+  return Failed(failed_reason, log::Redact(status.message()));
+}
+
+namespace {
+
+class NullMetrics final : public PipelineMetrics {
+ public:
+  void SetPhase(const std::string&, const std::string&, const std::string&, const std::string&,
+                std::string_view) override {}
+  void ForgetRelease(const std::string&, const std::string&) override {}
+  void ObserveStep(std::string_view, std::string_view, std::string_view, double) override {}
+};
+
+}  // namespace
+
+PipelineMetrics& NullPipelineMetrics() {
+  static NullMetrics metrics;
+  return metrics;
+}
+
+std::string ReleaseKeyOfTask(std::string_view task_key) {
+  const size_t a = task_key.find('|');
+  if (a == std::string_view::npos) return "";
+  const size_t b = task_key.find('|', a + 1);
+  if (b == std::string_view::npos) return "";
+  return std::string(task_key.substr(a + 1, b - a - 1));
+}
+
+std::string TailForStatus(std::string_view text, size_t max_bytes) {
+  // Redact first: a secret cut in half by the tail would no longer be recognised.
+  std::string redacted = log::Redact(text);
+  if (redacted.size() <= max_bytes) return redacted;
+  std::string tail = redacted.substr(redacted.size() - max_bytes);
+  const size_t nl = tail.find('\n');
+  if (nl != std::string::npos && nl + 1 < tail.size()) tail.erase(0, nl + 1);
+  // Never cut a UTF-8 sequence in half (the API server rejects invalid UTF-8).
+  size_t start = 0;
+  while (start < tail.size() && (static_cast<unsigned char>(tail[start]) & 0xC0) == 0x80) ++start;
+  return tail.substr(start);
+}
+
+api::CheckResult EvaluateCheck(const api::Check& check, int64_t exit_code,
+                               const std::string& output, double duration_seconds) {
+  api::CheckResult r;
+  r.name = check.name;
+  r.exit_code = exit_code;
+  r.output_tail = TailForStatus(output);
+  r.duration_seconds = duration_seconds;
+  const int64_t want = check.ExpectedExitCode();
+  if (exit_code != want) {
+    r.passed = false;
+    r.message = "exit code " + std::to_string(exit_code) + ", expected " + std::to_string(want);
+    return r;
+  }
+  if (check.expect && check.expect->output_matches) {
+    // libstdc++'s regex engine recurses per character: match the last 16 KiB only.
+    constexpr size_t kMaxSubject = 16 * 1024;
+    const std::string subject =
+        output.size() > kMaxSubject ? output.substr(output.size() - kMaxSubject) : output;
+    bool matched = false;
+    try {
+      const std::regex re(*check.expect->output_matches,
+                          std::regex::ECMAScript | std::regex::multiline);
+      matched = std::regex_search(subject, re);
+    } catch (const std::regex_error&) {
+      matched = false;  // Validate() refuses such a spec; be safe anyway
+    }
+    if (!matched) {
+      r.passed = false;
+      r.message = "output does not match " + *check.expect->output_matches;
+      return r;
+    }
+  }
+  r.passed = true;
+  return r;
+}
+
+}  // namespace vmrelease::release
+
+namespace vmrelease::release {
+
+StepResult FollowOperation(ReleaseContext& ctx, azure::OperationPoller& poller,
+                           api::OperationStep step, const std::string& action,
+                           const std::function<StatusOr<azure::Operation>()>& start,
+                           const std::string& failed_reason, nlohmann::json* result) {
+  auto finish = [&](const azure::Operation& op) -> StepResult {
+    if (op.state == azure::OperationState::kInProgress) {
+      const Duration after =
+          op.retry_after > Duration::zero() ? op.retry_after : ctx.env.poll_interval;
+      return StepResult::Wait(std::min<Duration>(after, std::chrono::minutes(1)),
+                              action + " in progress");
+    }
+    ctx.status.operation.reset();
+    if (op.state == azure::OperationState::kFailed)
+      return StepResult::FromAzure(op.error.WithContext(action), failed_reason);
+    if (result) *result = op.result;
+    return StepResult::Done();
+  };
+  if (const api::PendingOperation* pending = ctx.Operation(step, action); pending && pending->ref) {
+    StatusOr<azure::OperationRef> ref = azure::OperationRef::Parse(*pending->ref);
+    if (ref.ok()) {
+      StatusOr<azure::Operation> polled = poller.Poll(*ref);
+      if (!polled.ok())
+        return StepResult::FromAzure(polled.status().WithContext(action), failed_reason);
+      return finish(*polled);
+    }
+    log::Warn("release", "unreadable operation reference in status; starting it again",
+              {{"release", ctx.names.key}, {"action", action}});
+  }
+  StatusOr<azure::Operation> started = start();
+  if (!started.ok())
+    return StepResult::FromAzure(started.status().WithContext(action), failed_reason);
+  if (!started->done()) ctx.RecordOperation(step, action, started->ref.Serialize());
+  return finish(*started);
+}
+
+}  // namespace vmrelease::release

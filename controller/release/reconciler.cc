@@ -1,0 +1,363 @@
+#include "controller/release/reconciler.h"
+
+#include "controller/common/json_depth.h"
+#include "controller/common/log.h"
+#include "controller/kube/conditions.h"
+#include "controller/kube/errors.h"
+#include "controller/kube/finalizer.h"
+#include "controller/kube/patch.h"
+
+namespace vmrelease::release {
+namespace {
+
+using api::ConditionStatus;
+using api::ReleasePhase;
+
+constexpr char kLogger[] = "release";
+
+void Cond(ReleaseContext& ctx, const char* type, ConditionStatus status, const std::string& reason,
+          const std::string& message) {
+  api::SetCondition(ctx.status.conditions,
+                    {.type = type,
+                     .status = status,
+                     .observed_generation = ctx.release.metadata.generation,
+                     .reason = reason,
+                     .message = TailForStatus(message, 32 * 1024)},
+                    ctx.now);
+}
+
+std::string PhaseName(ReleasePhase p) { return std::string(api::EnumName(p)); }
+
+std::string DefaultMessage(ReleasePhase p) {
+  switch (p) {
+    case ReleasePhase::kPending:
+      return "accepted; the pipeline starts";
+    case ReleasePhase::kBuilding:
+      return "building the image";
+    case ReleasePhase::kStaging:
+      return "staging the image for validation";
+    case ReleasePhase::kValidating:
+      return "running the checks";
+    case ReleasePhase::kPublishing:
+      return "publishing";
+    default:
+      return "";
+  }
+}
+
+std::string StepOf(ReleasePhase p) {
+  switch (p) {
+    case ReleasePhase::kBuilding:
+      return "Build";
+    case ReleasePhase::kStaging:
+      return "Stage";
+    case ReleasePhase::kValidating:
+      return "Validate";
+    case ReleasePhase::kPublishing:
+      return "Publish";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+Reconciler::Reconciler(ReconcilerOptions options)
+    : o_(std::move(options)), steps_(o_.env, o_.backends, o_.releases, o_.pins) {}
+
+kube::ReconcileResult Reconciler::StallRaw(const kube::Json& obj, const std::string& message) {
+  // The object cannot be handled as an ImageRelease: say so without copying it.
+  const kube::ObjectRef ref = kube::ObjectRef::FromObject(obj);
+  if (kube::IsDeleting(obj)) {
+    // Nothing was ever started for it: let it go.
+    if (kube::HasFinalizer(obj, kFinalizer)) {
+      auto removed = kube::RemoveFinalizer(o_.client, o_.type, obj, kFinalizer);
+      if (!removed.ok()) return removed.status();
+    }
+    return kube::Action::AwaitChange();
+  }
+  const kube::Json* conds = kube::Find(obj, {"status", "conditions"});
+  auto stalled = conds ? kube::FindCondition(*conds, api::kConditionStalled) : std::nullopt;
+  const std::string msg = TailForStatus(message, 4096);
+  if (stalled && stalled->status == "True" && stalled->reason == reason::kInvalidSpec &&
+      stalled->message == msg)
+    return kube::Action::AwaitChange();
+  const std::string now = api::FormatTime(o_.env.clock->WallNow());
+  const int64_t gen = kube::Generation(obj);
+  kube::Json cond = kube::Json::array();
+  for (const char* type : {api::kConditionReady, api::kConditionStalled}) {
+    const bool is_stalled = std::string(type) == api::kConditionStalled;
+    cond.push_back({{"type", type},
+                    {"status", is_stalled ? "True" : "False"},
+                    {"observedGeneration", gen},
+                    {"lastTransitionTime", now},
+                    {"reason", reason::kInvalidSpec},
+                    {"message", msg}});
+  }
+  kube::Json patch = {{"metadata", {{"resourceVersion", kube::ResourceVersion(obj)}}},
+                      {"status", {{"observedGeneration", gen}, {"conditions", cond}}}};
+  if (!kube::Find(obj, {"status", "phase"})) patch["status"]["phase"] = "Pending";
+  auto written = o_.client.PatchStatus(o_.type, ref, kube::PatchType::kMerge, patch);
+  if (!written.ok()) return written.status();
+  log::Warn(kLogger, "release stalled: it cannot be processed",
+            {{"release", ref.Key()}, {"error", msg}});
+  if (o_.publish_event)
+    o_.publish_event({.regarding = kube::ObjectReference::To(obj),
+                      .type = kube::EventType::kWarning,
+                      .reason = reason::kInvalidSpec,
+                      .action = "CheckSpec",
+                      .note = msg});
+  return kube::ReconcileError::Stalled(InvalidArgumentError(msg));
+}
+
+kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
+  const kube::ObjectPtr obj = o_.releases.Get(ref);
+  if (!obj) {
+    o_.env.metrics->ForgetRelease(ref.ns, ref.name);
+    return kube::Action::AwaitChange();
+  }
+  // 2. What cannot be handled safely is refused before anything copies it.
+  if (auto where = FindDeeperThan(*obj, kMaxObjectDepth, "")) {
+    return StallRaw(*obj, *where + ": nested deeper than " + std::to_string(kMaxObjectDepth) +
+                              " levels; vmrelease refuses objects this deep");
+  }
+  StatusOr<api::ImageRelease> parsed = api::ParseImageRelease(*obj);
+  if (!parsed.ok()) return StallRaw(*obj, parsed.status().message());
+  api::ImageRelease release = std::move(*parsed);
+  api::SetDefaults(release);
+  const ReleaseNames names = ReleaseNames::For(release);
+  const api::ImageReleaseStatus before = release.status.value_or(api::ImageReleaseStatus{});
+  api::ImageReleaseStatus status = before;
+  ReleaseContext ctx{.release = release,
+                     .status = status,
+                     .names = names,
+                     .env = o_.env,
+                     .now = o_.env.clock->WallNow()};
+
+  // 3. Deleting: cleanup, then the finalizer goes; nothing else runs.
+  if (kube::IsDeleting(*obj)) {
+    if (!kube::HasFinalizer(*obj, kFinalizer)) return kube::Action::AwaitChange();
+    StepResult r = steps_.Delete(ctx);
+    if (!r.done()) return Finish(ctx, *obj, before, r, std::nullopt);
+    if (WriteJson(status) != WriteJson(before)) {
+      kube::Json patch = {{"metadata", {{"resourceVersion", kube::ResourceVersion(*obj)}}},
+                          {"status", kube::CreateMergePatch(WriteJson(before), WriteJson(status))}};
+      auto written = o_.client.PatchStatus(o_.type, ref, kube::PatchType::kMerge, patch);
+      if (!written.ok()) return written.status();
+      auto removed = kube::RemoveFinalizer(o_.client, o_.type, *written, kFinalizer);
+      if (!removed.ok()) return removed.status();
+    } else {
+      auto removed = kube::RemoveFinalizer(o_.client, o_.type, *obj, kFinalizer);
+      if (!removed.ok()) return removed.status();
+    }
+    log::Info(kLogger, "release deleted", {{"release", names.key}});
+    {
+      std::lock_guard g(mu_);
+      transient_.erase(release.metadata.uid);
+      phase_started_.erase(release.metadata.uid);
+    }
+    o_.env.metrics->ForgetRelease(ref.ns, ref.name);
+    return kube::Action::AwaitChange();
+  }
+  // 4. The finalizer first: nothing remote happens before it is in place.
+  if (!kube::HasFinalizer(*obj, kFinalizer)) {
+    auto added = kube::AddFinalizer(o_.client, o_.type, *obj, kFinalizer);
+    if (!added.ok()) return added.status();
+    return kube::Action::AwaitChange();  // the update brings the next reconcile
+  }
+  // 5. A requested retry of a Failed release.
+  steps_.HandleRetry(ctx);
+  // 6. The steps, in order.
+  using StepFn = StepResult (Steps::*)(ReleaseContext&);
+  static constexpr std::pair<StepFn, api::ReleaseStep> kPipeline[] = {
+      {&Steps::Build, api::ReleaseStep::kBuild},
+      {&Steps::Stage, api::ReleaseStep::kStage},
+      {&Steps::Validate, api::ReleaseStep::kValidate},
+      {&Steps::Publish, api::ReleaseStep::kPublish},
+  };
+  StepResult result = steps_.CheckSpec(ctx);
+  std::optional<api::ReleaseStep> step;
+  if (result.done() && ctx.phase() != ReleasePhase::kFailed) {
+    for (const auto& [fn, which] : kPipeline) {
+      step = which;
+      result = (steps_.*fn)(ctx);
+      if (!result.done()) break;
+    }
+    if (result.done()) {
+      step.reset();
+      result = steps_.Revoke(ctx);
+    }
+  }
+  return Finish(ctx, *obj, before, std::move(result), step);
+}
+
+void Reconciler::Summarize(ReleaseContext& ctx, const StepResult& result) {
+  const ReleasePhase phase = ctx.phase();
+  ctx.status.observed_generation = ctx.release.metadata.generation;
+  if (kube::IsDeleting(api::ToJson(ctx.release))) return;
+  if (result.kind() == StepResult::Kind::kStalled) {
+    Cond(ctx, api::kConditionReady, ConditionStatus::kFalse, result.reason(), result.message());
+    Cond(ctx, api::kConditionStalled, ConditionStatus::kTrue, result.reason(), result.message());
+    api::RemoveCondition(ctx.status.conditions, api::kConditionReconciling);
+    return;
+  }
+  switch (phase) {
+    case ReleasePhase::kReleased:
+      Cond(ctx, api::kConditionReady, ConditionStatus::kTrue, reason::kReleased,
+           "version " + ctx.release.spec.version + " of " + ctx.release.spec.image +
+               " is validated and published");
+      api::RemoveCondition(ctx.status.conditions, api::kConditionReconciling);
+      api::RemoveCondition(ctx.status.conditions, api::kConditionStalled);
+      break;
+    case ReleasePhase::kRevoked:
+      Cond(ctx, api::kConditionReady, ConditionStatus::kFalse, reason::kRevoked,
+           "revoked: " + (ctx.release.spec.revocation ? ctx.release.spec.revocation->reason : ""));
+      api::RemoveCondition(ctx.status.conditions, api::kConditionReconciling);
+      api::RemoveCondition(ctx.status.conditions, api::kConditionStalled);
+      break;
+    case ReleasePhase::kFailed: {
+      const api::Condition* stalled =
+          api::FindCondition(ctx.status.conditions, api::kConditionStalled);
+      const std::string why = stalled ? stalled->reason : "Failed";
+      const std::string msg = stalled ? stalled->message : "the release failed";
+      Cond(ctx, api::kConditionReady, ConditionStatus::kFalse, why, msg);
+      api::RemoveCondition(ctx.status.conditions, api::kConditionReconciling);
+      break;
+    }
+    default: {
+      const std::string msg = result.message().empty() ? DefaultMessage(phase) : result.message();
+      Cond(ctx, api::kConditionReady, ConditionStatus::kFalse, PhaseName(phase), msg);
+      Cond(ctx, api::kConditionReconciling, ConditionStatus::kTrue, PhaseName(phase), msg);
+      api::RemoveCondition(ctx.status.conditions, api::kConditionStalled);
+      break;
+    }
+  }
+}
+
+void Reconciler::ObservePhaseChange(ReleaseContext& ctx, ReleasePhase from, ReleasePhase to) {
+  const std::string uid = ctx.release.metadata.uid;
+  std::optional<WallTime> began;
+  {
+    std::lock_guard g(mu_);
+    auto it = phase_started_.find(uid);
+    if (it != phase_started_.end()) began = it->second;
+    phase_started_[uid] = ctx.now;
+  }
+  const std::string step = StepOf(from);
+  if (began && !step.empty()) {
+    std::string backend = step == "Build"      ? BuildBackendName(ctx.release)
+                          : step == "Validate" ? ValidationBackendName(ctx.release)
+                                               : "azure";
+    o_.env.metrics->ObserveStep(step, backend, to == ReleasePhase::kFailed ? "failure" : "success",
+                                std::chrono::duration<double>(ctx.now - *began).count());
+  }
+  const bool failed = to == ReleasePhase::kFailed;
+  std::string note;
+  if (failed) {
+    const api::Condition* stalled =
+        api::FindCondition(ctx.status.conditions, api::kConditionStalled);
+    note = "step " + step + " failed" + (stalled ? ": " + stalled->message : "");
+  } else if (to == ReleasePhase::kReleased && from == ReleasePhase::kRevoked) {
+    return;  // ReleaseRestored says it
+  } else if (to == ReleasePhase::kRevoked) {
+    return;  // ReleaseRevoked says it
+  } else if (to == ReleasePhase::kReleased) {
+    note = "version " + ctx.release.spec.version + " is validated and published";
+  } else {
+    note = DefaultMessage(to);
+  }
+  ctx.events.insert(ctx.events.begin(),
+                    {failed ? kube::EventType::kWarning : kube::EventType::kNormal, PhaseName(to),
+                     "Phase", note});
+}
+
+kube::ReconcileResult Reconciler::Finish(ReleaseContext& ctx, const kube::Json& obj,
+                                         const api::ImageReleaseStatus& before, StepResult result,
+                                         std::optional<api::ReleaseStep> step) {
+  const std::string uid = ctx.release.metadata.uid;
+  // Bounded transient retries: a step that keeps failing fails for good.
+  if (result.kind() == StepResult::Kind::kError) {
+    int failures = 0;
+    {
+      std::lock_guard g(mu_);
+      failures = ++transient_[uid];
+    }
+    log::Warn(kLogger, "transient failure",
+              {{"release", ctx.names.key}, {"attempt", failures}, {"error", result.message()}});
+    if (failures >= kMaxTransientFailures && step) {
+      result = StepResult::Failed(reason::kAzureError,
+                                  "gave up after " + std::to_string(failures) +
+                                      " attempts: " + log::Redact(result.message()));
+    }
+  } else {
+    std::lock_guard g(mu_);
+    transient_.erase(uid);
+  }
+  // A step failed for good: clean up what it left running, then record it.
+  bool newly_failed = false;
+  if (result.kind() == StepResult::Kind::kFailed && step) {
+    StepResult cleaned = steps_.CleanupFailed(ctx, *step);
+    if (cleaned.done()) {
+      ctx.status.phase = ReleasePhase::kFailed;
+      ctx.status.failed_step = *step;
+      ctx.status.operation.reset();
+      Cond(ctx, api::kConditionStalled, ConditionStatus::kTrue, result.reason(), result.message());
+      newly_failed = true;
+    } else {
+      result = cleaned;
+    }
+  }
+  if (result.kind() == StepResult::Kind::kFailed && !step) {
+    // Only pipeline steps fail a release; elsewhere (revocation, deletion) retry.
+    result = StepResult::Error(UnavailableError(result.message()));
+  }
+  Summarize(ctx, result);
+
+  const ReleasePhase from = before.phase.value_or(ReleasePhase::kPending);
+  const ReleasePhase to = ctx.phase();
+  if ((from != to || !before.phase) && ctx.status.phase) ObservePhaseChange(ctx, from, to);
+  const kube::Json old_json = WriteJson(before), new_json = WriteJson(ctx.status);
+  if (old_json != new_json) {
+    kube::Json patch = {{"metadata", {{"resourceVersion", kube::ResourceVersion(obj)}}},
+                        {"status", kube::CreateMergePatch(old_json, new_json)}};
+    auto written = o_.client.PatchStatus(o_.type, kube::ObjectRef::FromObject(obj),
+                                         kube::PatchType::kMerge, patch);
+    if (!written.ok()) {
+      // A stale cache (conflict) or a blip: nothing was lost, the next run redoes it.
+      return kube::ReconcileError::Transient(written.status().WithContext("writing status"));
+    }
+    if (o_.publish_event) {
+      const kube::ObjectReference regarding = kube::ObjectReference::To(*written);
+      for (PendingEvent& e : ctx.events)
+        o_.publish_event({.regarding = regarding,
+                          .type = e.type,
+                          .reason = std::move(e.reason),
+                          .action = std::move(e.action),
+                          .note = std::move(e.note)});
+    }
+    if (from != to)
+      log::Info(kLogger, "phase changed",
+                {{"release", ctx.names.key}, {"from", PhaseName(from)}, {"to", PhaseName(to)}});
+  }
+  if (ctx.status.phase)
+    o_.env.metrics->SetPhase(ctx.release.metadata.ns, ctx.release.metadata.name,
+                             ctx.release.spec.image, ctx.release.spec.version, PhaseName(to));
+
+  switch (result.kind()) {
+    case StepResult::Kind::kDone:
+      return kube::Action::AwaitChange();
+    case StepResult::Kind::kWait:
+      return kube::Action::RequeueAfter(result.requeue());
+    case StepResult::Kind::kError:
+      return kube::ReconcileError::Transient(
+          result.status().ok() ? UnavailableError(result.message()) : result.status());
+    case StepResult::Kind::kFailed:
+    case StepResult::Kind::kStalled:
+      if (newly_failed || old_json != new_json)
+        return kube::ReconcileError::Stalled(FailedPreconditionError(result.message()));
+      return kube::Action::AwaitChange();
+  }
+  return kube::Action::AwaitChange();
+}
+
+}  // namespace vmrelease::release

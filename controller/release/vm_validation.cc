@@ -1,0 +1,228 @@
+#include "controller/release/vm_validation.h"
+
+#include "controller/common/crypto.h"
+#include "controller/common/duration.h"
+#include "controller/common/log.h"
+
+namespace vmrelease::release {
+namespace {
+
+constexpr char kLogger[] = "release.vm_validation";
+using api::OperationStep;
+
+std::string SubscriptionOf(const std::string& id) {
+  // /subscriptions/<sub>/resourceGroups/...
+  const std::string prefix = "/subscriptions/";
+  if (id.rfind(prefix, 0) != 0) return "";
+  const size_t end = id.find('/', prefix.size());
+  return id.substr(prefix.size(),
+                   end == std::string::npos ? std::string::npos : end - prefix.size());
+}
+
+std::map<std::string, std::string> Tags(const ReleaseContext& ctx) {
+  std::map<std::string, std::string> tags = ctx.release.spec.validation.vm->tags;
+  tags["vmrelease-release-uid"] = ctx.release.metadata.uid;
+  tags["vmrelease-release"] = ctx.names.key;
+  tags["vmrelease-purpose"] = "validation";
+  return tags;
+}
+
+// A password Azure's complexity rules accept; never stored (the VM is only ever
+// reached through Run Command) and registered as a secret so no log shows it.
+std::string GeneratedPassword() {
+  std::string p = "Vr!" + RandomHex(20) + "Q9";
+  log::RegisterSecret(p);
+  return p;
+}
+
+}  // namespace
+
+azure::ResourceGroupRef ValidationResourceGroup(const api::ValidationVm& vm) {
+  return {SubscriptionOf(vm.subnet_id), vm.resource_group};
+}
+
+StepResult VmValidationBackend::Prepare(ReleaseContext& ctx) {
+  const api::ValidationVm& spec = *ctx.release.spec.validation.vm;
+  azure::VirtualMachines& vms = *ctx.env.vms;
+  const azure::ResourceGroupRef rg = ValidationResourceGroup(spec);
+  // 1. The NIC (an idempotent PUT; re-sent after a restart, it changes nothing).
+  if (!ctx.Operation(OperationStep::kValidate, "CreateVm")) {
+    StepResult nic = FollowOperation(
+        ctx, vms, OperationStep::kValidate, "CreateNic",
+        [&] {
+          return vms.CreateNic(
+              rg, ctx.names.nic,
+              {.location = spec.location, .subnet_id = spec.subnet_id, .tags = Tags(ctx)});
+        },
+        reason::kValidationFailed);
+    if (!nic.done()) return nic;
+  }
+  // 2. The VM. One that exists already (an earlier process created it) is adopted,
+  // never PUT again: its OS profile (password) cannot change.
+  StepResult vm = FollowOperation(
+      ctx, vms, OperationStep::kValidate, "CreateVm",
+      [&]() -> StatusOr<azure::Operation> {
+        StatusOr<azure::VirtualMachine> existing = vms.GetVm(rg, ctx.names.vm, false);
+        if (existing.ok()) {
+          azure::Operation op;
+          op.ref.method = "GET";
+          const std::string& state = existing->provisioning_state;
+          if (state == "Succeeded") {
+            op.state = azure::OperationState::kSucceeded;
+          } else if (state == "Failed") {
+            op.state = azure::OperationState::kFailed;
+            op.error = Status(StatusCode::kUnknown,
+                              "test VM " + ctx.names.vm + " is in provisioning state Failed");
+          } else {
+            op.state = azure::OperationState::kInProgress;
+            op.ref.resource_url = existing->id;
+          }
+          return op;
+        }
+        if (existing.status().code() != StatusCode::kNotFound) return existing.status();
+        azure::VmSpec vs;
+        vs.location = spec.location;
+        vs.size = spec.size;
+        vs.nic_id = rg.Id("Microsoft.Network/networkInterfaces", ctx.names.nic);
+        vs.os_type = spec.os_type ? std::string(api::EnumName(*spec.os_type)) : "Linux";
+        if (ctx.status.artifact && ctx.status.artifact->gallery_image_version_id) {
+          vs.gallery_image_version_id = *ctx.status.artifact->gallery_image_version_id;
+          vs.os_disk_name = ctx.names.os_disk;
+          vs.admin_password = GeneratedPassword();
+        } else {
+          vs.os_disk_id = rg.Id("Microsoft.Compute/disks", ctx.names.staged_disk);
+        }
+        vs.tags = Tags(ctx);
+        return vms.CreateVm(rg, ctx.names.vm, vs);
+      },
+      reason::kValidationFailed);
+  if (!vm.done()) return vm;
+  ctx.status.validation->state = api::ValidationState::kRunningChecks;
+  ctx.Event("TestVmReady", "Validate",
+            "test VM " + ctx.names.vm + " is running in " + spec.location);
+  return StepResult::Done();
+}
+
+StepResult VmValidationBackend::RunCheck(ReleaseContext& ctx, const api::Check& check) {
+  const api::ValidationVm& spec = *ctx.release.spec.validation.vm;
+  azure::VirtualMachines& vms = *ctx.env.vms;
+  const azure::ResourceGroupRef rg = ValidationResourceGroup(spec);
+  const std::string action = "RunCheck/" + check.name;
+  const Duration timeout = check.TimeoutOrDefault();
+  const api::PendingOperation* pending = ctx.Operation(OperationStep::kValidate, action);
+  if (!pending) {
+    const bool windows = spec.os_type == api::OsType::kWindows;
+    (void)windows;  // the script type follows the VM's OS (Run Command picks it)
+    StatusOr<azure::Operation> op = vms.StartRunCommand(
+        rg, ctx.names.vm, check.name,
+        {.location = spec.location,
+         .script = check.script,
+         .timeout_seconds =
+             static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(timeout).count())});
+    if (!op.ok()) return StepResult::FromAzure(op.status(), reason::kValidationFailed);
+    ctx.RecordOperation(OperationStep::kValidate, action, op->ref.Serialize());
+    ctx.Event("CheckStarted", "Validate", "check " + check.name + " started on " + ctx.names.vm);
+    return StepResult::Wait(ctx.env.poll_interval, "check " + check.name + " is running");
+  }
+  const WallTime started = api::ParseTime(pending->started_at.value_or("")).value_or(ctx.now);
+  const double seconds = std::max(0.0, std::chrono::duration<double>(ctx.now - started).count());
+  StatusOr<azure::RunCommandResult> rc = vms.GetRunCommand(rg, ctx.names.vm, check.name);
+  if (!rc.ok() && rc.status().code() != StatusCode::kNotFound)
+    return StepResult::FromAzure(rc.status(), reason::kValidationFailed);
+  if (!rc.ok() || !rc->finished()) {
+    // Azure enforces timeoutInSeconds; this is the backstop if it never reports.
+    if (ctx.now - started < timeout + std::chrono::minutes(2))
+      return StepResult::Wait(ctx.env.poll_interval, "check " + check.name + " is running");
+    api::CheckResult r = EvaluateCheck(check, -1, "", seconds);
+    r.exit_code.reset();
+    r.message = "no result from Run Command within " + FormatDuration(timeout);
+    ctx.status.validation->results.push_back(std::move(r));
+    ctx.status.operation.reset();
+    return StepResult::Done();
+  }
+  std::string output = rc->output;
+  if (!rc->error.empty()) output += (output.empty() ? "" : "\n") + rc->error;
+  api::CheckResult r;
+  if (rc->exit_code) {
+    r = EvaluateCheck(check, *rc->exit_code, output, seconds);
+  } else {
+    r = EvaluateCheck(check, -1, output, seconds);
+    r.passed = false;
+    r.exit_code.reset();
+    r.message = "Run Command ended " + rc->execution_state +
+                (rc->execution_message.empty() ? "" : ": " + rc->execution_message);
+  }
+  if (rc->execution_state == "TimedOut") {
+    r.passed = false;
+    r.message = "timed out after " + FormatDuration(timeout) + " (the check's timeout)";
+  }
+  ctx.status.validation->results.push_back(std::move(r));
+  ctx.status.operation.reset();
+  return StepResult::Done();
+}
+
+StepResult VmValidationBackend::Validate(ReleaseContext& ctx) {
+  api::ValidationStatus& v = *ctx.status.validation;
+  v.vm = ctx.names.vm;
+  if (!v.state || *v.state == api::ValidationState::kPreparing) {
+    v.state = api::ValidationState::kPreparing;
+    StepResult r = Prepare(ctx);
+    if (!r.done()) return r;
+  }
+  for (const api::Check& check : ctx.release.spec.validation.checks) {
+    auto have = std::find_if(v.results.begin(), v.results.end(),
+                             [&](const api::CheckResult& r) { return r.name == check.name; });
+    if (have != v.results.end()) {
+      if (!have->passed) return StepResult::Done();
+      continue;
+    }
+    StepResult r = RunCheck(ctx, check);
+    if (!r.done()) return r;
+    const api::CheckResult& last = v.results.back();
+    ctx.Event(
+        last.passed ? "CheckPassed" : "CheckFailed", "Validate",
+        "check " + check.name + (last.passed ? " passed" : " failed: " + last.message.value_or("")),
+        last.passed ? kube::EventType::kNormal : kube::EventType::kWarning);
+    if (!last.passed) return StepResult::Done();
+  }
+  return StepResult::Done();
+}
+
+StepResult VmValidationBackend::Cleanup(ReleaseContext& ctx, bool keep) {
+  const api::ValidationVm& spec = *ctx.release.spec.validation.vm;
+  azure::VirtualMachines& vms = *ctx.env.vms;
+  const azure::ResourceGroupRef rg = ValidationResourceGroup(spec);
+  if (keep) {
+    ctx.Event("TestVmKept", "Validate",
+              "keepVmOnFailure: test VM " + ctx.names.vm + ", NIC " + ctx.names.nic + " and disk " +
+                  ctx.names.os_disk + " in resource group " + rg.resource_group +
+                  " are kept for debugging; delete them by hand (or delete the release) when done",
+              kube::EventType::kWarning);
+    return StepResult::Done();
+  }
+  // VM first (its NIC and disk cannot go while attached), then NIC, then the OS
+  // disk in case deleteOption did not take it along. Deleting what is missing succeeds.
+  const bool nic_or_disk = ctx.Operation(OperationStep::kValidate, "DeleteNic") ||
+                           ctx.Operation(OperationStep::kValidate, "DeleteOsDisk");
+  if (!nic_or_disk) {
+    StepResult r = FollowOperation(
+        ctx, vms, OperationStep::kValidate, "DeleteVm",
+        [&] { return vms.DeleteVm(rg, ctx.names.vm, /*force=*/true); }, reason::kValidationFailed);
+    if (!r.done()) return r;
+  }
+  if (!ctx.Operation(OperationStep::kValidate, "DeleteOsDisk")) {
+    StepResult r = FollowOperation(
+        ctx, vms, OperationStep::kValidate, "DeleteNic",
+        [&] { return vms.DeleteNic(rg, ctx.names.nic); }, reason::kValidationFailed);
+    if (!r.done()) return r;
+  }
+  StepResult r = FollowOperation(
+      ctx, vms, OperationStep::kValidate, "DeleteOsDisk",
+      [&] { return vms.DeleteDisk(rg, ctx.names.os_disk); }, reason::kValidationFailed);
+  if (!r.done()) return r;
+  log::Info(kLogger, "test VM, NIC and disk deleted",
+            {{"release", ctx.names.key}, {"vm", ctx.names.vm}});
+  return StepResult::Done();
+}
+
+}  // namespace vmrelease::release
