@@ -107,9 +107,14 @@ class FakeArm {
   void AcceptAssertion(const std::string& assertion);
   // The assertion is refused as expired (AADSTS700024), like a stale projected token.
   void ExpireAssertion(const std::string& assertion);
-  // IMDS identity; "" = the system-assigned identity.
+  // IMDS identity; "" = the system-assigned identity. Like IMDS, a request
+  // without client_id gets the system-assigned identity, else the only
+  // user-assigned one; with none it is 400 "Identity not found", with several
+  // user-assigned and no system-assigned identity 400 "Multiple user assigned
+  // identities exist, ...".
   void AddManagedIdentity(const std::string& client_id = "");
-  // The next `count` IMDS requests answer `http_status` (e.g. 503, 410, 429).
+  // The next `count` IMDS requests answer `http_status` (e.g. 503, 410, 429;
+  // 400 answers IMDS's "Identity not found" body).
   void FailImds(int count, int http_status);
   // Every token issued so far is treated as expired from now on.
   void ExpireAllTokens();
