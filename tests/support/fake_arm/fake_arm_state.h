@@ -115,6 +115,7 @@ struct FakeArm::State {
     FaultKind kind;
     int count;
     std::string path_contains;
+    std::string method;  // "" = any
   };
   std::vector<Injected> injected;
   double fault_rate = 0;

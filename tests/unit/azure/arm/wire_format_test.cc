@@ -47,7 +47,8 @@ TEST(GalleryWireTest, VersionBodyMatchesTheVhdExample) {
                         .exclude_from_latest = true,
                         .end_of_life = eol,
                         .safety = {.allow_deletion_of_replicated_locations = false,
-                                   .block_deletion_before_end_of_life = true}});
+                                   .block_deletion_before_end_of_life = true},
+                        .owner_uid = "uid-1234"});
   ExpectSameShape(body, want, "");
   const auto& src = body["properties"]["storageProfile"]["osDiskImage"]["source"];
   EXPECT_EQ(src["uri"], "https://acct.blob.core.windows.net/vhds/a.vhd");
@@ -57,6 +58,11 @@ TEST(GalleryWireTest, VersionBodyMatchesTheVhdExample) {
   EXPECT_EQ(pub["targetRegions"][1]["storageAccountType"], "Standard_ZRS");
   EXPECT_EQ(pub["targetRegions"][1]["regionalReplicaCount"], 2);
   EXPECT_EQ(pub["excludeFromLatest"], true);
+  // Regions carry their own flag: the version's unless they set one.
+  EXPECT_EQ(pub["targetRegions"][0]["excludeFromLatest"], true);
+  EXPECT_EQ(pub["targetRegions"][1]["excludeFromLatest"], false);
+  EXPECT_EQ(body["tags"][kReleaseUidTag], "uid-1234");
+  EXPECT_EQ(ParseImageVersion(body).spec.owner_uid, "uid-1234");
   EXPECT_EQ(pub["endOfLifeDate"], "2027-01-01T00:00:00Z");
   EXPECT_EQ(body["properties"]["safetyProfile"]["blockDeletionBeforeEndOfLife"], true);
   EXPECT_EQ(body["properties"]["safetyProfile"]["allowDeletionOfReplicatedLocations"], false);
