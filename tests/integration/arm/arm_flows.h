@@ -85,7 +85,8 @@ inline VmSpec VmFromVersion(const std::string& nic, const std::string& version) 
                 .size = "Standard_D4s_v5",
                 .nic_id = NicId(nic),
                 .gallery_image_version_id = kImage.VersionId(version),
-                .os_type = "Windows",
+                .os_type = Definition().os_type,
+                .security_type = VmSecurityTypeFor(Definition()),
                 .admin_password = "Vm-Adm1n-Pa55word-6f1e",
                 .delete_disk_and_nic_with_vm = false};
 }

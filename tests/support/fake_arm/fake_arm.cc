@@ -87,8 +87,11 @@ std::string Lower(std::string s) {
   return s;
 }
 
-Reply ErrorReply(int status, const std::string& code, const std::string& message) {
-  return Reply{.status = status, .body = {{"error", {{"code", code}, {"message", message}}}}};
+Reply ErrorReply(int status, const std::string& code, const std::string& message,
+                 const std::string& target) {
+  Reply r{.status = status, .body = {{"error", {{"code", code}, {"message", message}}}}};
+  if (!target.empty()) r.body["error"]["target"] = target;
+  return r;
 }
 
 Reply NotFound(const ArmPath& p) {
