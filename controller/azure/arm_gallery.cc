@@ -272,8 +272,11 @@ StatusOr<Operation> ArmGallery::CreateImageDefinition(const GalleryImageRef& ref
                                          .api_version = kGalleryApiVersion,
                                          .body = ImageDefinitionBody(d),
                                          .headers = h});
-    // 412: created by someone else since our GET; compare with what is there now.
-    if (!op.ok() && op.status().detail().http_status == 412) continue;
+    // 412 (or 409, when If-None-Match was ignored and the identities differ):
+    // created by someone else since our GET; compare with what is there now.
+    if (!op.ok() &&
+        (op.status().detail().http_status == 412 || op.status().detail().http_status == 409))
+      continue;
     return op;
   }
   return AbortedError("image definition " + ref.image + " keeps changing concurrently");
@@ -375,9 +378,14 @@ StatusOr<Operation> ArmGallery::UpdateImageVersion(const GalleryImageRef& ref,
   // Read-only fields must not be sent back.
   publishing.erase("publishedDate");
   if (u.target_regions) {
+    // New regions without a flag of their own take the version's current one
+    // (Azure would default them to false, splitting the two levels).
+    const bool current = publishing.value("excludeFromLatest", false);
     publishing["targetRegions"] = nlohmann::json::array();
-    for (const auto& r : *u.target_regions)
+    for (TargetRegion r : *u.target_regions) {
+      if (!r.exclude_from_latest) r.exclude_from_latest = current;
       publishing["targetRegions"].push_back(TargetRegionJson(r));
+    }
   }
   if (u.replica_count) publishing["replicaCount"] = *u.replica_count;
   if (u.exclude_from_latest) {

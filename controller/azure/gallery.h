@@ -154,6 +154,8 @@ struct PublishingUpdate {
   // Required: the release uid the version must belong to (tag kReleaseUidTag);
   // a version owned by anyone else is refused with VersionConflict.
   std::string owner_uid;
+  // Replaces the target regions; a region without its own exclude_from_latest
+  // takes the version's current (or the new) profile-level value.
   std::optional<std::vector<TargetRegion>> target_regions;
   std::optional<int> replica_count;
   // Set at the publishing-profile level *and* on every target region (the

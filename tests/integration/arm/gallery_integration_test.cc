@@ -379,6 +379,14 @@ TEST_F(GalleryIntegrationTest, PublishAndRevocationSetExcludeFromLatestInEveryRe
   MustWait(*env_, gallery_->CreateImageVersion(kImage, "1.3.0", VersionSpec("r.vhd")));
   EXPECT_EQ(LatestFlags(*env_, id), "profile=true westeurope=true");
 
+  // More regions while still staged: the new ones stay excluded like the version.
+  MustWait(*env_,
+           gallery_->UpdateImageVersion(kImage, "1.3.0",
+                                        {.owner_uid = kReleaseUid,
+                                         .target_regions = std::vector<TargetRegion>{
+                                             {.name = "westeurope"}, {.name = "northeurope"}}}));
+  EXPECT_EQ(LatestFlags(*env_, id), "profile=true westeurope=true northeurope=true");
+
   // Published to three regions (no per-region flags given): all take the new value.
   MustWait(*env_, gallery_->UpdateImageVersion(
                       kImage, "1.3.0",
