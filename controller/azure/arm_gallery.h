@@ -7,12 +7,13 @@
 //   ASSIGN_OR_RETURN(op, arm.Wait(op, std::chrono::hours(2)));
 //
 // Requests (bodies follow the reference examples):
-//   GET/PUT  .../galleries/{g}/images/{i}                      (GalleryImage_Create.json)
-//   GET      .../images/{i}/versions/{v}[?$expand=ReplicationStatus]
-//   PUT      .../images/{i}/versions/{v}   If-None-Match: *
-//   (GalleryImageVersion_Create_WithVHD.json) PATCH    .../images/{i}/versions/{v}
-//   publishingProfile + safetyProfile + storageProfile as read DELETE   .../images/{i}/versions/{v}
-//   (GalleryImageVersion_Delete.json)
+//   GET/PUT .../galleries/{g}/images/{i}                  (GalleryImage_Create.json)
+//   GET     .../images/{i}/versions/{v}[?$expand=ReplicationStatus]
+//   PUT     .../images/{i}/versions/{v}  If-None-Match: *, tag vmrelease-release-uid
+//           (GalleryImageVersion_Create_WithVHD.json); read back after any failure
+//   PATCH   .../images/{i}/versions/{v}  publishingProfile + safetyProfile +
+//           storageProfile as read, excludeFromLatest at both levels
+//   DELETE  .../images/{i}/versions/{v}  (GalleryImageVersion_Delete.json)
 #pragma once
 
 #include "controller/azure/arm_client.h"
@@ -38,8 +39,9 @@ class ArmGallery final : public Gallery {
   StatusOr<Operation> Poll(const OperationRef& ref) override { return arm_.Poll(ref); }
 
  private:
-  StatusOr<Operation> CreateImageVersionOnce(const GalleryImageRef& ref, const std::string& version,
-                                             const ImageVersionSpec& spec, bool retry_on_race);
+  // `existing` (a GET body) is ours → the operation that made it; else an error.
+  StatusOr<Operation> AdoptOrRefuse(const GalleryImageRef& ref, const std::string& version,
+                                    const ImageVersionSpec& spec, const nlohmann::json& existing);
   ArmClient& arm_;
 };
 

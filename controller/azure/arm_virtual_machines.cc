@@ -1,8 +1,10 @@
 // NICs, managed disks and VMs. Run Command lives in arm_run_command.cc.
 #include "controller/azure/arm_virtual_machines.h"
 
+#include <algorithm>
 #include <cctype>
 
+#include "controller/common/crypto.h"
 #include "controller/common/log.h"
 
 namespace vmrelease::azure {
@@ -13,18 +15,79 @@ Status Validate(const ResourceGroupRef& rg, const std::string& name, const std::
   return ValidateResourceName(name, what);
 }
 
-std::string ComputerName(const std::string& vm, const std::string& os_type) {
-  // Windows limits computer names to 15 characters, Linux to 64.
-  const size_t limit = SameResourceId(os_type, "Windows") ? 15 : 64;
-  std::string out;
-  for (char c : vm)
-    if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') out.push_back(c);
-  if (out.size() > limit) out.resize(limit);
-  while (!out.empty() && out.back() == '-') out.pop_back();
-  return out.empty() ? "vmrelease" : out;
+bool IsWindows(std::string_view os_type) { return SameResourceId(std::string(os_type), "Windows"); }
+
+// "Linux" | "Windows" in Azure's spelling, or an error.
+StatusOr<std::string> CanonicalOsType(const std::string& os_type, const std::string& what) {
+  if (SameResourceId(os_type, "Linux")) return std::string("Linux");
+  if (SameResourceId(os_type, "Windows")) return std::string("Windows");
+  return InvalidArgumentError(what +
+                              ": os_type must be Linux or Windows (from the image "
+                              "definition or validation.vm.osType), not '" +
+                              os_type + "'");
 }
 
+StatusOr<std::string> CanonicalSecurityType(const std::string& t, const std::string& what) {
+  for (const char* known : {"Standard", "TrustedLaunch", "ConfidentialVM"})
+    if (SameResourceId(t, known)) return std::string(known);
+  return InvalidArgumentError(what +
+                              ": security_type must be Standard, TrustedLaunch or "
+                              "ConfidentialVM (VmSecurityTypeFor(image definition)), not '" +
+                              t + "'");
+}
+
+// Characters Azure refuses in computer names (its own error messages list them).
+constexpr std::string_view kWindowsForbidden = "`~!@#$%^&*()=+_[]{}\\|;:.'\",<>/? \t";
+constexpr std::string_view kLinuxForbidden = "`~!@#$%^&*()=+_[]{}\\|;:'\",<>/? \t";
+
 }  // namespace
+
+std::string ComputerNameFor(std::string_view seed, std::string_view os_type) {
+  const size_t limit = IsWindows(os_type) ? 15 : 64;
+  std::string name;
+  for (char c : seed) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) {
+      name.push_back(static_cast<char>(std::tolower(u)));
+    } else if (c == '-' || c == '_' || c == '.' || c == ' ' || c == '/') {
+      if (!name.empty() && name.back() != '-') name.push_back('-');
+    }
+  }
+  while (!name.empty() && name.back() == '-') name.pop_back();
+  const bool all_digits =
+      std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); });
+  if (!name.empty() && !all_digits && name.size() <= limit) return name;
+  // Too long (or unusable): a prefix plus a hash of the whole seed.
+  const std::string hash = Sha256Hex(seed).substr(0, 6);
+  std::string prefix = name.substr(0, std::min(name.size(), limit - hash.size() - 1));
+  while (!prefix.empty() && prefix.back() == '-') prefix.pop_back();
+  if (prefix.empty() ||
+      std::all_of(prefix.begin(), prefix.end(), [](unsigned char c) { return std::isdigit(c); }))
+    prefix = "vm";
+  return prefix + "-" + hash;
+}
+
+Status ValidateComputerName(const std::string& name, const std::string& os_type) {
+  if (IsWindows(os_type)) {
+    const bool all_digits =
+        std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); });
+    if (name.empty() || name.size() > 15 || all_digits ||
+        name.find_first_of(kWindowsForbidden) != std::string::npos)
+      return InvalidArgumentError(
+          "computer name '" + name +
+          "': a Windows computer name cannot be more than 15 characters long, be entirely "
+          "numeric, or contain ` ~ ! @ # $ % ^ & * ( ) = + _ [ ] { } \\ | ; : . ' \" , < > / ?");
+    return Status::Ok();
+  }
+  if (name.empty() || name.size() > 64 || name.find_first_of(kLinuxForbidden) != std::string::npos)
+    return InvalidArgumentError(
+        "computer name '" + name +
+        "': a Linux host name cannot exceed 64 characters or contain ` ~ ! @ # $ % ^ & * ( ) = + "
+        "_ [ ] { } \\ | ; : ' \" , < > / ?");
+  return Status::Ok();
+}
+
+namespace {}  // namespace
 
 nlohmann::json NicBody(const NicSpec& s) {
   nlohmann::json j = {
@@ -61,6 +124,15 @@ StatusOr<nlohmann::json> VmBody(const std::string& name, const VmSpec& s) {
                                 ": set exactly one of gallery_image_version_id and os_disk_id");
   if (s.location.empty() || s.size.empty() || s.nic_id.empty())
     return InvalidArgumentError("VM " + name + ": location, size and nic_id are required");
+  ASSIGN_OR_RETURN(const std::string os_type, CanonicalOsType(s.os_type, "VM " + name));
+  const bool windows = os_type == "Windows";
+  if (from_image && s.security_type.empty())
+    return InvalidArgumentError("VM " + name +
+                                ": security_type is required with a gallery image "
+                                "(VmSecurityTypeFor(image definition))");
+  ASSIGN_OR_RETURN(
+      const std::string security_type,
+      CanonicalSecurityType(s.security_type.empty() ? "Standard" : s.security_type, "VM " + name));
   const std::string delete_option = s.delete_disk_and_nic_with_vm ? "Delete" : "Detach";
   nlohmann::json os_disk;
   nlohmann::json storage;
@@ -73,37 +145,57 @@ StatusOr<nlohmann::json> VmBody(const std::string& name, const VmSpec& s) {
     storage = {{"imageReference", {{"id", s.gallery_image_version_id}}}, {"osDisk", os_disk}};
   } else {
     os_disk = {{"name", ResourceName(s.os_disk_id)},
-               {"osType", s.os_type},
+               {"osType", os_type},
                {"caching", "ReadWrite"},
                {"createOption", "Attach"},
                {"managedDisk", {{"id", s.os_disk_id}}},
                {"deleteOption", delete_option}};
     storage = {{"osDisk", os_disk}};
   }
+  if (security_type == "ConfidentialVM")  // the OS disk's VM guest state is encrypted
+    storage["osDisk"]["managedDisk"]["securityProfile"] = {
+        {"securityEncryptionType", "VMGuestStateOnly"}};
+  nlohmann::json security = {{"securityType", security_type}};
+  if (security_type != "Standard")
+    security["uefiSettings"] = {{"secureBootEnabled", s.secure_boot}, {"vTpmEnabled", true}};
   nlohmann::json props = {
       {"hardwareProfile", {{"vmSize", s.size}}},
       {"storageProfile", storage},
+      {"securityProfile", security},
       {"networkProfile",
        {{"networkInterfaces",
          {{{"id", s.nic_id},
            {"properties", {{"primary", true}, {"deleteOption", delete_option}}}}}}}}};
   if (from_image && !s.specialized_image) {
+    if (windows && s.admin_password.empty())
+      return InvalidArgumentError("VM " + name + ": a Windows image needs admin_password");
+    if (windows && !s.ssh_public_key.empty())
+      return InvalidArgumentError("VM " + name + ": ssh_public_key is for Linux images only");
     if (s.admin_password.empty() && s.ssh_public_key.empty())
       return InvalidArgumentError("VM " + name +
                                   ": a generalized image needs admin_password or ssh_public_key");
-    nlohmann::json os_profile = {{"computerName", ComputerName(name, s.os_type)},
+    const std::string computer_name =
+        s.computer_name.empty() ? ComputerNameFor(name, os_type) : s.computer_name;
+    if (Status v = ValidateComputerName(computer_name, os_type); !v.ok())
+      return InvalidArgumentError("VM " + name + ": " + v.message());
+    nlohmann::json os_profile = {{"computerName", computer_name},
                                  {"adminUsername", s.admin_username}};
     if (!s.admin_password.empty()) {
       log::RegisterSecret(s.admin_password);
       os_profile["adminPassword"] = s.admin_password;
     }
-    if (!s.ssh_public_key.empty()) {
-      os_profile["linuxConfiguration"] = {
-          {"disablePasswordAuthentication", s.admin_password.empty()},
-          {"ssh",
-           {{"publicKeys",
-             {{{"path", "/home/" + s.admin_username + "/.ssh/authorized_keys"},
-               {"keyData", s.ssh_public_key}}}}}}};
+    if (windows) {
+      // The VM agent runs Run Command; updates must not change the image under test.
+      os_profile["windowsConfiguration"] = {{"provisionVMAgent", true},
+                                            {"enableAutomaticUpdates", false}};
+    } else {
+      nlohmann::json linux = {{"disablePasswordAuthentication", s.admin_password.empty()},
+                              {"provisionVMAgent", true}};
+      if (!s.ssh_public_key.empty())
+        linux["ssh"] = {{"publicKeys",
+                         {{{"path", "/home/" + s.admin_username + "/.ssh/authorized_keys"},
+                           {"keyData", s.ssh_public_key}}}}};
+      os_profile["linuxConfiguration"] = linux;
     }
     props["osProfile"] = os_profile;
   }
@@ -167,6 +259,7 @@ StatusOr<Operation> ArmVirtualMachines::ImportDisk(const ResourceGroupRef& rg,
                                 ": source_uri and storage_account_id are required");
   if (spec.source_uri.find('?') != std::string::npos)
     return InvalidArgumentError("disk " + name + ": the source URI must not carry a query (SAS)");
+  RETURN_IF_ERROR(CanonicalOsType(spec.os_type, "disk " + name).status());
   return arm_.Begin({.method = "PUT",
                      .path = rg.Id(kDiskType, name),
                      .api_version = kDiskApiVersion,

@@ -35,8 +35,11 @@ StatusOr<AccessToken> ChainedCredential::GetToken(const std::string& scope) {
       if (selected_ < 0) {
         selected_ = static_cast<int>(i);
         outcomes_[i] = "selected";
-        log::Info("azure.credential", "credential selected",
-                  {{"credential", c.credential->Describe()}});
+        // Which identity the controller acts as: the kind, and ids that are
+        // not secret (Describe never includes a secret or token).
+        nlohmann::json fields = {{"kind", c.name}, {"credential", c.credential->Describe()}};
+        if (!reasons.empty()) fields["passed_over"] = log::Redact(reasons.substr(2));
+        log::Write(log::Level::kInfo, "azure.credential", "credential selected", fields);
       }
       return t;
     }
@@ -87,7 +90,18 @@ std::string ChainedCredential::selected() const {
 }
 
 std::unique_ptr<ChainedCredential> NewDefaultCredential(DefaultCredentialConfig config) {
+  // DefaultAzureCredential's order: a client secret set in the environment is
+  // the most explicit choice and comes first; then the pod's workload
+  // identity; the node's managed identity last.
   std::vector<ChainedCredential::Candidate> candidates;
+
+  ChainedCredential::Candidate cs{.name = "client secret"};
+  if (auto c = ClientSecretConfig::FromEnvironment(config.env); c.ok()) {
+    cs.credential = std::make_unique<ClientSecretCredential>(*c, config.options);
+  } else {
+    cs.skip_reason = c.status().message();
+  }
+  candidates.push_back(std::move(cs));
 
   ChainedCredential::Candidate wi{.name = "workload identity"};
   if (auto c = WorkloadIdentityConfig::FromEnvironment(config.env); c.ok()) {
@@ -108,14 +122,6 @@ std::unique_ptr<ChainedCredential> NewDefaultCredential(DefaultCredentialConfig 
     mi.skip_reason = c.status().message();
   }
   candidates.push_back(std::move(mi));
-
-  ChainedCredential::Candidate cs{.name = "client secret"};
-  if (auto c = ClientSecretConfig::FromEnvironment(config.env); c.ok()) {
-    cs.credential = std::make_unique<ClientSecretCredential>(*c, config.options);
-  } else {
-    cs.skip_reason = c.status().message();
-  }
-  candidates.push_back(std::move(cs));
 
   return std::make_unique<ChainedCredential>(std::move(candidates));
 }

@@ -1,12 +1,13 @@
-// ChainedCredential: tries workload identity, then managed identity, then a
-// client secret from the environment, and remembers which one worked.
+// ChainedCredential: tries a client secret from the environment, then
+// workload identity, then managed identity — the order of the Azure SDKs'
+// DefaultAzureCredential — and remembers which one worked.
 //
 //   auto cred = NewDefaultCredential({.env = ProcessEnvironment(), .options = opts});
 //   StatusOr<AccessToken> t = cred->GetToken(kArmScope);
 //   for (const auto& line : cred->Report()) log::Info("azure", line);
+//   // "client secret: skipped: not set: AZURE_TENANT_ID AZURE_CLIENT_SECRET"
 //   // "workload identity: skipped: not set: AZURE_FEDERATED_TOKEN_FILE"
-//   // "managed identity: unavailable: managed identity: IMDS unreachable at http://..."
-//   // "client secret: selected"
+//   // "managed identity: selected"
 //
 // When a release names a credentials Secret, the Secret is what the user asked
 // for: NewCredential() then returns a ClientSecretCredential built from its data
@@ -15,11 +16,13 @@
 //
 // Guarantees: candidates are tried in order; one that is not configured is
 // skipped with the reason, one that is unavailable here (IsCredentialUnavailable:
-// no IMDS answers) is recorded and the next is tried; one that is configured but
-// fails (refused, or a token endpoint error) stops the chain with its error, so
-// a transient failure of the intended identity never switches the controller to
-// another one (the Azure SDKs' DefaultAzureCredential does the same). The first
-// to return a token is used from then on. Thread-safe.
+// no IMDS answers, or IMDS answers 400 because no such identity is assigned) is
+// recorded and the next is tried; one that is configured but fails (refused, or
+// a token endpoint error) stops the chain with its error, so a transient failure
+// of the intended identity never switches the controller to another one (the
+// Azure SDKs' DefaultAzureCredential does the same). The first to return a
+// token is used from then on, and logged once as "credential selected" with its
+// kind and Describe() (ids, never a secret). Thread-safe.
 #pragma once
 
 #include <map>
@@ -71,7 +74,8 @@ struct DefaultCredentialConfig {
   CredentialOptions options;
 };
 
-// The chain workload identity → managed identity → client secret (environment).
+// The chain client secret (environment: AZURE_TENANT_ID, AZURE_CLIENT_ID,
+// AZURE_CLIENT_SECRET) → workload identity → managed identity.
 std::unique_ptr<ChainedCredential> NewDefaultCredential(DefaultCredentialConfig config);
 
 // The credential for a release: a client secret from `secret_data` (a

@@ -46,7 +46,16 @@ Status ImdsError(const http::Response& r) {
   }
   StatusCode code = StatusCode::kUnauthenticated;
   if (RetryableImdsStatus(r.status)) code = StatusCode::kUnavailable;
-  if (r.status == 400) code = StatusCode::kInvalidArgument;  // e.g. identity not found
+  if (r.status == 400) {
+    // IMDS answers 400 when no identity is assigned to this VM, the requested
+    // one is not, or several user-assigned identities exist and none was
+    // chosen ("Identity not found", "Multiple user assigned identities
+    // exist, ..."): managed identity is not available here, which is not the
+    // same as being refused. A credential chain moves on, as the Azure SDKs'
+    // DefaultAzureCredential does (CredentialUnavailableError).
+    code = StatusCode::kFailedPrecondition;
+    detail.reason = kCredentialUnavailable;
+  }
   return Status(code, log::Redact(message), std::move(detail));
 }
 

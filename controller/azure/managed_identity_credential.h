@@ -10,8 +10,12 @@
 // user-assigned identity (none = system-assigned). Retries follow the IMDS
 // guidance: 404, 410, 429 and 5xx are retried with exponential backoff
 // (Retry-After honoured) up to `max_attempts`; other 4xx are final.
-// Errors: no answer at all (not on Azure) is kUnavailable "IMDS unreachable"
-// without retries, so a credential chain moves on quickly.
+// Errors: "not available here" carries ErrorDetail::reason
+// kCredentialUnavailable, so a credential chain moves on: no answer at all (not
+// on Azure) is kUnavailable "IMDS unreachable" without retries; an IMDS 400 (no
+// identity assigned, the requested one not assigned, or several user-assigned
+// identities and none chosen) is kFailedPrecondition with IMDS's description
+// ("Identity not found") and is not retried.
 #pragma once
 
 #include <memory>

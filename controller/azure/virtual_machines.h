@@ -6,9 +6,12 @@
 //   ResourceGroupRef rg{.subscription_id = sub, .resource_group = "validation"};
 //   ASSIGN_OR_RETURN(Operation nic, vms.CreateNic(rg, "rel-1-3-0-nic", {.location = "westeurope",
 //                                                  .subnet_id = subnet}));
+//   ASSIGN_OR_RETURN(ImageDefinition def, gallery.GetImageDefinition(image));
 //   ASSIGN_OR_RETURN(Operation vm, vms.CreateVm(rg, "rel-1-3-0", {.location = "westeurope",
 //       .size = "Standard_D4s_v5", .nic_id = rg.Id("Microsoft.Network/networkInterfaces",
-//       "rel-1-3-0-nic"), .gallery_image_version_id = version_id, .admin_password = generated}));
+//       "rel-1-3-0-nic"), .gallery_image_version_id = version_id,
+//       .os_type = def.os_type, .computer_name = ComputerNameFor(release_uid, def.os_type),
+//       .security_type = VmSecurityTypeFor(def), .admin_password = generated}));
 //   ASSIGN_OR_RETURN(Operation rc, vms.StartRunCommand(rg, "rel-1-3-0", "check-backup",
 //                                                      {.location = "westeurope", .script =
 //                                                      "..."}));
@@ -18,12 +21,18 @@
 // Guarantees: every mutating call returns an Operation (see lro.h) and never
 // blocks on Azure; deletes of missing resources are already-Succeeded
 // operations, so cleanup can be repeated safely. The admin password is
-// registered as a secret and never logged.
+// registered as a secret and never logged. VM bodies are ones Azure accepts:
+// the OS type is always explicit (no Linux default), the computer name fits
+// the OS's rules (15 characters on Windows), linuxConfiguration is sent only
+// for Linux and windowsConfiguration only for Windows, and
+// securityProfile.securityType is always sent, so a changed platform default
+// (Standard → TrustedLaunch) cannot make VM creation fail.
 #pragma once
 
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,7 +53,7 @@ struct DiskImportSpec {
   std::string location;
   std::string source_uri;          // blob URL of a fixed VHD, without SAS
   std::string storage_account_id;  // the account holding it
-  std::string os_type = "Linux";
+  std::string os_type;  // required: "Linux" | "Windows" (the release's validation.vm.osType)
   std::string hyper_v_generation = "V2";
   std::string sku = "Standard_LRS";
   std::map<std::string, std::string> tags;
@@ -57,14 +66,27 @@ struct VmSpec {
   // Exactly one image source:
   std::string gallery_image_version_id;  // createOption FromImage
   std::string os_disk_id;                // createOption Attach (managed disk imported from a VHD)
-  std::string os_type = "Linux";         // Linux | Windows (needed for Attach)
+  // Required, "Linux" | "Windows": the gallery image definition's osType, or
+  // the release's validation.vm.osType for an imported disk. No default: a
+  // Windows image with Linux settings is refused by Azure.
+  std::string os_type;
+  // securityProfile.securityType, "Standard" | "TrustedLaunch" |
+  // "ConfidentialVM". Required with a gallery image: VmSecurityTypeFor(the
+  // image definition). With an attached disk "" means Standard.
+  std::string security_type;
+  // TrustedLaunch / ConfidentialVM: uefiSettings.secureBootEnabled (vTPM is
+  // always on). Turn off for images whose boot chain is not signed.
+  bool secure_boot = true;
   // FromImage only: the OS disk created from the image, and the OS profile of a
   // generalized image (a specialized one takes none).
   std::string os_disk_name;  // default "<vm>-osdisk"
   std::string os_disk_storage_account_type = "Standard_LRS";
   bool specialized_image = false;
+  // osProfile.computerName; "" = ComputerNameFor(<vm name>, os_type). A given
+  // name must meet Azure's rules (Windows: 15 characters, not all digits).
+  std::string computer_name;
   std::string admin_username = "vmrelease";
-  std::string admin_password;  // secret
+  std::string admin_password;  // secret; required on Windows
   std::string ssh_public_key;  // Linux alternative to a password
   // deleteOption "Delete" on the OS disk and NIC, so a VM deletion takes them
   // along even if our own cleanup is interrupted; "Detach" when false.
@@ -142,11 +164,24 @@ class VirtualMachines : public OperationPoller {
                                                const std::string& name) = 0;
 };
 
+// A computer name (osProfile.computerName) Azure accepts for `os_type`,
+// derived deterministically from `seed` (a release uid, a VM name): lower-case
+// letters, digits and hyphens, no leading or trailing hyphen, not all digits;
+// at most 15 characters on Windows (NetBIOS), 64 on Linux. A seed that already
+// fits is used as it is; a longer one becomes a prefix of it, "-" and 6 hex
+// digits of its SHA-256, so distinct seeds keep distinct names.
+//   ComputerNameFor("vmr-sql-server-baseline-1-3-0", "Windows") == "vmr-sql-" + 6 hex
+std::string ComputerNameFor(std::string_view seed, std::string_view os_type);
+// OK when Azure would accept `name` as the computer name of an `os_type` VM;
+// else kInvalidArgument with Azure's rule.
+Status ValidateComputerName(const std::string& name, const std::string& os_type);
+
 // Wire format, shared with tests and fakes.
 nlohmann::json NicBody(const NicSpec& spec);
 nlohmann::json DiskImportBody(const DiskImportSpec& spec);
-// kInvalidArgument unless exactly one image source is set, and an OS profile
-// credential is given for a generalized image.
+// kInvalidArgument unless exactly one image source is set, os_type is Linux or
+// Windows, a gallery image has a security_type, and a generalized image has an
+// OS profile credential (a password on Windows) and a valid computer name.
 StatusOr<nlohmann::json> VmBody(const std::string& name, const VmSpec& spec);
 VirtualMachine ParseVirtualMachine(const nlohmann::json& resource);
 nlohmann::json RunCommandBody(const RunCommandSpec& spec);

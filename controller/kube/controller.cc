@@ -137,6 +137,15 @@ void Controller::ProcessItem(const std::string& key) {
       queue_.Forget(key);
       return;
     }
+    if (log::Enabled(log::Level::kDebug)) {
+      // What the reconcile is about to see (controller-runtime logs "Reconciling" at V(1)).
+      log::Debug(kLogger, "reconcile started",
+                 {{"controller", options_.name},
+                  {"namespace", ref.ns},
+                  {"name", ref.name},
+                  {"resourceVersion", obj ? ResourceVersion(*obj) : ""},
+                  {"generation", obj ? Generation(*obj) : 0}});
+    }
   }
 
   const int64_t active = ++active_;

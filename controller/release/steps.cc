@@ -17,7 +17,7 @@ using api::ReleasePhase;
 using api::ReleaseStep;
 
 constexpr char kLogger[] = "release";
-constexpr char kOwnerTag[] = "vmrelease-release-uid";
+constexpr const char* kOwnerTag = azure::kReleaseUidTag;
 
 ReleasePhase PhaseOf(ReleaseStep step) {
   switch (step) {
@@ -257,7 +257,7 @@ StepResult Steps::Stage(ReleaseContext& ctx) {
         ctx, *env_.gallery, OperationStep::kStage, "CreateImageVersion",
         [&]() -> StatusOr<azure::Operation> {
           StatusOr<azure::Operation> op = env_.gallery->CreateImageVersion(ref, spec.version, vs);
-          if (!op.ok() && op.status().code() == StatusCode::kAlreadyExists) conflict = op.status();
+          if (!op.ok() && azure::IsVersionConflict(op.status())) conflict = op.status();
           return op;
         },
         reason::kStagingFailed);
@@ -762,27 +762,25 @@ StepResult Steps::Delete(ReleaseContext& ctx) {
         is_published && clients.ok() && clients->gallery ? clients->gallery : env_.gallery;
     if (gallery) {
       const azure::GalleryImageRef ref = GalleryRef(*r.spec.publish.gallery);
-      if (!ctx.Operation(OperationStep::kDelete, "DeleteImageVersion")) {
-        StatusOr<azure::ImageVersion> have = gallery->GetImageVersion(ref, r.spec.version, false);
-        if (!have.ok() && have.status().code() != StatusCode::kNotFound)
-          return StepResult::FromAzure(have.status(), reason::kAzureError);
-        const bool ours = have.ok() && have->spec.tags.count(kOwnerTag) &&
-                          have->spec.tags.at(kOwnerTag) == r.metadata.uid;
-        if (have.ok() && !ours) {
-          log::Warn(kLogger, "not deleting a gallery version this release does not own",
-                    {{"release", ctx.names.key}, {"version", have->id}});
-        }
-        if (!ours) ctx.status.artifact->gallery_image_version_id.reset();
-      }
-      if (ctx.status.artifact->gallery_image_version_id) {
-        StepResult s = FollowOperation(
-            ctx, *gallery, OperationStep::kDelete, "DeleteImageVersion",
-            [&] { return gallery->DeleteImageVersion(ref, r.spec.version); }, reason::kAzureError);
-        if (!s.done()) return s;
+      std::optional<Status> not_ours;
+      StepResult s = FollowOperation(
+          ctx, *gallery, OperationStep::kDelete, "DeleteImageVersion",
+          [&]() -> StatusOr<azure::Operation> {
+            auto op = gallery->DeleteOwnedImageVersion(ref, r.spec.version, r.metadata.uid);
+            if (!op.ok() && azure::IsVersionConflict(op.status())) not_ours = op.status();
+            return op;
+          },
+          reason::kAzureError);
+      if (not_ours) {
+        log::Warn(kLogger, "not deleting a gallery version this release does not own",
+                  {{"release", ctx.names.key}, {"error", not_ours->message()}});
+      } else if (!s.done()) {
+        return s;
+      } else {
         ctx.Event("GalleryVersionDeleted", "Delete",
                   "deleted gallery image version " + r.spec.version);
-        ctx.status.artifact->gallery_image_version_id.reset();
       }
+      ctx.status.artifact->gallery_image_version_id.reset();
     }
   }
   // 4. The published blob, with deletionPolicy Delete, if it is ours.

@@ -21,7 +21,7 @@ std::string SubscriptionOf(const std::string& id) {
 
 std::map<std::string, std::string> Tags(const ReleaseContext& ctx) {
   std::map<std::string, std::string> tags = ctx.release.spec.validation.vm->tags;
-  tags["vmrelease-release-uid"] = ctx.release.metadata.uid;
+  tags[azure::kReleaseUidTag] = ctx.release.metadata.uid;
   tags["vmrelease-release"] = ctx.names.key;
   tags["vmrelease-purpose"] = "validation";
   return tags;
@@ -86,12 +86,21 @@ StepResult VmValidationBackend::Prepare(ReleaseContext& ctx) {
         vs.nic_id = rg.Id("Microsoft.Network/networkInterfaces", ctx.names.nic);
         vs.os_type = spec.os_type ? std::string(api::EnumName(*spec.os_type)) : "Linux";
         if (ctx.status.artifact && ctx.status.artifact->gallery_image_version_id) {
+          // The image definition says what the VM must be (OS, security type), so a
+          // changed platform default cannot make the creation fail.
+          const api::GalleryTarget& g = *ctx.release.spec.publish.gallery;
+          StatusOr<azure::ImageDefinition> def = ctx.env.gallery->GetImageDefinition(
+              {g.subscription_id, g.resource_group, g.gallery, g.image_definition});
+          if (!def.ok()) return def.status();
+          if (!def->os_type.empty()) vs.os_type = def->os_type;
+          vs.security_type = azure::VmSecurityTypeFor(*def);
           vs.gallery_image_version_id = *ctx.status.artifact->gallery_image_version_id;
           vs.os_disk_name = ctx.names.os_disk;
           vs.admin_password = GeneratedPassword();
         } else {
           vs.os_disk_id = rg.Id("Microsoft.Compute/disks", ctx.names.staged_disk);
         }
+        vs.computer_name = azure::ComputerNameFor(ctx.names.vm, vs.os_type);
         vs.tags = Tags(ctx);
         return vms.CreateVm(rg, ctx.names.vm, vs);
       },

@@ -26,18 +26,24 @@ inline const std::string kSubnet =
     "/subscriptions/sub-1234/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/"
     "subnets/validation";
 
+// The uid of the release the tests act for, and of another one.
+inline const std::string kReleaseUid = "5f0c2a9e-1c4b-4d0e-9a57-3b8e2f6d7a10";
+inline const std::string kOtherReleaseUid = "c3d1e7b2-88a0-4f5e-b1c9-0a2e6f4d9b33";
+
 inline std::string VhdUri(const std::string& name) {
   return "https://imgstore.blob.core.windows.net/staging/sql-server-baseline/" + name;
 }
 
-inline ImageVersionSpec VersionSpec(const std::string& vhd) {
+inline ImageVersionSpec VersionSpec(const std::string& vhd,
+                                    const std::string& owner_uid = kReleaseUid) {
   return ImageVersionSpec{.location = "westeurope",
                           .source_storage_account_id = kStorageAccount,
                           .source_vhd_uri = VhdUri(vhd),
                           .target_regions = {{.name = "westeurope",
                                               .regional_replica_count = 1,
                                               .storage_account_type = "Standard_ZRS"}},
-                          .exclude_from_latest = true};
+                          .exclude_from_latest = true,
+                          .owner_uid = owner_uid};
 }
 
 inline ImageDefinition Definition() {
@@ -79,7 +85,8 @@ inline VmSpec VmFromVersion(const std::string& nic, const std::string& version) 
                 .size = "Standard_D4s_v5",
                 .nic_id = NicId(nic),
                 .gallery_image_version_id = kImage.VersionId(version),
-                .os_type = "Windows",
+                .os_type = Definition().os_type,
+                .security_type = VmSecurityTypeFor(Definition()),
                 .admin_password = "Vm-Adm1n-Pa55word-6f1e",
                 .delete_disk_and_nic_with_vm = false};
 }

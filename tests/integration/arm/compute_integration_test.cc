@@ -141,6 +141,198 @@ TEST_F(ComputeIntegrationTest, VmFromAnImportedDiskTakesDiskAndNicAlongWhenDelet
   EXPECT_FALSE(env_->fake().Exists(NicId("imp-nic")));
 }
 
+// A definition + Succeeded version 1.0.0 of `image` in the test gallery.
+GalleryImageRef PublishImage(ArmTestEnv& env, Gallery& gallery, const std::string& image,
+                             const ImageDefinition& definition) {
+  GalleryImageRef ref = kImage;
+  ref.image = image;
+  if (!env.fake().Exists(ref.GalleryId()))
+    env.fake().AddGallery(ref.subscription_id, ref.resource_group, ref.gallery, "westeurope");
+  MustWait(env, gallery.CreateImageDefinition(ref, definition));
+  MustWait(env, gallery.CreateImageVersion(ref, "1.0.0", VersionSpec(image + ".vhd")));
+  return ref;
+}
+
+// The VM body as the client would send it, for raw PUTs of variations.
+nlohmann::json Body(const std::string& vm, const VmSpec& spec) {
+  auto body = VmBody(vm, spec);
+  EXPECT_TRUE(body.ok()) << body.status().ToString();
+  return body.ok() ? *body : nlohmann::json();
+}
+
+TEST_F(ComputeIntegrationTest, WindowsValidationVmIsOneAzureAccepts) {
+  ImageDefinition def = Definition();  // Windows
+  def.security_type = "TrustedLaunch";
+  const GalleryImageRef image = PublishImage(*env_, *gallery_, "win-tl", def);
+  // Everything about the VM comes from the definition as read back.
+  auto read = gallery_->GetImageDefinition(image);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_EQ(read->os_type, "Windows");
+  EXPECT_EQ(read->security_type, "TrustedLaunch");
+
+  const std::string vm = "vmr-sql-server-baseline-1-3-0";  // 29 characters
+  ASSERT_TRUE(
+      vms_->CreateNic(kValidationRg, "win-nic", {.location = "westeurope", .subnet_id = kSubnet})
+          .ok());
+  const VmSpec spec{.location = "westeurope",
+                    .size = "Standard_D4s_v5",
+                    .nic_id = NicId("win-nic"),
+                    .gallery_image_version_id = image.VersionId("1.0.0"),
+                    .os_type = read->os_type,
+                    .security_type = VmSecurityTypeFor(*read),
+                    .admin_password = "Vm-Adm1n-Pa55word-6f1e"};
+  MustWait(*env_, vms_->CreateVm(kValidationRg, vm, spec));
+  const auto stored = env_->fake().Resource(kValidationRg.Id(kVmType, vm));
+  ASSERT_TRUE(stored.has_value());
+  const nlohmann::json& props = (*stored)["properties"];
+  const std::string computer_name = props["osProfile"]["computerName"];
+  EXPECT_LE(computer_name.size(), 15u) << computer_name;
+  EXPECT_EQ(computer_name, ComputerNameFor(vm, "Windows"));
+  EXPECT_EQ(computer_name.rfind("vmr-sql-", 0), 0u) << computer_name;
+  EXPECT_EQ(ComputerNameFor(vm, "Windows"), computer_name);  // deterministic
+  EXPECT_NE(ComputerNameFor("vmr-sql-server-baseline-1-3-1", "Windows"), computer_name);
+  EXPECT_EQ(props["osProfile"]["windowsConfiguration"]["provisionVMAgent"], true);
+  EXPECT_FALSE(props["osProfile"].contains("linuxConfiguration"));
+  EXPECT_EQ(props["securityProfile"]["securityType"], "TrustedLaunch");
+  EXPECT_EQ(props["storageProfile"]["osDisk"]["osType"], "Windows");
+  auto got = vms_->GetVm(kValidationRg, vm, true);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->power_state, "running");
+
+  // What Azure refuses, the fake refuses, with Azure's words.
+  const int puts = env_->fake().RequestCount("PUT Microsoft.Compute/virtualMachines");
+  auto raw_put = [&](const std::string& name, nlohmann::json body) {
+    ArmRequest req{.method = "PUT",
+                   .path = kValidationRg.Id(kVmType, name),
+                   .api_version = kComputeApiVersion,
+                   .body = std::move(body)};
+    return env_->arm().Begin(req);
+  };
+  ASSERT_TRUE(
+      vms_->CreateNic(kValidationRg, "raw-nic", {.location = "westeurope", .subnet_id = kSubnet})
+          .ok());
+  VmSpec raw_spec = spec;
+  raw_spec.nic_id = NicId("raw-nic");
+  nlohmann::json sixteen = Body("raw", raw_spec);
+  sixteen["properties"]["osProfile"]["computerName"] = "vmr-sql-1-3-0-ab";  // 16 characters
+  auto too_long = raw_put("raw", sixteen);
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.status().detail().http_status, 400);
+  EXPECT_EQ(too_long.status().detail().reason, "InvalidParameter");
+  EXPECT_NE(too_long.status().message().find(
+                "Windows computer name cannot be more than 15 characters long, be entirely "
+                "numeric, or contain the following characters"),
+            std::string::npos)
+      << too_long.status().message();
+  EXPECT_EQ(ClassifyArmError(too_long.status()), ArmErrorKind::kInvalid);
+  nlohmann::json fifteen = sixteen;
+  fifteen["properties"]["osProfile"]["computerName"] = "vmr-sql-1-3-0-a";
+  nlohmann::json linux_config = Body("raw", raw_spec);
+  linux_config["properties"]["osProfile"]["linuxConfiguration"] = {
+      {"disablePasswordAuthentication", false}};
+  auto linux_on_windows = raw_put("raw", linux_config);
+  ASSERT_FALSE(linux_on_windows.ok());
+  EXPECT_NE(linux_on_windows.status().message().find(
+                "The value of parameter linuxConfiguration is invalid."),
+            std::string::npos)
+      << linux_on_windows.status().message();
+  // A TrustedLaunch-only image and a VM that leaves the security type to the
+  // platform default (Standard here): refused.
+  nlohmann::json no_security = Body("raw", raw_spec);
+  no_security["properties"].erase("securityProfile");
+  auto defaulted = raw_put("raw", no_security);
+  ASSERT_FALSE(defaulted.ok());
+  EXPECT_NE(defaulted.status().message().find(
+                "The provided gallery image only supports creation of VMs and VM Scale Sets with "
+                "'TrustedLaunch' security type."),
+            std::string::npos)
+      << defaulted.status().message();
+  EXPECT_TRUE(raw_put("raw", fifteen).ok());  // the same body with 15 characters is fine
+  EXPECT_EQ(env_->fake().RequestCount("PUT Microsoft.Compute/virtualMachines"), puts + 4);
+
+  // The client refuses a name Azure would refuse, before sending anything.
+  VmSpec named = spec;
+  named.computer_name = "vmr-sql-1-3-0-ab";
+  auto refused = vms_->CreateVm(kValidationRg, "named", named);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("15 characters"), std::string::npos);
+  VmSpec with_key = spec;
+  with_key.ssh_public_key = "ssh-ed25519 AAAAC3Nza";
+  EXPECT_EQ(vms_->CreateVm(kValidationRg, "named", with_key).status().code(),
+            StatusCode::kInvalidArgument);
+  VmSpec no_os = spec;
+  no_os.os_type.clear();  // no silent Linux default
+  EXPECT_EQ(vms_->CreateVm(kValidationRg, "named", no_os).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(env_->fake().RequestCount("PUT Microsoft.Compute/virtualMachines"), puts + 4);
+}
+
+TEST_F(ComputeIntegrationTest, ExplicitSecurityTypeSurvivesAChangedPlatformDefault) {
+  // The platform starts defaulting new VMs to TrustedLaunch; our image
+  // definition has no SecurityType feature (Standard VMs only).
+  env_->fake().SetVmDefaultSecurityType("TrustedLaunch");
+  ImageDefinition def = Definition();
+  def.os_type = "Linux";
+  def.offer = "baseline-linux";
+  const GalleryImageRef image = PublishImage(*env_, *gallery_, "linux-std", def);
+  auto read = gallery_->GetImageDefinition(image);
+  ASSERT_TRUE(read.ok());
+  EXPECT_EQ(read->security_type, "");
+  EXPECT_EQ(VmSecurityTypeFor(*read), "Standard");
+  ASSERT_TRUE(
+      vms_->CreateNic(kValidationRg, "lx-nic", {.location = "westeurope", .subnet_id = kSubnet})
+          .ok());
+  const VmSpec spec{.location = "westeurope",
+                    .size = "Standard_D2s_v5",
+                    .nic_id = NicId("lx-nic"),
+                    .gallery_image_version_id = image.VersionId("1.0.0"),
+                    .os_type = read->os_type,
+                    .security_type = VmSecurityTypeFor(*read),
+                    .computer_name = ComputerNameFor("2b7f0c1e-uid-of-a-release", read->os_type),
+                    .ssh_public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIvmrelease"};
+  // Without the explicit type, this is what the new default would do:
+  nlohmann::json defaulted = Body("lx", spec);
+  defaulted["properties"].erase("securityProfile");
+  auto refused = env_->arm().Begin({.method = "PUT",
+                                    .path = kValidationRg.Id(kVmType, "lx"),
+                                    .api_version = kComputeApiVersion,
+                                    .body = defaulted});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("Use of TrustedLaunch setting is not supported for the "
+                                            "provided image."),
+            std::string::npos)
+      << refused.status().message();
+
+  MustWait(*env_, vms_->CreateVm(kValidationRg, "lx", spec));
+  const auto stored = env_->fake().Resource(kValidationRg.Id(kVmType, "lx"));
+  ASSERT_TRUE(stored.has_value());
+  const nlohmann::json& props = (*stored)["properties"];
+  EXPECT_EQ(props["securityProfile"]["securityType"], "Standard");
+  EXPECT_EQ(props["osProfile"]["computerName"], "2b7f0c1e-uid-of-a-release");
+  EXPECT_EQ(props["osProfile"]["linuxConfiguration"]["disablePasswordAuthentication"], true);
+  EXPECT_FALSE(props["osProfile"].contains("windowsConfiguration"));
+  EXPECT_EQ(props["storageProfile"]["osDisk"]["osType"], "Linux");
+
+  // A Windows configuration on this Linux image is refused too.
+  ASSERT_TRUE(
+      vms_->CreateNic(kValidationRg, "lx2-nic", {.location = "westeurope", .subnet_id = kSubnet})
+          .ok());
+  VmSpec lx2 = spec;
+  lx2.nic_id = NicId("lx2-nic");
+  nlohmann::json windows_config = Body("lx2", lx2);
+  windows_config["properties"]["osProfile"]["windowsConfiguration"] = {{"provisionVMAgent", true}};
+  auto wrong = env_->arm().Begin({.method = "PUT",
+                                  .path = kValidationRg.Id(kVmType, "lx2"),
+                                  .api_version = kComputeApiVersion,
+                                  .body = windows_config});
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(
+      wrong.status().message().find("The value of parameter windowsConfiguration is invalid."),
+      std::string::npos)
+      << wrong.status().message();
+}
+
 TEST_F(ComputeIntegrationTest, VmCreationErrorsAreTheRightKinds) {
   PublishVersion(*env_, *gallery_, "1.0.0", "1.0.0.vhd");
   // No NIC yet.
@@ -174,7 +366,8 @@ TEST_F(ComputeIntegrationTest, LocationPolledOperationFailureKeepsTheAzureError)
   auto op = vms_->ImportDisk(kValidationRg, "broken",
                              {.location = "westeurope",
                               .source_uri = VhdUri("broken.vhd"),
-                              .storage_account_id = kStorageAccount});
+                              .storage_account_id = kStorageAccount,
+                              .os_type = "Linux"});
   ASSERT_TRUE(op.ok());
   auto done = env_->arm().Wait(*op, 1h);
   ASSERT_FALSE(done.ok());

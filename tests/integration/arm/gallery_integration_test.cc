@@ -88,13 +88,14 @@ TEST_F(GalleryIntegrationTest, AnExistingVersionIsNeverOverwritten) {
   MustWait(*env_, gallery_->CreateImageVersion(kImage, "1.3.0", VersionSpec("a.vhd")));
   const auto before = env_->fake().Resource(kImage.VersionId("1.3.0"));
   ASSERT_TRUE(before.has_value());
+  EXPECT_EQ((*before)["tags"][kReleaseUidTag], kReleaseUid);
 
-  // Same content: adopted as it is, nothing sent.
+  // Ours, same content: adopted as it is, nothing sent.
   auto again = gallery_->CreateImageVersion(kImage, "1.3.0", VersionSpec("a.vhd"));
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->state, OperationState::kSucceeded);
 
-  // Different content: refused before any PUT.
+  // Ours, different content: refused before any PUT.
   auto other = gallery_->CreateImageVersion(kImage, "1.3.0", VersionSpec("b.vhd"));
   ASSERT_FALSE(other.ok());
   EXPECT_EQ(other.status().code(), StatusCode::kAlreadyExists);
@@ -105,17 +106,147 @@ TEST_F(GalleryIntegrationTest, AnExistingVersionIsNeverOverwritten) {
   EXPECT_EQ(env_->fake().RequestCount("PUT Microsoft.Compute/galleries/images/versions"), 1);
   EXPECT_EQ(env_->fake().Resource(kImage.VersionId("1.3.0")), before);
 
+  // Another release's claim on the same version: VersionConflict, naming both.
+  auto theirs =
+      gallery_->CreateImageVersion(kImage, "1.3.0", VersionSpec("a.vhd", kOtherReleaseUid));
+  ASSERT_FALSE(theirs.ok());
+  EXPECT_TRUE(IsVersionConflict(theirs.status())) << theirs.status().ToString();
+  EXPECT_EQ(ClassifyArmError(theirs.status()), ArmErrorKind::kConflict);
+  EXPECT_NE(theirs.status().message().find(kReleaseUid), std::string::npos);
+  EXPECT_NE(theirs.status().message().find(kOtherReleaseUid), std::string::npos);
+  EXPECT_EQ(env_->fake().Resource(kImage.VersionId("1.3.0")), before);
+
   // ARM's PUT is create-or-update; the create path sends If-None-Match: * so a
-  // version that appeared after its GET is not replaced either (412).
+  // version that appeared after its GET is not replaced either (412) — when
+  // the service honours it.
   auto raw = env_->arm().Begin({.method = "PUT",
                                 .path = kImage.VersionId("1.3.0"),
                                 .api_version = kGalleryApiVersion,
-                                .body = ImageVersionBody(VersionSpec("b.vhd")),
+                                .body = ImageVersionBody(VersionSpec("a.vhd", kOtherReleaseUid)),
                                 .headers = {{"If-None-Match", "*"}}});
   ASSERT_FALSE(raw.ok());
   EXPECT_EQ(raw.status().detail().http_status, 412);
   EXPECT_EQ(env_->fake().Resource(kImage.VersionId("1.3.0")), before);
+  ASSERT_TRUE(gallery_->CreateImageVersion(kImage, "1.3.0", VersionSpec("a.vhd")).ok());
 }
+
+TEST_F(GalleryIntegrationTest, AnotherReleasesVersionIsNeverTouchedWhenIfNoneMatchIsIgnored) {
+  env_->fake().SetIgnoreIfNoneMatch(true);
+  ArmGallery theirs(env_->arm());
+  MustWait(*env_,
+           theirs.CreateImageVersion(kImage, "1.3.0", VersionSpec("a.vhd", kOtherReleaseUid)));
+  const std::string id = kImage.VersionId("1.3.0");
+  const auto before = env_->fake().Resource(id);
+  ASSERT_TRUE(before.has_value());
+  env_->fake().ResetCounters();
+
+  // The switch is real: a PUT with If-None-Match: * now updates the version
+  // (shown on a scratch version, 7.0.0).
+  MustWait(*env_,
+           theirs.CreateImageVersion(kImage, "7.0.0", VersionSpec("s.vhd", kOtherReleaseUid)));
+  auto raw = env_->arm().Begin({.method = "PUT",
+                                .path = kImage.VersionId("7.0.0"),
+                                .api_version = kGalleryApiVersion,
+                                .body = ImageVersionBody(VersionSpec("s.vhd", kReleaseUid)),
+                                .headers = {{"If-None-Match", "*"}}});
+  ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+  EXPECT_EQ((*env_->fake().Resource(kImage.VersionId("7.0.0")))["tags"][kReleaseUidTag],
+            kReleaseUid);
+  env_->fake().ResetCounters();
+
+  // Same VHD, so Azure would accept the PUT as an update — but we never send it.
+  auto create = gallery_->CreateImageVersion(kImage, "1.3.0", VersionSpec("a.vhd"));
+  ASSERT_FALSE(create.ok());
+  EXPECT_TRUE(IsVersionConflict(create.status())) << create.status().ToString();
+  EXPECT_NE(create.status().message().find("belongs to release uid " + kOtherReleaseUid),
+            std::string::npos)
+      << create.status().message();
+  EXPECT_NE(create.status().message().find("(uid " + kReleaseUid + ")"), std::string::npos);
+
+  // Revoking or publishing it, or deleting it, is refused the same way.
+  auto update = gallery_->UpdateImageVersion(
+      kImage, "1.3.0", {.owner_uid = kReleaseUid, .exclude_from_latest = false});
+  ASSERT_FALSE(update.ok());
+  EXPECT_TRUE(IsVersionConflict(update.status())) << update.status().ToString();
+  auto del = gallery_->DeleteOwnedImageVersion(kImage, "1.3.0", kReleaseUid);
+  ASSERT_FALSE(del.ok());
+  EXPECT_TRUE(IsVersionConflict(del.status())) << del.status().ToString();
+
+  EXPECT_EQ(env_->fake().RequestCount("PUT Microsoft.Compute/galleries/images/versions"), 0);
+  EXPECT_EQ(env_->fake().RequestCount("PATCH Microsoft.Compute/galleries/images/versions"), 0);
+  EXPECT_EQ(env_->fake().RequestCount("DELETE Microsoft.Compute/galleries/images/versions"), 0);
+  EXPECT_EQ(env_->fake().Resource(id), before);
+
+  // A version without the tag (made by hand or another tool) is not ours either.
+  nlohmann::json untagged = ImageVersionBody(VersionSpec("u.vhd"));
+  untagged.erase("tags");
+  MustWait(*env_, env_->arm().Begin({.method = "PUT",
+                                     .path = kImage.VersionId("1.6.0"),
+                                     .api_version = kGalleryApiVersion,
+                                     .body = untagged}));
+  auto hand_made = gallery_->CreateImageVersion(kImage, "1.6.0", VersionSpec("u.vhd"));
+  ASSERT_FALSE(hand_made.ok());
+  EXPECT_TRUE(IsVersionConflict(hand_made.status()));
+  EXPECT_NE(hand_made.status().message().find("carries no vmrelease-release-uid tag"),
+            std::string::npos)
+      << hand_made.status().message();
+}
+
+TEST_F(GalleryIntegrationTest, OurVersionIsAdoptedAfterACrashWhenIfNoneMatchIsIgnored) {
+  env_->fake().SetIgnoreIfNoneMatch(true);
+  {
+    auto cred = env_->NewCredential();
+    auto client = env_->NewClient(*cred);
+    ArmGallery before_crash(*client);
+    auto op = before_crash.CreateImageVersion(kImage, "1.8.0", VersionSpec("h.vhd"));
+    ASSERT_TRUE(op.ok()) << op.status().ToString();
+    EXPECT_EQ(op->state, OperationState::kInProgress);
+  }  // the controller dies before recording the operation
+
+  auto cred = env_->NewCredential();
+  auto client = env_->NewClient(*cred);
+  ArmGallery after_crash(*client);
+  auto adopted = after_crash.CreateImageVersion(kImage, "1.8.0", VersionSpec("h.vhd"));
+  ASSERT_TRUE(adopted.ok()) << adopted.status().ToString();
+  EXPECT_EQ(adopted->state, OperationState::kInProgress);
+  Operation done = MustWait(*env_, adopted, &after_crash);
+  EXPECT_EQ(ParseImageVersion(done.result).provisioning_state, "Succeeded");
+  EXPECT_EQ(ParseImageVersion(done.result).spec.owner_uid, kReleaseUid);
+  EXPECT_EQ(env_->fake().RequestCount("PUT Microsoft.Compute/galleries/images/versions"), 1);
+}
+
+// The create PUT lands but its answer is lost; the client's retry meets the
+// version it just made (412 when If-None-Match is honoured, 409 while its
+// operation runs when it is ignored). Reading it back adopts it.
+class LostCreateAnswerTest : public GalleryIntegrationTest,
+                             public ::testing::WithParamInterface<bool> {};
+
+TEST_P(LostCreateAnswerTest, TheVersionIsReadBackAndAdopted) {
+  env_->fake().SetIgnoreIfNoneMatch(GetParam());
+  env_->fake().InjectFault(fake_arm::FaultKind::kLostAnswer, 1, "/versions/1.9.0", "PUT");
+  auto op = gallery_->CreateImageVersion(kImage, "1.9.0", VersionSpec("l.vhd"));
+  ASSERT_TRUE(op.ok()) << op.status().ToString();
+  EXPECT_EQ(op->state, OperationState::kInProgress);
+  EXPECT_EQ(env_->fake().RequestCount("PUT Microsoft.Compute/galleries/images/versions"), 2);
+  Operation done = MustWait(*env_, op);
+  const ImageVersion v = ParseImageVersion(done.result);
+  EXPECT_EQ(v.provisioning_state, "Succeeded");
+  EXPECT_EQ(v.spec.owner_uid, kReleaseUid);
+  EXPECT_EQ(v.spec.source_vhd_uri, VhdUri("l.vhd"));
+
+  // Another release's lost answer the same way: its version is found, and refused.
+  env_->fake().InjectFault(fake_arm::FaultKind::kLostAnswer, 1, "/versions/1.9.1", "PUT");
+  env_->fake().InjectFault(fake_arm::FaultKind::kServerError500, 7, "/versions/1.9.1", "PUT");
+  ArmGallery theirs(env_->arm());
+  auto their_op =
+      theirs.CreateImageVersion(kImage, "1.9.1", VersionSpec("m.vhd", kOtherReleaseUid));
+  ASSERT_TRUE(their_op.ok()) << their_op.status().ToString();  // it landed: adopted by its owner
+  auto ours = gallery_->CreateImageVersion(kImage, "1.9.1", VersionSpec("m.vhd"));
+  EXPECT_TRUE(IsVersionConflict(ours.status())) << ours.status().ToString();
+}
+
+INSTANTIATE_TEST_SUITE_P(IfNoneMatch, LostCreateAnswerTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "Ignored" : "Honoured"; });
 
 TEST_F(GalleryIntegrationTest, AVersionStillBeingCreatedIsAdoptedAndFollowed) {
   ASSERT_TRUE(gallery_->CreateImageVersion(kImage, "2.0.0", VersionSpec("c.vhd")).ok());
@@ -186,6 +317,7 @@ TEST_F(GalleryIntegrationTest, PublishingUpdatesAndDeletionRules) {
   MustWait(*env_, gallery_->CreateImageVersion(kImage, "1.3.0", VersionSpec("f.vhd")));
   const WallTime eol = env_->clock().WallNow() + std::chrono::hours(24 * 90);
   PublishingUpdate update{
+      .owner_uid = kReleaseUid,
       .target_regions = std::vector<TargetRegion>{{.name = "westeurope",
                                                    .regional_replica_count = 2,
                                                    .storage_account_type = "Standard_ZRS"},
@@ -218,6 +350,69 @@ TEST_F(GalleryIntegrationTest, PublishingUpdatesAndDeletionRules) {
   auto again = gallery_->DeleteImageVersion(kImage, "1.3.0");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->state, OperationState::kSucceeded);
+}
+
+// The excludeFromLatest flags of the stored version: "profile" then each region's.
+std::string LatestFlags(ArmTestEnv& env, const std::string& id) {
+  const auto v = env.fake().Resource(id);
+  if (!v) return "missing";
+  const nlohmann::json& pub = (*v)["properties"]["publishingProfile"];
+  std::string out = "profile=" + pub["excludeFromLatest"].dump();
+  for (const auto& r : pub["targetRegions"])
+    out += " " + r["name"].get<std::string>() + "=" + r["excludeFromLatest"].dump();
+  return out;
+}
+
+TEST_F(GalleryIntegrationTest, PublishAndRevocationSetExcludeFromLatestInEveryRegion) {
+  const std::string id = kImage.VersionId("1.3.0");
+  // Azure keeps a flag per region, false unless sent — whatever the profile says.
+  nlohmann::json bare = ImageVersionBody(VersionSpec("r.vhd"));
+  for (auto& r : bare["properties"]["publishingProfile"]["targetRegions"])
+    r.erase("excludeFromLatest");
+  MustWait(*env_, env_->arm().Begin({.method = "PUT",
+                                     .path = kImage.VersionId("0.0.1"),
+                                     .api_version = kGalleryApiVersion,
+                                     .body = bare}));
+  EXPECT_EQ(LatestFlags(*env_, kImage.VersionId("0.0.1")), "profile=true westeurope=false");
+
+  // Staged: excluded from latest, in the validation region only — at both levels.
+  MustWait(*env_, gallery_->CreateImageVersion(kImage, "1.3.0", VersionSpec("r.vhd")));
+  EXPECT_EQ(LatestFlags(*env_, id), "profile=true westeurope=true");
+
+  // More regions while still staged: the new ones stay excluded like the version.
+  MustWait(*env_,
+           gallery_->UpdateImageVersion(kImage, "1.3.0",
+                                        {.owner_uid = kReleaseUid,
+                                         .target_regions = std::vector<TargetRegion>{
+                                             {.name = "westeurope"}, {.name = "northeurope"}}}));
+  EXPECT_EQ(LatestFlags(*env_, id), "profile=true westeurope=true northeurope=true");
+
+  // Published to three regions (no per-region flags given): all take the new value.
+  MustWait(*env_, gallery_->UpdateImageVersion(
+                      kImage, "1.3.0",
+                      {.owner_uid = kReleaseUid,
+                       .target_regions = std::vector<TargetRegion>{{.name = "westeurope"},
+                                                                   {.name = "northeurope"},
+                                                                   {.name = "eastus2",
+                                                                    .exclude_from_latest = true}},
+                       .exclude_from_latest = false}));
+  EXPECT_EQ(LatestFlags(*env_, id),
+            "profile=false westeurope=false northeurope=false eastus2=false");
+
+  // Revoked: the regions as read back (each with its own false) all flip.
+  MustWait(*env_, gallery_->UpdateImageVersion(
+                      kImage, "1.3.0", {.owner_uid = kReleaseUid, .exclude_from_latest = true}));
+  EXPECT_EQ(LatestFlags(*env_, id), "profile=true westeurope=true northeurope=true eastus2=true");
+  auto v = gallery_->GetImageVersion(kImage, "1.3.0", false);
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->spec.exclude_from_latest);
+  for (const auto& r : v->spec.target_regions) EXPECT_EQ(r.exclude_from_latest, true) << r.name;
+  EXPECT_EQ(v->spec.source_vhd_uri, VhdUri("r.vhd"));  // content untouched
+
+  // An update that does not change the flag leaves every level alone.
+  MustWait(*env_, gallery_->UpdateImageVersion(kImage, "1.3.0",
+                                               {.owner_uid = kReleaseUid, .replica_count = 2}));
+  EXPECT_EQ(LatestFlags(*env_, id), "profile=true westeurope=true northeurope=true eastus2=true");
 }
 
 TEST_F(GalleryIntegrationTest, ImageDefinitionIsAdoptedOrRefused) {

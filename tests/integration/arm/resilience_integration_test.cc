@@ -38,7 +38,8 @@ std::vector<std::string> FullRun(ArmTestEnv& env, const std::string& suffix) {
   PublishVersion(env, gallery, "1.3." + suffix, "1.3." + suffix + ".vhd");
   MustWait(env, gallery.UpdateImageVersion(
                     kImage, "1.3." + suffix,
-                    {.target_regions =
+                    {.owner_uid = kReleaseUid,
+                     .target_regions =
                          std::vector<TargetRegion>{{.name = "westeurope"}, {.name = "northeurope"}},
                      .exclude_from_latest = false}));
   auto v = gallery.GetImageVersion(kImage, "1.3." + suffix, true);

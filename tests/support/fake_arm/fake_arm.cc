@@ -87,8 +87,11 @@ std::string Lower(std::string s) {
   return s;
 }
 
-Reply ErrorReply(int status, const std::string& code, const std::string& message) {
-  return Reply{.status = status, .body = {{"error", {{"code", code}, {"message", message}}}}};
+Reply ErrorReply(int status, const std::string& code, const std::string& message,
+                 const std::string& target) {
+  Reply r{.status = status, .body = {{"error", {{"code", code}, {"message", message}}}}};
+  if (!target.empty()) r.body["error"]["target"] = target;
+  return r;
 }
 
 Reply NotFound(const ArmPath& p) {
@@ -290,74 +293,9 @@ namespace {
 
 enum class RouteKind { kArm, kOperation, kEntra, kImds, kStats, kUnknown };
 
-void Dispatch(FakeArm::State& s, const http::ServerRequest& req, http::Responder& res) {
-  RouteKind kind = RouteKind::kUnknown;
-  ArmPath p;
-  std::string route;
-  std::string tenant;
-  const std::vector<std::string> seg = Split(req.path);
-  if (req.path == "/metadata/identity/oauth2/token") {
-    kind = RouteKind::kImds;
-    route = req.method + " imds";
-  } else if (seg.size() == 4 && seg[1] == "oauth2" && seg[2] == "v2.0" && seg[3] == "token") {
-    kind = RouteKind::kEntra;
-    tenant = seg[0];
-    route = req.method + " token";
-  } else if (!seg.empty() && seg[0] == "_fake") {
-    kind = RouteKind::kStats;
-    route = req.method + " _fake";
-  } else if (ParseArmPath(req.path, &p)) {
-    kind = p.is_operation ? RouteKind::kOperation : RouteKind::kArm;
-    route =
-        req.method + " " +
-        (p.is_operation ? p.operation_kind : p.Type() + (p.action.empty() ? "" : "/" + p.action));
-  }
-
-  std::optional<FaultKind> fault;
-  {
-    std::lock_guard g(s.mu);
-    ++s.total_requests;
-    ++s.route_counts[route.empty() ? req.method + " unknown" : route];
-    const std::string crid = req.headers.Get("x-ms-client-request-id");
-    if (!crid.empty() && !s.client_request_ids.insert(crid).second) ++s.retries_seen;
-    const bool identity = kind == RouteKind::kEntra || kind == RouteKind::kImds;
-    if (kind != RouteKind::kStats && kind != RouteKind::kUnknown) {
-      for (auto it = s.injected.begin(); it != s.injected.end(); ++it) {
-        if (req.path.find(it->path_contains) == std::string::npos) continue;
-        fault = it->kind;
-        if (--it->count <= 0) s.injected.erase(it);
-        break;
-      }
-      if (!fault && s.fault_rate > 0 && !s.fault_kinds.empty() &&
-          (!identity || s.faults_on_identity)) {
-        std::uniform_real_distribution<double> u(0.0, 1.0);
-        if (u(s.rng) < s.fault_rate)
-          fault = s.fault_kinds[std::uniform_int_distribution<size_t>(
-              0, s.fault_kinds.size() - 1)(s.rng)];
-      }
-      if (fault) ++s.faults_injected;
-    }
-  }
-  if (fault) {
-    if (*fault == FaultKind::kNoAnswer) {
-      std::this_thread::sleep_for(s.opts.no_answer_delay);
-      res.Abort();
-      return;
-    }
-    if (*fault == FaultKind::kDropConnection) {
-      res.Abort();
-      return;
-    }
-    Reply r;
-    {
-      std::lock_guard g(s.mu);
-      r = FaultReply(s, *fault);
-    }
-    SendReply(req, res, std::move(r));
-    return;
-  }
-
-  Reply reply;
+// Runs the request against the state (authentication first) and fills `reply`.
+void Handle(FakeArm::State& s, RouteKind kind, const ArmPath& p, const std::string& tenant,
+            const http::ServerRequest& req, Reply& reply) {
   try {
     std::lock_guard g(s.mu);
     switch (kind) {
@@ -434,6 +372,84 @@ void Dispatch(FakeArm::State& s, const http::ServerRequest& req, http::Responder
     log::Error("fake_arm", "handler failed", {{"path", req.path}, {"error", e.what()}});
     reply = ErrorReply(500, "FakeArmBug", e.what());
   }
+}
+
+void Dispatch(FakeArm::State& s, const http::ServerRequest& req, http::Responder& res) {
+  RouteKind kind = RouteKind::kUnknown;
+  ArmPath p;
+  std::string route;
+  std::string tenant;
+  const std::vector<std::string> seg = Split(req.path);
+  if (req.path == "/metadata/identity/oauth2/token") {
+    kind = RouteKind::kImds;
+    route = req.method + " imds";
+  } else if (seg.size() == 4 && seg[1] == "oauth2" && seg[2] == "v2.0" && seg[3] == "token") {
+    kind = RouteKind::kEntra;
+    tenant = seg[0];
+    route = req.method + " token";
+  } else if (!seg.empty() && seg[0] == "_fake") {
+    kind = RouteKind::kStats;
+    route = req.method + " _fake";
+  } else if (ParseArmPath(req.path, &p)) {
+    kind = p.is_operation ? RouteKind::kOperation : RouteKind::kArm;
+    route =
+        req.method + " " +
+        (p.is_operation ? p.operation_kind : p.Type() + (p.action.empty() ? "" : "/" + p.action));
+  }
+
+  std::optional<FaultKind> fault;
+  {
+    std::lock_guard g(s.mu);
+    ++s.total_requests;
+    ++s.route_counts[route.empty() ? req.method + " unknown" : route];
+    const std::string crid = req.headers.Get("x-ms-client-request-id");
+    if (!crid.empty() && !s.client_request_ids.insert(crid).second) ++s.retries_seen;
+    const bool identity = kind == RouteKind::kEntra || kind == RouteKind::kImds;
+    if (kind != RouteKind::kStats && kind != RouteKind::kUnknown) {
+      for (auto it = s.injected.begin(); it != s.injected.end(); ++it) {
+        if (req.path.find(it->path_contains) == std::string::npos) continue;
+        if (!it->method.empty() && it->method != req.method) continue;
+        fault = it->kind;
+        if (--it->count <= 0) s.injected.erase(it);
+        break;
+      }
+      if (!fault && s.fault_rate > 0 && !s.fault_kinds.empty() &&
+          (!identity || s.faults_on_identity)) {
+        std::uniform_real_distribution<double> u(0.0, 1.0);
+        if (u(s.rng) < s.fault_rate)
+          fault = s.fault_kinds[std::uniform_int_distribution<size_t>(
+              0, s.fault_kinds.size() - 1)(s.rng)];
+      }
+      if (fault) ++s.faults_injected;
+    }
+  }
+  if (fault) {
+    if (*fault == FaultKind::kNoAnswer) {
+      std::this_thread::sleep_for(s.opts.no_answer_delay);
+      res.Abort();
+      return;
+    }
+    if (*fault == FaultKind::kDropConnection) {
+      res.Abort();
+      return;
+    }
+    if (*fault == FaultKind::kLostAnswer) {
+      Reply ignored;
+      Handle(s, kind, p, tenant, req, ignored);  // it happens; nobody hears about it
+      res.Abort();
+      return;
+    }
+    Reply r;
+    {
+      std::lock_guard g(s.mu);
+      r = FaultReply(s, *fault);
+    }
+    SendReply(req, res, std::move(r));
+    return;
+  }
+
+  Reply reply;
+  Handle(s, kind, p, tenant, req, reply);
   SendReply(req, res, std::move(reply));
 }
 
@@ -576,6 +592,16 @@ void FakeArm::SetLroPolls(int polls) {
   state_->opts.lro_polls = polls;
 }
 
+void FakeArm::SetIgnoreIfNoneMatch(bool ignore) {
+  std::lock_guard g(state_->mu);
+  state_->opts.ignore_if_none_match = ignore;
+}
+
+void FakeArm::SetVmDefaultSecurityType(const std::string& security_type) {
+  std::lock_guard g(state_->mu);
+  state_->opts.vm_default_security_type = security_type;
+}
+
 void FakeArm::SetRetryAfterSeconds(int seconds) {
   std::lock_guard g(state_->mu);
   state_->opts.retry_after_seconds = seconds;
@@ -591,9 +617,10 @@ void FakeArm::FailNextOperation(OperationFailure failure) {
   state_->failures.push_back(std::move(failure));
 }
 
-void FakeArm::InjectFault(FaultKind kind, int count, const std::string& path_contains) {
+void FakeArm::InjectFault(FaultKind kind, int count, const std::string& path_contains,
+                          const std::string& method) {
   std::lock_guard g(state_->mu);
-  state_->injected.push_back({kind, count, path_contains});
+  state_->injected.push_back({kind, count, path_contains, method});
 }
 
 void FakeArm::SetRandomFaults(double rate, std::vector<FaultKind> kinds, bool include_identity) {

@@ -49,6 +49,8 @@ enum class FaultKind {
   kUnavailable503,  // 503 ServiceUnavailable with Retry-After
   kDropConnection,  // the connection is closed without a usable answer
   kNoAnswer,        // the request is held for Options::no_answer_delay, then dropped
+  kLostAnswer,      // the request is carried out, then its answer is lost (dropped
+                    // connection): the client cannot tell whether it landed
 };
 
 struct Options {
@@ -68,6 +70,14 @@ struct Options {
   std::string vhd_output_base = "https://fakebuilds.blob.core.windows.net/vhds";
   std::chrono::milliseconds no_answer_delay{3000};
   uint64_t seed = 1;  // random faults are reproducible
+  // Gallery PUTs honour `If-None-Match: *` (412 when the resource exists).
+  // Compute Gallery does not document it, so tests also run with it ignored:
+  // a PUT then updates an existing image definition or version, as ARM's
+  // create-or-update does.
+  bool ignore_if_none_match = false;
+  // securityProfile.securityType a VM gets when its PUT sends none (Azure's
+  // platform default; it has been moving from Standard to TrustedLaunch).
+  std::string vm_default_security_type = "Standard";
 };
 
 // "script contains X → exit code / stdout / stderr" for Run Command.
@@ -107,9 +117,14 @@ class FakeArm {
   void AcceptAssertion(const std::string& assertion);
   // The assertion is refused as expired (AADSTS700024), like a stale projected token.
   void ExpireAssertion(const std::string& assertion);
-  // IMDS identity; "" = the system-assigned identity.
+  // IMDS identity; "" = the system-assigned identity. Like IMDS, a request
+  // without client_id gets the system-assigned identity, else the only
+  // user-assigned one; with none it is 400 "Identity not found", with several
+  // user-assigned and no system-assigned identity 400 "Multiple user assigned
+  // identities exist, ...".
   void AddManagedIdentity(const std::string& client_id = "");
-  // The next `count` IMDS requests answer `http_status` (e.g. 503, 410, 429).
+  // The next `count` IMDS requests answer `http_status` (e.g. 503, 410, 429;
+  // 400 answers IMDS's "Identity not found" body).
   void FailImds(int count, int http_status);
   // Every token issued so far is treated as expired from now on.
   void ExpireAllTokens();
@@ -131,11 +146,15 @@ class FakeArm {
 
   // --- behaviour ---
   void SetLroPolls(int polls);
+  void SetIgnoreIfNoneMatch(bool ignore);
+  void SetVmDefaultSecurityType(const std::string& security_type);
   void SetRetryAfterSeconds(int seconds);
   void AddRunCommandRule(RunCommandRule rule);
   void FailNextOperation(OperationFailure failure);
-  // The next `count` ARM requests whose path contains `path_contains` get `kind`.
-  void InjectFault(FaultKind kind, int count = 1, const std::string& path_contains = "");
+  // The next `count` ARM requests whose path contains `path_contains` (and
+  // whose method is `method`, when given) get `kind`.
+  void InjectFault(FaultKind kind, int count = 1, const std::string& path_contains = "",
+                   const std::string& method = "");
   // Each ARM request (not token/IMDS unless `include_identity`) gets a random
   // fault from `kinds` with probability `rate`.
   void SetRandomFaults(double rate, std::vector<FaultKind> kinds, bool include_identity = false);

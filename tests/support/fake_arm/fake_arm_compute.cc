@@ -3,6 +3,10 @@
 // Shapes: VirtualMachine_Create_FromAGeneralizedSharedImage.json,
 // VirtualMachine_Get_InstanceView.json, VirtualMachineRunCommand_CreateOrUpdate.json,
 // and the run command instanceView documented in virtual-machines/NOTES.md.
+#include <algorithm>
+#include <cctype>
+#include <optional>
+
 #include "controller/common/crypto.h"
 #include "tests/support/fake_arm/fake_arm_state.h"
 
@@ -76,6 +80,73 @@ Reply DeleteDisk(FakeArm::State& s, const ArmPath& p) {
 
 // --- virtual machines ---------------------------------------------------------------
 
+// Azure's answers (as the Compute RP words them) to VM bodies it refuses.
+Reply InvalidConfiguration(const std::string& parameter) {
+  return ErrorReply(400, "InvalidParameter", "The value of parameter " + parameter + " is invalid.",
+                    parameter);
+}
+
+// osProfile checks Azure makes against the image's OS type.
+std::optional<Reply> CheckOsProfile(const nlohmann::json& os_profile, const std::string& os_type) {
+  const bool windows = os_type == "Windows";
+  if (windows && os_profile.contains("linuxConfiguration"))
+    return InvalidConfiguration("linuxConfiguration");
+  if (!windows && os_profile.contains("windowsConfiguration"))
+    return InvalidConfiguration("windowsConfiguration");
+  const std::string name = os_profile.value("computerName", "");
+  if (windows) {
+    const bool all_digits =
+        !name.empty() &&
+        std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isdigit(c); });
+    if (name.size() > 15 || all_digits ||
+        name.find_first_of("`~!@#$%^&*()=+_[]{}\\|;:.'\",<>/?") != std::string::npos)
+      return ErrorReply(400, "InvalidParameter",
+                        "Windows computer name cannot be more than 15 characters long, be entirely "
+                        "numeric, or contain the following characters: ` ~ ! @ # $ % ^ & * ( ) = "
+                        "+ _ [ ] { } \\ | ; : . ' \" , < > / ?.",
+                        "computerName");
+    if (!os_profile.contains(nlohmann::json::json_pointer("/adminPassword")))
+      return ErrorReply(400, "InvalidParameter",
+                        "Required parameter 'adminPassword' is missing (null).", "adminPassword");
+  } else if (name.size() > 64 ||
+             name.find_first_of("`~!@#$%^&*()=+_[]{}\\|;:'\",<>/?") != std::string::npos) {
+    return ErrorReply(400, "InvalidParameter",
+                      "Linux host name cannot exceed 64 characters in length or contain the "
+                      "following characters: ` ~ ! @ # $ % ^ & * ( ) = + _ [ ] { } \\ | ; : ' \" "
+                      ", < > / ?.",
+                      "computerName");
+  }
+  return std::nullopt;
+}
+
+// securityProfile.securityType against the image definition's SecurityType
+// feature. `requested` is what the VM gets (the PUT's value or the platform
+// default); `image` is the feature value ("" = none).
+std::optional<Reply> CheckSecurityType(const std::string& requested, const std::string& image) {
+  if (requested != "Standard" && requested != "TrustedLaunch" && requested != "ConfidentialVM")
+    return InvalidConfiguration("securityProfile.securityType");
+  const std::string img = Lower(image);
+  for (const char* only : {"TrustedLaunch", "ConfidentialVM"}) {
+    if (img == Lower(only) && requested != only)
+      return ErrorReply(400, "BadRequest",
+                        std::string("The provided gallery image only supports creation of VMs and "
+                                    "VM Scale Sets with '") +
+                            only + "' security type.");
+  }
+  if (requested == "TrustedLaunch" && img != "trustedlaunch" && img != "trustedlaunchsupported" &&
+      img != "trustedlaunchandconfidentialvmsupported")
+    return ErrorReply(400, "BadRequest",
+                      "Use of TrustedLaunch setting is not supported for the provided image. "
+                      "Please select Trusted Launch Supported Gen2 OS Image. For more information, "
+                      "see https://aka.ms/TrustedLaunch-FAQ.");
+  if (requested == "ConfidentialVM" && img != "confidentialvm" &&
+      img != "confidentialvmsupported" && img != "trustedlaunchandconfidentialvmsupported")
+    // The fake's wording, modelled on the TrustedLaunch message.
+    return ErrorReply(400, "BadRequest",
+                      "Use of ConfidentialVM setting is not supported for the provided image.");
+  return std::nullopt;
+}
+
 Reply PutVm(FakeArm::State& s, const ArmPath& p, const nlohmann::json& request) {
   const std::string key = Lower(p.Id());
   const nlohmann::json props = request.value("properties", nlohmann::json::object());
@@ -104,6 +175,8 @@ Reply PutVm(FakeArm::State& s, const ArmPath& p, const nlohmann::json& request) 
   }
   const std::string create = Str(props, "/storageProfile/osDisk/createOption");
   const bool has_os_profile = props.contains("osProfile");
+  std::string security_type = Str(props, "/securityProfile/securityType");
+  if (security_type.empty()) security_type = s.opts.vm_default_security_type;
   std::string os_type = Str(props, "/storageProfile/osDisk/osType");
   std::string disk_id;
   nlohmann::json body = ExampleBody("VirtualMachine_Create_FromAGeneralizedSharedImage.json");
@@ -120,6 +193,15 @@ Reply PutVm(FakeArm::State& s, const ArmPath& p, const nlohmann::json& request) 
     const std::string os_state =
         definition ? Str(definition->body, "/properties/osState") : "Generalized";
     if (definition) os_type = Str(definition->body, "/properties/osType");
+    std::string image_security;
+    if (definition)
+      for (const auto& f :
+           definition->body["properties"].value("features", nlohmann::json::array()))
+        if (Lower(f.value("name", "")) == "securitytype") image_security = f.value("value", "");
+    if (auto refused = CheckSecurityType(security_type, image_security)) return *refused;
+    if (has_os_profile) {
+      if (auto refused = CheckOsProfile(props["osProfile"], os_type)) return *refused;
+    }
     if (os_state == "Generalized" && !has_os_profile)
       return ErrorReply(400, "InvalidParameter",
                         "Required parameter 'osProfile' is missing (null).");
@@ -152,6 +234,10 @@ Reply PutVm(FakeArm::State& s, const ArmPath& p, const nlohmann::json& request) 
           {"provisioningState", "Updating"}}}};
     s.resources[Lower(disk_id)] = StoredResource{.id = disk_id, .type = kDiskType, .body = disk};
   } else if (create == "Attach") {
+    // An imported disk has no security features of its own: Standard only.
+    if (security_type != "Standard") {
+      if (auto refused = CheckSecurityType(security_type, "")) return *refused;
+    }
     disk_id = Str(props, "/storageProfile/osDisk/managedDisk/id");
     StoredResource* disk = Find(s, disk_id);
     if (!disk || disk->body["properties"].value("provisioningState", "") != "Succeeded")
@@ -193,6 +279,7 @@ Reply PutVm(FakeArm::State& s, const ArmPath& p, const nlohmann::json& request) 
   CopyMissing(
       body, nlohmann::json{{"properties", example_props}},
       {"/properties/storageProfile/osDisk/diskSizeGB", "/properties/storageProfile/dataDisks"});
+  body["properties"]["securityProfile"]["securityType"] = security_type;
   body["properties"]["vmId"] = NewUuid();
   body["properties"]["timeCreated"] = s.NowText();
   body["properties"]["provisioningState"] = "Creating";

@@ -36,13 +36,15 @@ void NormalizePublishing(nlohmann::json& body, const std::string& now) {
                "/properties/publishingProfile/storageAccountType"});
   pub["publishedDate"] = now;
   if (!pub.contains("excludeFromLatest")) pub["excludeFromLatest"] = false;
+  // Each target region keeps its own excludeFromLatest, false unless sent (the
+  // examples' read-backs show it on every region, independent of the profile's).
   if (!pub.contains("targetRegions") || pub["targetRegions"].empty())
     pub["targetRegions"] = {
         {{"name", body.value("location", "")}, {"regionalReplicaCount", pub["replicaCount"]}}};
   for (auto& r : pub["targetRegions"]) {
     if (!r.contains("regionalReplicaCount")) r["regionalReplicaCount"] = pub["replicaCount"];
     if (!r.contains("storageAccountType")) r["storageAccountType"] = pub["storageAccountType"];
-    if (!r.contains("excludeFromLatest")) r["excludeFromLatest"] = pub["excludeFromLatest"];
+    if (!r.contains("excludeFromLatest")) r["excludeFromLatest"] = false;
   }
   nlohmann::json& safety = props["safetyProfile"];
   if (!safety.is_object()) safety = nlohmann::json::object();
@@ -65,6 +67,13 @@ std::vector<std::string> RegionNames(const nlohmann::json& body) {
 }
 
 std::string Key(const std::string& region) { return Lower(region); }
+
+// A storageProfile without what the server adds (sizeInGB), for comparisons.
+nlohmann::json ComparableStorage(nlohmann::json storage) {
+  if (storage.is_object() && storage.contains("osDiskImage") && storage["osDiskImage"].is_object())
+    storage["osDiskImage"].erase("sizeInGB");
+  return storage;
+}
 
 Reply CreateVersion(FakeArm::State& s, const http::ServerRequest& req, const ArmPath& p,
                     nlohmann::json request) {
@@ -94,14 +103,16 @@ Reply CreateVersion(FakeArm::State& s, const http::ServerRequest& req, const Arm
                       "The location property is required for this definition.");
   auto existing = s.resources.find(key);
   if (existing != s.resources.end()) {
-    if (req.headers.Get("If-None-Match") == "*")
+    if (req.headers.Get("If-None-Match") == "*" && !s.opts.ignore_if_none_match)
       return ErrorReply(412, "PreconditionFailed",
                         "The resource already exists and If-None-Match: * was specified.");
     if (!existing->second.pending_op.empty())
       return ErrorReply(409, "AnotherOperationInProgress",
                         "Another operation on this or a dependent resource is in progress.");
-    if (existing->second.body["properties"]["storageProfile"] !=
-        request["properties"]["storageProfile"])
+    // Create-or-update: the same content is an update (publishing settings and
+    // tags replaced); a different source is refused.
+    if (ComparableStorage(existing->second.body["properties"]["storageProfile"]) !=
+        ComparableStorage(request["properties"]["storageProfile"]))
       return ErrorReply(409, "PropertyChangeNotAllowed",
                         "Changing property 'galleryImageVersion.properties.storageProfile' is not "
                         "allowed.");
@@ -138,11 +149,7 @@ Reply UpdateVersion(FakeArm::State& s, const ArmPath& p, const nlohmann::json& p
   // The server owns these; clients echo what they read.
   if (clean.contains("properties")) clean["properties"].erase("provisioningState");
   body.merge_patch(clean);
-  nlohmann::json storage_after = body["properties"]["storageProfile"];
-  nlohmann::json before_cmp = storage_before;
-  if (before_cmp.contains("osDiskImage")) before_cmp["osDiskImage"].erase("sizeInGB");
-  if (storage_after.contains("osDiskImage")) storage_after["osDiskImage"].erase("sizeInGB");
-  if (before_cmp != storage_after)
+  if (ComparableStorage(storage_before) != ComparableStorage(body["properties"]["storageProfile"]))
     return ErrorReply(409, "PropertyChangeNotAllowed",
                       "Changing property 'galleryImageVersion.properties.storageProfile' is not "
                       "allowed.");
@@ -199,7 +206,7 @@ Reply PutImageDefinition(FakeArm::State& s, const http::ServerRequest& req, cons
   }
   auto existing = s.resources.find(key);
   if (existing != s.resources.end()) {
-    if (req.headers.Get("If-None-Match") == "*")
+    if (req.headers.Get("If-None-Match") == "*" && !s.opts.ignore_if_none_match)
       return ErrorReply(412, "PreconditionFailed",
                         "The resource already exists and If-None-Match: * was specified.");
     const nlohmann::json& have = existing->second.body["properties"];

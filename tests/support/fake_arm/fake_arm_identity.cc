@@ -32,6 +32,12 @@ long long LifetimeSeconds(const FakeArm::State& s) {
   return std::chrono::duration_cast<std::chrono::seconds>(s.opts.token_lifetime).count();
 }
 
+// IMDS's answer when the VM has no (such) identity.
+Reply ImdsIdentityNotFound() {
+  return Reply{.status = 400,
+               .body = {{"error", "invalid_request"}, {"error_description", "Identity not found"}}};
+}
+
 }  // namespace
 
 Reply HandleEntraToken(FakeArm::State& s, const http::ServerRequest& req,
@@ -92,6 +98,7 @@ Reply HandleImds(FakeArm::State& s, const http::ServerRequest& req) {
                           {"error_description", "Required metadata header not specified"}}};
   if (s.imds_failures > 0) {
     --s.imds_failures;
+    if (s.imds_failure_status == 400) return ImdsIdentityNotFound();
     return Reply{.status = s.imds_failure_status,
                  .body = {{"error", "unknown"},
                           {"error_description", "IMDS is temporarily unavailable (injected)"}}};
@@ -110,11 +117,24 @@ Reply HandleImds(FakeArm::State& s, const http::ServerRequest& req) {
     return Reply{.status = 400,
                  .body = {{"error", "invalid_request"},
                           {"error_description", "Required query variable 'resource' is missing"}}};
-  const std::string client_id = param("client_id");
-  if (!s.managed_identities.count(client_id))
-    return Reply{
-        .status = 400,
-        .body = {{"error", "invalid_request"}, {"error_description", "Identity not found"}}};
+  // Which identity: the one named by client_id; else the system-assigned one;
+  // else the only user-assigned one. IMDS answers 400 with these bodies when
+  // there is none, or several and the request did not choose.
+  std::string client_id = param("client_id");
+  if (!param("object_id").empty() || !param("msi_res_id").empty()) {
+    return ImdsIdentityNotFound();  // the fake knows identities by client id only
+  } else if (!client_id.empty()) {
+    if (!s.managed_identities.count(client_id)) return ImdsIdentityNotFound();
+  } else if (!s.managed_identities.count("")) {
+    if (s.managed_identities.empty()) return ImdsIdentityNotFound();
+    if (s.managed_identities.size() > 1)
+      return Reply{.status = 400,
+                   .body = {{"error", "invalid_request"},
+                            {"error_description",
+                             "Multiple user assigned identities exist, please specify the "
+                             "clientId / resourceId of the identity in the token request"}}};
+    client_id = *s.managed_identities.begin();
+  }
   const long long lifetime = LifetimeSeconds(s);
   const long long now =
       std::chrono::duration_cast<std::chrono::seconds>(s.Now().time_since_epoch()).count();

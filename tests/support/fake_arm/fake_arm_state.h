@@ -115,6 +115,7 @@ struct FakeArm::State {
     FaultKind kind;
     int count;
     std::string path_contains;
+    std::string method;  // "" = any
   };
   std::vector<Injected> injected;
   double fault_rate = 0;
@@ -146,7 +147,9 @@ struct FakeArm::State {
 
 // Helpers shared by the handlers.
 std::string Lower(std::string s);
-Reply ErrorReply(int status, const std::string& code, const std::string& message);
+// An ARM error body; `target` (e.g. "computerName") is added when not empty.
+Reply ErrorReply(int status, const std::string& code, const std::string& message,
+                 const std::string& target = "");
 Reply NotFound(const ArmPath& p);
 nlohmann::json ExampleBody(const std::string& file, const std::string& status = "201");
 // Copies the value at each JSON pointer from `from` into `to` when `to` lacks it.

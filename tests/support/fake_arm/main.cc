@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
   int retry_after = 1;
   std::string token_lifetime = "1h";
   double fault_rate = 0;
+  bool ignore_if_none_match = false;
+  std::string vm_default_security_type = "Standard";
   std::vector<std::string> apps, federated, assertions, galleries, rules, managed, images;
   app.add_option("--listen", listen, "host:port to listen on (port 0 picks a free one)");
   app.add_option("--port-file", port_file, "write the chosen port to this file");
@@ -54,6 +56,10 @@ int main(int argc, char** argv) {
   app.add_option("--retry-after", retry_after, "Retry-After seconds on operation answers");
   app.add_option("--token-lifetime", token_lifetime, "lifetime of issued tokens (Go duration)");
   app.add_option("--fault-rate", fault_rate, "fraction of ARM requests answered 429/500");
+  app.add_flag("--ignore-if-none-match", ignore_if_none_match,
+               "gallery PUTs ignore If-None-Match (create-or-update), as Azure may");
+  app.add_option("--vm-default-security-type", vm_default_security_type,
+                 "security type a VM gets when its PUT names none (Standard | TrustedLaunch)");
   app.add_option("--app", apps, "TENANT:CLIENT_ID:SECRET client-secret application");
   app.add_option("--federated", federated, "TENANT:CLIENT_ID accepting federated assertions");
   app.add_option("--accept-assertion", assertions, "an accepted federated assertion");
@@ -76,6 +82,8 @@ int main(int argc, char** argv) {
   options.port = std::atoi(listen.c_str() + colon + 1);
   options.lro_polls = lro_polls;
   options.retry_after_seconds = retry_after;
+  options.ignore_if_none_match = ignore_if_none_match;
+  options.vm_default_security_type = vm_default_security_type;
   auto lifetime = vmrelease::ParseDuration(token_lifetime);
   if (!lifetime.ok()) return Fail(lifetime.status().ToString());
   options.token_lifetime = *lifetime;

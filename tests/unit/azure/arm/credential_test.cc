@@ -1,13 +1,17 @@
 // Credentials against the fake Entra token endpoint and IMDS: client secret
 // (environment and Secret data), workload identity (re-reading a rotated
-// token file), managed identity (IMDS guidance retries), and the chain's
-// order and skip reasons.
+// token file), managed identity (IMDS guidance retries, 400 = unavailable),
+// and the chain: DefaultAzureCredential's order, fall-through, the selected
+// credential logged without its secret.
 #include <gtest/gtest.h>
+
+#include <mutex>
 
 #include "controller/azure/client_secret_credential.h"
 #include "controller/azure/credential_chain.h"
 #include "controller/azure/managed_identity_credential.h"
 #include "controller/azure/workload_identity_credential.h"
+#include "controller/common/log.h"
 #include "controller/http/server.h"
 #include "tests/support/fake_arm/arm_test_env.h"
 #include "tests/support/testing/process.h"
@@ -212,13 +216,16 @@ TEST_F(CredentialTest, ManagedIdentityRetriesPerImdsGuidance) {
 }
 
 TEST_F(CredentialTest, ManagedIdentityFinalErrors) {
-  // Unknown identity: a 400 is final.
+  // Unknown identity: a 400 is final, and means "not available here".
   auto unknown = ManagedIdentityCredential::Create({.client_id = "nobody"}, Options());
   auto t = (*unknown)->GetToken(kArmScope);
   ASSERT_FALSE(t.ok());
-  EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(t.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(IsCredentialUnavailable(t.status()));
+  EXPECT_EQ(t.status().detail().http_status, 400);
   EXPECT_NE(t.status().message().find("Identity not found"), std::string::npos);
   EXPECT_TRUE(env_->sleeps().empty());
+  EXPECT_EQ(env_->fake().RequestCount("GET imds"), 1);
 
   // No IMDS at all: fail fast, no retries.
   CredentialOptions opts = Options();
@@ -259,6 +266,42 @@ TEST_F(CredentialTest, ManagedIdentityTokensAreForTheResource) {
 
 // --- the chain -------------------------------------------------------------------------
 
+// Captures log lines for the lifetime of the object.
+class LogCapture {
+ public:
+  LogCapture() {
+    log::SetCaptureForTesting([this](const std::string& line) {
+      std::lock_guard g(mu_);
+      lines_.push_back(line);
+    });
+  }
+  ~LogCapture() { log::SetCaptureForTesting(nullptr); }
+  std::vector<std::string> lines() const {
+    std::lock_guard g(mu_);
+    return lines_;
+  }
+  // The lines containing `needle`.
+  std::vector<std::string> Grep(const std::string& needle) const {
+    std::vector<std::string> out;
+    for (const auto& l : lines())
+      if (l.find(needle) != std::string::npos) out.push_back(l);
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+// The "credential selected" line names the kind and never carries a secret.
+void ExpectSelectedLogged(const LogCapture& logs, const std::string& kind) {
+  const auto selected = logs.Grep("credential selected");
+  ASSERT_EQ(selected.size(), 1u) << ::testing::PrintToString(logs.lines());
+  EXPECT_NE(selected[0].find("\"kind\":\"" + kind + "\""), std::string::npos) << selected[0];
+  EXPECT_EQ(selected[0].find("REDACTED"), std::string::npos) << selected[0];
+  EXPECT_TRUE(logs.Grep(ArmTestEnv::kClientSecret).empty());
+}
+
 TEST_F(CredentialTest, ChainReportsWhyEachCandidateWasSkipped) {
   auto chain = NewDefaultCredential({.env = {}, .managed_identity = false, .options = Options()});
   auto t = chain->GetToken(kArmScope);
@@ -266,71 +309,148 @@ TEST_F(CredentialTest, ChainReportsWhyEachCandidateWasSkipped) {
   EXPECT_EQ(t.status().code(), StatusCode::kUnauthenticated);
   EXPECT_EQ(chain->Report(),
             (std::vector<std::string>{
+                "client secret: skipped: not set: AZURE_TENANT_ID AZURE_CLIENT_ID "
+                "AZURE_CLIENT_SECRET",
                 "workload identity: skipped: not set: AZURE_FEDERATED_TOKEN_FILE AZURE_CLIENT_ID "
                 "AZURE_TENANT_ID",
-                "managed identity: skipped: disabled",
-                "client secret: skipped: not set: AZURE_TENANT_ID AZURE_CLIENT_ID "
-                "AZURE_CLIENT_SECRET"}));
+                "managed identity: skipped: disabled"}));
   EXPECT_NE(t.status().message().find("managed identity: skipped: disabled"), std::string::npos);
   EXPECT_EQ(chain->selected(), "");
 }
 
-TEST_F(CredentialTest, ChainFallsThroughToClientSecretWhenImdsIsAbsent) {
-  CredentialOptions opts = Options();
-  opts.imds_endpoint = ClosedEndpoint();
-  auto chain = NewDefaultCredential({.env = SecretEnv(), .options = opts});
-  ASSERT_TRUE(chain->GetToken(kArmScope).ok());
+TEST_F(CredentialTest, ChainUsesTheEnvironmentSecretWhenImdsAnswers400) {
+  // This node's IMDS has no identity for us: it answers 400 "Identity not found".
+  LogCapture logs;
+  auto chain = NewDefaultCredential({.env = SecretEnv(), .options = Options()});
+  auto t = chain->GetToken(kArmScope);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(chain->selected(), "client secret");
-  const auto report = chain->Report();
-  ASSERT_EQ(report.size(), 3u);
-  EXPECT_EQ(report[0].rfind("workload identity: skipped: not set: AZURE_FEDERATED_TOKEN_FILE", 0),
-            0u);
-  EXPECT_EQ(report[1].rfind("managed identity: unavailable: managed identity: IMDS unreachable", 0),
-            0u)
-      << report[1];
-  EXPECT_EQ(report[2], "client secret: selected");
+  EXPECT_EQ(chain->Report()[0], "client secret: selected");
+  EXPECT_EQ(chain->Report()[2], "managed identity: not tried");
+  EXPECT_EQ(env_->fake().RequestCount("POST token"), 1);
+  EXPECT_EQ(env_->fake().RequestCount("GET imds"), 0);
+  ExpectSelectedLogged(logs, "client secret");
   // Sticky: later calls go straight to the selected credential.
-  const int imds = env_->fake().RequestCount("GET imds");
   chain->Invalidate(kArmScope);
   ASSERT_TRUE(chain->GetToken(kArmScope).ok());
-  EXPECT_EQ(env_->fake().RequestCount("GET imds"), imds);
+  EXPECT_EQ(env_->fake().RequestCount("GET imds"), 0);
+  EXPECT_EQ(env_->fake().RequestCount("POST token"), 2);
   EXPECT_NE(chain->Describe().find("client secret"), std::string::npos);
+
+  // Order aside, an IMDS 400 means "not available here" and a chain moves on
+  // past it (it used to stop the chain).
+  auto mi = ManagedIdentityCredential::Create({}, Options());
+  ASSERT_TRUE(mi.ok());
+  std::vector<ChainedCredential::Candidate> candidates;
+  candidates.push_back({.name = "managed identity", .credential = std::move(*mi)});
+  candidates.push_back({.name = "client secret", .credential = env_->NewCredential()});
+  ChainedCredential mi_first(std::move(candidates));
+  auto u = mi_first.GetToken(kArmScope);
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(mi_first.selected(), "client secret");
+  EXPECT_EQ(mi_first.Report()[0],
+            "managed identity: unavailable: managed identity: IMDS answered HTTP 400: "
+            "invalid_request: Identity not found");
+  EXPECT_EQ(env_->fake().RequestCount("GET imds"), 1);  // a 400 is not retried
+  const auto selected = logs.Grep("credential selected");
+  ASSERT_EQ(selected.size(), 2u);
+  EXPECT_NE(selected[1].find("Identity not found"), std::string::npos) << selected[1];
+  EXPECT_TRUE(logs.Grep(ArmTestEnv::kClientSecret).empty());
 }
 
-TEST_F(CredentialTest, ChainTriesWorkloadIdentityFirstThenManagedIdentity) {
+TEST_F(CredentialTest, ChainPrefersTheEnvironmentSecretOverAnAnsweringImds) {
+  env_->fake().AddManagedIdentity();  // the node's identity would answer 200
+  LogCapture logs;
+  auto chain = NewDefaultCredential({.env = SecretEnv(), .options = Options()});
+  ASSERT_TRUE(chain->GetToken(kArmScope).ok());
+  EXPECT_EQ(chain->selected(), "client secret");
+  EXPECT_EQ(env_->fake().RequestCount("GET imds"), 0);
+  ExpectSelectedLogged(logs, "client secret");
+
+  // Without the secret, the node's identity is used — and logged as such.
+  LogCapture mi_logs;
+  auto mi = NewDefaultCredential({.env = {}, .options = Options()});
+  ASSERT_TRUE(mi->GetToken(kArmScope).ok());
+  EXPECT_EQ(mi->selected(), "managed identity");
+  ExpectSelectedLogged(mi_logs, "managed identity");
+}
+
+TEST_F(CredentialTest, ChainWithoutAnyIdentityHereSaysWhy) {
+  // No identity assigned: IMDS answers 400, and the chain ends "unavailable".
+  auto chain = NewDefaultCredential({.env = {}, .options = Options()});
+  auto t = chain->GetToken(kArmScope);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_NE(t.status().message().find("no Azure credential could provide a token"),
+            std::string::npos)
+      << t.status().message();
+  EXPECT_NE(t.status().message().find("managed identity: unavailable"), std::string::npos);
+  EXPECT_NE(t.status().message().find("Identity not found"), std::string::npos);
+
+  // Several user-assigned identities and none chosen: IMDS says so.
+  env_->fake().AddManagedIdentity("uami-a");
+  env_->fake().AddManagedIdentity("uami-b");
+  auto several = chain->GetToken(kArmScope);
+  ASSERT_FALSE(several.ok());
+  EXPECT_NE(several.status().message().find("Multiple user assigned identities exist"),
+            std::string::npos)
+      << several.status().message();
+  EXPECT_EQ(chain->Report()[2].rfind("managed identity: unavailable: ", 0), 0u);
+
+  // Choosing one makes it work; the chain starts over on the next call.
+  auto chosen = NewDefaultCredential(
+      {.env = {}, .managed_identity_config = {.client_id = "uami-b"}, .options = Options()});
+  ASSERT_TRUE(chosen->GetToken(kArmScope).ok());
+  EXPECT_EQ(chosen->selected(), "managed identity");
+
+  // Not on Azure at all: IMDS does not answer, reported without retries.
+  CredentialOptions opts = Options();
+  opts.imds_endpoint = ClosedEndpoint();
+  auto off_azure = NewDefaultCredential({.env = {}, .options = opts});
+  ASSERT_FALSE(off_azure->GetToken(kArmScope).ok());
+  EXPECT_EQ(off_azure->Report()[2].rfind(
+                "managed identity: unavailable: managed identity: IMDS unreachable", 0),
+            0u)
+      << off_azure->Report()[2];
+  EXPECT_TRUE(env_->sleeps().empty());
+}
+
+TEST_F(CredentialTest, ChainOrderIsSecretThenWorkloadIdentityThenManagedIdentity) {
   const std::string file = dir_.Join("token");
   testing::WriteFile(file, "projected-token-chain-1");
   env_->fake().AddFederatedIdentity(ArmTestEnv::kTenant, "wi-client");
   env_->fake().AcceptAssertion("projected-token-chain-1");
+  env_->fake().AddApplication(ArmTestEnv::kTenant, "wi-client", ArmTestEnv::kClientSecret);
   env_->fake().AddManagedIdentity();
+  // All three configured: the environment's client secret wins.
   Environment env = WorkloadEnv(file);
   env.insert({"AZURE_CLIENT_SECRET", ArmTestEnv::kClientSecret});
-  auto wi_first = NewDefaultCredential({.env = env, .options = Options()});
-  ASSERT_TRUE(wi_first->GetToken(kArmScope).ok());
-  EXPECT_EQ(wi_first->selected(), "workload identity");
-  EXPECT_EQ(wi_first->Report()[1], "managed identity: not tried");
+  auto secret_first = NewDefaultCredential({.env = env, .options = Options()});
+  ASSERT_TRUE(secret_first->GetToken(kArmScope).ok());
+  EXPECT_EQ(secret_first->selected(), "client secret");
+  EXPECT_EQ(secret_first->Report()[1], "workload identity: not tried");
+  EXPECT_TRUE(env_->fake().AssertionsSeen().empty());
+
+  // Without the secret, workload identity comes before the node's identity.
+  auto wi_next = NewDefaultCredential({.env = WorkloadEnv(file), .options = Options()});
+  ASSERT_TRUE(wi_next->GetToken(kArmScope).ok());
+  EXPECT_EQ(wi_next->selected(), "workload identity");
+  EXPECT_EQ(wi_next->Report()[2], "managed identity: not tried");
   EXPECT_EQ(env_->fake().RequestCount("GET imds"), 0);
 
-  // Without workload identity, managed identity comes before the client secret.
-  auto mi_next = NewDefaultCredential({.env = SecretEnv(), .options = Options()});
-  ASSERT_TRUE(mi_next->GetToken(kArmScope).ok());
-  EXPECT_EQ(mi_next->selected(), "managed identity");
-  EXPECT_EQ(mi_next->Report()[2], "client secret: not tried");
+  auto mi_last = NewDefaultCredential({.env = {}, .options = Options()});
+  ASSERT_TRUE(mi_last->GetToken(kArmScope).ok());
+  EXPECT_EQ(mi_last->selected(), "managed identity");
 }
 
 TEST_F(CredentialTest, ChainStopsAtAConfiguredCredentialThatFails) {
   const std::string file = dir_.Join("token");
   testing::WriteFile(file, "unknown-projected-token-5");
-  // Workload identity and client secret share AZURE_CLIENT_ID in real pods; the
-  // fake knows the app as kClientId, so register the federated identity under it.
-  env_->fake().AddFederatedIdentity(ArmTestEnv::kTenant, ArmTestEnv::kClientId);
+  env_->fake().AddFederatedIdentity(ArmTestEnv::kTenant, "wi-client");
   env_->fake().AddManagedIdentity();
-  Environment env = WorkloadEnv(file);
-  env["AZURE_CLIENT_ID"] = ArmTestEnv::kClientId;
-  env["AZURE_CLIENT_SECRET"] = ArmTestEnv::kClientSecret;
-  auto chain = NewDefaultCredential({.env = env, .options = Options()});
-  // Entra refuses the projected token: neither the node's managed identity nor
-  // the client secret may stand in for the identity the pod was given.
+  auto chain = NewDefaultCredential({.env = WorkloadEnv(file), .options = Options()});
+  // Entra refuses the projected token: the node's managed identity may not
+  // stand in for the identity the pod was given.
   auto t = chain->GetToken(kArmScope);
   ASSERT_FALSE(t.ok());
   EXPECT_EQ(t.status().code(), StatusCode::kUnauthenticated);
@@ -339,15 +459,29 @@ TEST_F(CredentialTest, ChainStopsAtAConfiguredCredentialThatFails) {
       << t.status().message();
   EXPECT_NE(t.status().message().find("AADSTS70021"), std::string::npos) << t.status().message();
   EXPECT_EQ(chain->selected(), "");
-  EXPECT_NE(chain->Report()[0].find("failed: "), std::string::npos) << chain->Report()[0];
-  EXPECT_EQ(chain->Report()[1], "managed identity: not tried");
-  EXPECT_EQ(chain->Report()[2], "client secret: not tried");
+  EXPECT_NE(chain->Report()[1].find("failed: "), std::string::npos) << chain->Report()[1];
+  EXPECT_EQ(chain->Report()[2], "managed identity: not tried");
   EXPECT_EQ(env_->fake().RequestCount("GET imds"), 0);
 
   // Once the federation is fixed, the next call starts over and selects it.
   env_->fake().AcceptAssertion("unknown-projected-token-5");
   ASSERT_TRUE(chain->GetToken(kArmScope).ok());
   EXPECT_EQ(chain->selected(), "workload identity");
+
+  // A configured environment secret that Entra refuses stops the chain too.
+  const std::string wrong = "wrong-env-secret-value-31";
+  Environment bad = WorkloadEnv(file);
+  bad["AZURE_CLIENT_ID"] = ArmTestEnv::kClientId;
+  bad["AZURE_CLIENT_SECRET"] = wrong;
+  auto refused = NewDefaultCredential({.env = bad, .options = Options()});
+  auto r = refused->GetToken(kArmScope);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("client secret is configured but failed"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(r.status().message().find(wrong), std::string::npos);
+  EXPECT_EQ(refused->Report()[1], "workload identity: not tried");
+  EXPECT_EQ(refused->Report()[2], "managed identity: not tried");
+  EXPECT_EQ(env_->fake().RequestCount("GET imds"), 0);
 }
 
 }  // namespace

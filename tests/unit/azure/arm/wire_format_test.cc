@@ -5,6 +5,7 @@
 #include "controller/azure/gallery.h"
 #include "controller/azure/image_builder.h"
 #include "controller/azure/virtual_machines.h"
+#include "controller/common/crypto.h"
 #include "controller/common/log.h"
 #include "tests/support/fake_arm/fake_arm.h"
 
@@ -47,7 +48,8 @@ TEST(GalleryWireTest, VersionBodyMatchesTheVhdExample) {
                         .exclude_from_latest = true,
                         .end_of_life = eol,
                         .safety = {.allow_deletion_of_replicated_locations = false,
-                                   .block_deletion_before_end_of_life = true}});
+                                   .block_deletion_before_end_of_life = true},
+                        .owner_uid = "uid-1234"});
   ExpectSameShape(body, want, "");
   const auto& src = body["properties"]["storageProfile"]["osDiskImage"]["source"];
   EXPECT_EQ(src["uri"], "https://acct.blob.core.windows.net/vhds/a.vhd");
@@ -57,6 +59,11 @@ TEST(GalleryWireTest, VersionBodyMatchesTheVhdExample) {
   EXPECT_EQ(pub["targetRegions"][1]["storageAccountType"], "Standard_ZRS");
   EXPECT_EQ(pub["targetRegions"][1]["regionalReplicaCount"], 2);
   EXPECT_EQ(pub["excludeFromLatest"], true);
+  // Regions carry their own flag: the version's unless they set one.
+  EXPECT_EQ(pub["targetRegions"][0]["excludeFromLatest"], true);
+  EXPECT_EQ(pub["targetRegions"][1]["excludeFromLatest"], false);
+  EXPECT_EQ(body["tags"][kReleaseUidTag], "uid-1234");
+  EXPECT_EQ(ParseImageVersion(body).spec.owner_uid, "uid-1234");
   EXPECT_EQ(pub["endOfLifeDate"], "2027-01-01T00:00:00Z");
   EXPECT_EQ(body["properties"]["safetyProfile"]["blockDeletionBeforeEndOfLife"], true);
   EXPECT_EQ(body["properties"]["safetyProfile"]["allowDeletionOfReplicatedLocations"], false);
@@ -122,6 +129,7 @@ TEST(VmWireTest, FromGalleryVersionFollowsTheSharedImageExample) {
                                             .nic_id = nic,
                                             .gallery_image_version_id = "/subscriptions/s/v/1.0.0",
                                             .os_type = "Windows",
+                                            .security_type = "Standard",
                                             .admin_password = "Adm1n-Passw0rd-xyz"});
   ASSERT_TRUE(body.ok()) << body.status().ToString();
   ExpectSameShape(*body, ex["parameters"]["parameters"], "");
@@ -130,7 +138,12 @@ TEST(VmWireTest, FromGalleryVersionFollowsTheSharedImageExample) {
   EXPECT_EQ(p["storageProfile"]["osDisk"]["createOption"], "FromImage");
   EXPECT_EQ(p["storageProfile"]["osDisk"]["name"], "validate-sql-1-3-0-osdisk");
   EXPECT_EQ(p["storageProfile"]["osDisk"]["deleteOption"], "Delete");
-  EXPECT_EQ(p["osProfile"]["computerName"], "validate-sql-1");  // Windows: 15 characters
+  // Windows: 15 characters, derived from the VM name.
+  EXPECT_EQ(p["osProfile"]["computerName"], ComputerNameFor("validate-sql-1-3-0", "Windows"));
+  EXPECT_EQ(p["osProfile"]["computerName"].get<std::string>().size(), 15u);
+  EXPECT_EQ(p["osProfile"]["windowsConfiguration"]["provisionVMAgent"], true);
+  EXPECT_FALSE(p["osProfile"].contains("linuxConfiguration"));
+  EXPECT_EQ(p["securityProfile"], nlohmann::json({{"securityType", "Standard"}}));
   EXPECT_EQ(p["networkProfile"]["networkInterfaces"][0]["id"], nic);
   EXPECT_EQ(p["networkProfile"]["networkInterfaces"][0]["properties"]["primary"], true);
   EXPECT_EQ(log::Redact("pw Adm1n-Passw0rd-xyz"), "pw REDACTED");
@@ -152,35 +165,151 @@ TEST(VmWireTest, FromImportedDiskAttachesWithoutOsProfile) {
   EXPECT_EQ(os["deleteOption"], "Detach");
   EXPECT_FALSE((*body)["properties"].contains("osProfile"));
   EXPECT_FALSE((*body)["properties"]["storageProfile"].contains("imageReference"));
+  EXPECT_EQ((*body)["properties"]["securityProfile"]["securityType"], "Standard");
 }
 
 TEST(VmWireTest, RejectsAmbiguousOrIncompleteSpecs) {
-  EXPECT_FALSE(VmBody("vm", {.location = "l", .size = "s", .nic_id = "/n"}).ok());
-  EXPECT_FALSE(VmBody("vm", {.location = "l",
-                             .size = "s",
-                             .nic_id = "/n",
-                             .gallery_image_version_id = "/v",
-                             .os_disk_id = "/d"})
-                   .ok());
-  EXPECT_FALSE(
-      VmBody("vm", {.location = "l", .size = "s", .nic_id = "/n", .gallery_image_version_id = "/v"})
-          .ok());  // generalized image without credentials
-  auto ssh = VmBody("vm", {.location = "l",
-                           .size = "s",
-                           .nic_id = "/n",
-                           .gallery_image_version_id = "/v",
-                           .ssh_public_key = "ssh-ed25519 AAAA"});
-  ASSERT_TRUE(ssh.ok());
-  EXPECT_EQ(
-      (*ssh)["properties"]["osProfile"]["linuxConfiguration"]["disablePasswordAuthentication"],
-      true);
-  auto specialized = VmBody("vm", {.location = "l",
-                                   .size = "s",
-                                   .nic_id = "/n",
-                                   .gallery_image_version_id = "/v",
-                                   .specialized_image = true});
+  const VmSpec linux{.location = "l",
+                     .size = "s",
+                     .nic_id = "/n",
+                     .gallery_image_version_id = "/v",
+                     .os_type = "Linux",
+                     .security_type = "Standard",
+                     .ssh_public_key = "ssh-ed25519 AAAA"};
+  ASSERT_TRUE(VmBody("vm", linux).ok());
+  auto with = [&](auto change) {
+    VmSpec s = linux;
+    change(s);
+    return VmBody("vm", s);
+  };
+  const std::vector<std::pair<std::string, StatusOr<nlohmann::json>>> bad = {
+      {"no image source", with([](VmSpec& s) { s.gallery_image_version_id.clear(); })},
+      {"two image sources", with([](VmSpec& s) { s.os_disk_id = "/d"; })},
+      {"no credentials", with([](VmSpec& s) { s.ssh_public_key.clear(); })},
+      {"no os type (no silent Linux)", with([](VmSpec& s) { s.os_type.clear(); })},
+      {"unknown os type", with([](VmSpec& s) { s.os_type = "Plan9"; })},
+      {"no security type for an image", with([](VmSpec& s) { s.security_type.clear(); })},
+      {"unknown security type", with([](VmSpec& s) { s.security_type = "Shielded"; })},
+      {"Windows without a password", with([](VmSpec& s) { s.os_type = "Windows"; })},
+      {"Windows with an ssh key", with([](VmSpec& s) {
+         s.os_type = "Windows";
+         s.admin_password = "Adm1n-Passw0rd-xyz";
+       })},
+      {"16-character Windows name", with([](VmSpec& s) {
+         s.os_type = "Windows";
+         s.ssh_public_key.clear();
+         s.admin_password = "Adm1n-Passw0rd-xyz";
+         s.computer_name = "abcdefghijklmnop";
+       })},
+      {"numeric Windows name", with([](VmSpec& s) {
+         s.os_type = "Windows";
+         s.ssh_public_key.clear();
+         s.admin_password = "Adm1n-Passw0rd-xyz";
+         s.computer_name = "12345";
+       })},
+      {"65-character Linux name", with([](VmSpec& s) { s.computer_name = std::string(65, 'a'); })},
+  };
+  for (const auto& [what, body] : bad) {
+    EXPECT_FALSE(body.ok()) << what;
+    if (!body.ok()) {
+      EXPECT_EQ(body.status().code(), StatusCode::kInvalidArgument) << what;
+    }
+  }
+
+  auto ssh = VmBody("vm", linux);
+  const auto& os = (*ssh)["properties"]["osProfile"];
+  EXPECT_EQ(os["linuxConfiguration"]["disablePasswordAuthentication"], true);
+  EXPECT_EQ(os["linuxConfiguration"]["ssh"]["publicKeys"][0]["keyData"], "ssh-ed25519 AAAA");
+  EXPECT_FALSE(os.contains("windowsConfiguration"));
+  EXPECT_EQ(os["computerName"], "vm");
+  auto specialized = with([](VmSpec& s) {
+    s.specialized_image = true;
+    s.ssh_public_key.clear();
+  });
   ASSERT_TRUE(specialized.ok());
   EXPECT_FALSE((*specialized)["properties"].contains("osProfile"));
+
+  // Trusted launch and confidential VMs: explicit UEFI settings (and the
+  // confidential OS disk encryption Azure requires).
+  auto tl = with([](VmSpec& s) { s.security_type = "trustedlaunch"; });
+  ASSERT_TRUE(tl.ok());
+  EXPECT_EQ(
+      (*tl)["properties"]["securityProfile"],
+      nlohmann::json({{"securityType", "TrustedLaunch"},
+                      {"uefiSettings", {{"secureBootEnabled", true}, {"vTpmEnabled", true}}}}));
+  auto cvm = with([](VmSpec& s) {
+    s.security_type = "ConfidentialVM";
+    s.secure_boot = false;
+  });
+  ASSERT_TRUE(cvm.ok());
+  EXPECT_EQ((*cvm)["properties"]["securityProfile"]["uefiSettings"]["secureBootEnabled"], false);
+  EXPECT_EQ((*cvm)["properties"]["storageProfile"]["osDisk"]["managedDisk"]["securityProfile"]
+                  ["securityEncryptionType"],
+            "VMGuestStateOnly");
+}
+
+TEST(VmWireTest, ComputerNamesAzureAccepts) {
+  struct Case {
+    std::string seed, os, want;
+  };
+  const std::string uid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+  const std::vector<Case> cases = {
+      {"val-130", "Windows", "val-130"},
+      {"VMR_SQL.Server", "Windows", "vmr-sql-server"},
+      {"vmr-sql-server-1", "Windows", "vmr-sql-" + Sha256Hex("vmr-sql-server-1").substr(0, 6)},
+      {uid, "Windows", "0f8fad5b-" + Sha256Hex(uid).substr(0, 6)},
+      {uid, "Linux", uid},
+      {"12345", "Windows", "vm-" + Sha256Hex("12345").substr(0, 6)},
+      {"12345", "Linux", "vm-" + Sha256Hex("12345").substr(0, 6)},
+      {"---", "Windows", "vm-" + Sha256Hex("---").substr(0, 6)},
+      {"", "Linux", "vm-" + Sha256Hex("").substr(0, 6)},
+      {"a--b__c", "Linux", "a-b-c"},
+      {std::string(70, 'x'), "Linux",
+       std::string(57, 'x') + "-" + Sha256Hex(std::string(70, 'x')).substr(0, 6)},
+  };
+  for (const auto& c : cases) {
+    const std::string got = ComputerNameFor(c.seed, c.os);
+    EXPECT_EQ(got, c.want) << c.seed << " " << c.os;
+    EXPECT_TRUE(ValidateComputerName(got, c.os).ok()) << got;
+    EXPECT_EQ(ComputerNameFor(c.seed, c.os), got);  // deterministic
+  }
+  // Seeds that share their first characters keep distinct names.
+  EXPECT_NE(ComputerNameFor("vmr-sql-server-baseline-1-3-0", "Windows"),
+            ComputerNameFor("vmr-sql-server-baseline-1-3-1", "Windows"));
+  EXPECT_FALSE(ValidateComputerName("abcdefghijklmnop", "Windows").ok());  // 16
+  EXPECT_TRUE(ValidateComputerName("abcdefghijklmno", "Windows").ok());    // 15
+  EXPECT_FALSE(ValidateComputerName("sql.server", "Windows").ok());
+  EXPECT_TRUE(ValidateComputerName("sql.server", "Linux").ok());
+  EXPECT_FALSE(ValidateComputerName("sql_server", "Linux").ok());
+}
+
+TEST(GalleryWireTest, SecurityTypeFeatureAndTheVmSecurityTypeItNeeds) {
+  ImageDefinition d{.location = "westeurope",
+                    .os_type = "Windows",
+                    .publisher = "p",
+                    .offer = "o",
+                    .sku = "s",
+                    .security_type = "TrustedLaunchSupported"};
+  const nlohmann::json body = ImageDefinitionBody(d);
+  EXPECT_EQ(body["properties"]["features"],
+            nlohmann::json::parse(R"([{"name":"SecurityType","value":"TrustedLaunchSupported"}])"));
+  EXPECT_EQ(ParseImageDefinition(body).security_type, "TrustedLaunchSupported");
+  d.security_type = "";
+  EXPECT_FALSE(ImageDefinitionBody(d)["properties"].contains("features"));
+  const std::vector<std::pair<std::string, std::string>> table = {
+      {"", "Standard"},
+      {"Standard", "Standard"},
+      {"TrustedLaunch", "TrustedLaunch"},
+      {"TrustedLaunchSupported", "TrustedLaunch"},
+      {"TrustedLaunchAndConfidentialVmSupported", "TrustedLaunch"},
+      {"ConfidentialVM", "ConfidentialVM"},
+      {"ConfidentialVMSupported", "Standard"},
+      {"trustedlaunch", "TrustedLaunch"},
+  };
+  for (const auto& [feature, vm] : table) {
+    d.security_type = feature;
+    EXPECT_EQ(VmSecurityTypeFor(d), vm) << feature;
+  }
 }
 
 TEST(VmWireTest, ParsesInstanceViewStatuses) {
