@@ -180,7 +180,14 @@ struct ReleaseContext {
   Environment& env;
   WallTime now;
   std::vector<PendingEvent> events;
+  // Every phase this reconcile moved the release to, in order (Events, metrics).
+  std::vector<api::ReleasePhase> transitions;
 
+  void SetPhase(api::ReleasePhase p) {
+    if (status.phase == p) return;
+    status.phase = p;
+    transitions.push_back(p);
+  }
   api::ReleasePhase phase() const { return status.phase.value_or(api::ReleasePhase::kPending); }
   std::string WorkDir() const { return env.work_root + "/" + names.work_dir; }
   azure::BlobRef StagingRef() const { return {env.staging_container, names.staging_blob}; }

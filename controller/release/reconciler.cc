@@ -235,6 +235,7 @@ void Reconciler::Summarize(ReleaseContext& ctx, const StepResult& result) {
 }
 
 void Reconciler::ObservePhaseChange(ReleaseContext& ctx, ReleasePhase from, ReleasePhase to) {
+  // `from` is the phase the release left, `to` the one it entered.
   const std::string uid = ctx.release.metadata.uid;
   std::optional<WallTime> began;
   {
@@ -243,15 +244,17 @@ void Reconciler::ObservePhaseChange(ReleaseContext& ctx, ReleasePhase from, Rele
     if (it != phase_started_.end()) began = it->second;
     phase_started_[uid] = ctx.now;
   }
-  const std::string step = StepOf(from);
-  if (began && !step.empty()) {
+  const bool failed = to == ReleasePhase::kFailed;
+  const std::string step = failed && ctx.status.failed_step
+                               ? std::string(api::EnumName(*ctx.status.failed_step))
+                               : StepOf(from);
+  if (began && !step.empty() && StepOf(from) == step) {
     std::string backend = step == "Build"      ? BuildBackendName(ctx.release)
                           : step == "Validate" ? ValidationBackendName(ctx.release)
                                                : "azure";
-    o_.env.metrics->ObserveStep(step, backend, to == ReleasePhase::kFailed ? "failure" : "success",
+    o_.env.metrics->ObserveStep(step, backend, failed ? "failure" : "success",
                                 std::chrono::duration<double>(ctx.now - *began).count());
   }
-  const bool failed = to == ReleasePhase::kFailed;
   std::string note;
   if (failed) {
     const api::Condition* stalled =
@@ -266,9 +269,8 @@ void Reconciler::ObservePhaseChange(ReleaseContext& ctx, ReleasePhase from, Rele
   } else {
     note = DefaultMessage(to);
   }
-  ctx.events.insert(ctx.events.begin(),
-                    {failed ? kube::EventType::kWarning : kube::EventType::kNormal, PhaseName(to),
-                     "Phase", note});
+  ctx.events.push_back({failed ? kube::EventType::kWarning : kube::EventType::kNormal,
+                        PhaseName(to), "Phase", note});
 }
 
 kube::ReconcileResult Reconciler::Finish(ReleaseContext& ctx, const kube::Json& obj,
@@ -298,7 +300,7 @@ kube::ReconcileResult Reconciler::Finish(ReleaseContext& ctx, const kube::Json& 
   if (result.kind() == StepResult::Kind::kFailed && step) {
     StepResult cleaned = steps_.CleanupFailed(ctx, *step);
     if (cleaned.done()) {
-      ctx.status.phase = ReleasePhase::kFailed;
+      ctx.SetPhase(ReleasePhase::kFailed);
       ctx.status.failed_step = *step;
       ctx.status.operation.reset();
       Cond(ctx, api::kConditionStalled, ConditionStatus::kTrue, result.reason(), result.message());
@@ -315,7 +317,11 @@ kube::ReconcileResult Reconciler::Finish(ReleaseContext& ctx, const kube::Json& 
 
   const ReleasePhase from = before.phase.value_or(ReleasePhase::kPending);
   const ReleasePhase to = ctx.phase();
-  if ((from != to || !before.phase) && ctx.status.phase) ObservePhaseChange(ctx, from, to);
+  ReleasePhase left = from;
+  for (ReleasePhase entered : ctx.transitions) {  // one Event per phase, none skipped
+    ObservePhaseChange(ctx, left, entered);
+    left = entered;
+  }
   const kube::Json old_json = WriteJson(before), new_json = WriteJson(ctx.status);
   if (old_json != new_json) {
     kube::Json patch = {{"metadata", {{"resourceVersion", kube::ResourceVersion(obj)}}},

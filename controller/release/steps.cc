@@ -158,10 +158,10 @@ StepResult Steps::CheckSpec(ReleaseContext& ctx) {
     if (previous) ctx.status.previous_version = previous->ToString();
     if (!ctx.status.phase) {
       // Show Pending once before the pipeline starts.
-      ctx.status.phase = ReleasePhase::kPending;
+      ctx.SetPhase(ReleasePhase::kPending);
       return StepResult::Wait(Duration::zero(), "accepted");
     }
-    ctx.status.phase = ReleasePhase::kBuilding;
+    ctx.SetPhase(ReleasePhase::kBuilding);
   }
   return StepResult::Done();
 }
@@ -186,7 +186,7 @@ StepResult Steps::Build(ReleaseContext& ctx) {
   ctx.Event(
       "BuildSucceeded", "Build",
       "built and staged " + a.vhd_uri.value_or("") + " (SHA-256 " + a.sha256.value_or("") + ")");
-  ctx.status.phase = ReleasePhase::kStaging;
+  ctx.SetPhase(ReleasePhase::kStaging);
   return StepResult::Done();
 }
 
@@ -290,7 +290,7 @@ StepResult Steps::Stage(ReleaseContext& ctx) {
     ctx.Event("Staged", "Stage",
               "staged managed disk " + ctx.names.staged_disk + " in " + rg.resource_group);
   }
-  ctx.status.phase = ReleasePhase::kValidating;
+  ctx.SetPhase(ReleasePhase::kValidating);
   return StepResult::Done();
 }
 
@@ -357,7 +357,7 @@ StepResult Steps::Validate(ReleaseContext& ctx) {
   v.state = keep ? api::ValidationState::kKept : api::ValidationState::kDone;
   if (passed) {
     ctx.Event("ValidationSucceeded", "Validate", validated->message);
-    ctx.status.phase = ReleasePhase::kPublishing;
+    ctx.SetPhase(ReleasePhase::kPublishing);
     return StepResult::Done();
   }
   return StepResult::Failed(validated ? validated->reason : reason::kValidationFailed,
@@ -480,7 +480,7 @@ StepResult Steps::Publish(ReleaseContext& ctx) {
           std::string(spec.publish.gallery ? "gallery version replicated" : "") +
               (spec.publish.gallery && p.blob_uri ? "; " : "") +
               (p.blob_uri ? "VHD published to " + *p.blob_uri : ""));
-  ctx.status.phase = ReleasePhase::kReleased;
+  ctx.SetPhase(ReleasePhase::kReleased);
   return StepResult::Done();
 }
 
@@ -618,7 +618,7 @@ StepResult Steps::Revoke(ReleaseContext& ctx) {
       return StepResult::FromAzure(s, reason::kPublishFailed);
   }
   if (want) {
-    ctx.status.phase = ReleasePhase::kRevoked;
+    ctx.SetPhase(ReleasePhase::kRevoked);
     ctx.status.revoked_at = ctx.Now();
     ctx.Event("ReleaseRevoked", "Revoke",
               "revoked: " + spec.revocation->reason +
@@ -626,7 +626,7 @@ StepResult Steps::Revoke(ReleaseContext& ctx) {
                   "; new pins are refused and pinned environments are told",
               kube::EventType::kWarning);
   } else {
-    ctx.status.phase = ReleasePhase::kReleased;
+    ctx.SetPhase(ReleasePhase::kReleased);
     ctx.status.revoked_at.reset();
     ctx.Event("ReleaseRestored", "Revoke",
               "the revocation was withdrawn; the release is usable again");
@@ -644,7 +644,7 @@ bool Steps::HandleRetry(ReleaseContext& ctx) {
   ctx.status.last_handled_retry = it->second;
   if (ctx.phase() != ReleasePhase::kFailed || !ctx.status.failed_step) return true;
   const ReleaseStep step = *ctx.status.failed_step;
-  ctx.status.phase = PhaseOf(step);
+  ctx.SetPhase(PhaseOf(step));
   ctx.status.failed_step.reset();
   ctx.status.operation.reset();
   switch (step) {
