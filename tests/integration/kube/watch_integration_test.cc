@@ -131,15 +131,21 @@ TEST(WatchIntegrationTest, RelistsAfterCompactionAndDropsObjectsDeletedMeanwhile
   informer.Stop();
 }
 
-// The reconciler of the resilience test: records overlap of the same key.
+// The reconciler of the resilience test: records overlap of the same key, and
+// for every key the state it last reconciled (the store's resourceVersion, or
+// "<absent>" for a deleted object), so the test can check that each key with an
+// event was reconciled after its last change.
 class OverlapDetector final : public Reconciler {
  public:
+  explicit OverlapDetector(const Store& store) : store_(store) {}
   ReconcileResult Reconcile(const ObjectRef& ref) override {
     const std::string key = ref.Key();
+    const ObjectPtr obj = store_.GetByKey(key);
     {
       std::lock_guard g(mu_);
       if (!in_flight_.insert(key).second) ++overlaps_;
       ++reconciles_;
+      last_seen_[key] = obj ? ResourceVersion(*obj) : kAbsent;
     }
     // Some work, so an overlap would have a window to happen in.
     std::this_thread::sleep_for(std::chrono::microseconds(300));
@@ -157,12 +163,42 @@ class OverlapDetector final : public Reconciler {
     std::lock_guard g(mu_);
     return reconciles_;
   }
+  // key → the resourceVersion its last reconcile saw in the store, or kAbsent.
+  std::map<std::string, std::string> last_seen() {
+    std::lock_guard g(mu_);
+    return last_seen_;
+  }
+  static constexpr const char* kAbsent = "<absent>";
+
+ private:
+  const Store& store_;
+  std::mutex mu_;
+  std::set<std::string> in_flight_;
+  std::map<std::string, std::string> last_seen_;
+  int overlaps_ = 0;
+  int reconciles_ = 0;
+};
+
+// The keys the store dispatched an add, update or delete for.
+class EventKeys {
+ public:
+  EventHandler Handler() {
+    auto record = [this](const ObjectPtr& obj) {
+      std::lock_guard g(mu_);
+      keys_.insert(KeyOf(*obj));
+    };
+    return {.on_add = record,
+            .on_update = [record](const ObjectPtr&, const ObjectPtr& obj) { record(obj); },
+            .on_delete = record};
+  }
+  std::set<std::string> keys() {
+    std::lock_guard g(mu_);
+    return keys_;
+  }
 
  private:
   std::mutex mu_;
-  std::set<std::string> in_flight_;
-  int overlaps_ = 0;
-  int reconciles_ = 0;
+  std::set<std::string> keys_;
 };
 
 // Holds the watcher thread inside a store handler while armed, so the test can
@@ -226,7 +262,9 @@ TEST(WatchIntegrationTest, ResilienceUnderDroppedWatchesErrorsAndCompaction) {
   auto reader = ClientFor(*server);
 
   Informer informer(*reader, FastOptions());
-  OverlapDetector detector;
+  OverlapDetector detector(informer.store());
+  EventKeys event_keys;
+  informer.store().AddHandler(event_keys.Handler());
   ControllerOptions co;
   co.name = "resilience";
   co.workers = 4;
@@ -317,17 +355,43 @@ TEST(WatchIntegrationTest, ResilienceUnderDroppedWatchesErrorsAndCompaction) {
   controller.Stop();
   informer.Stop();
   EXPECT_EQ(detector.overlaps(), 0);
-  EXPECT_GT(detector.reconciles(), 0);
+
+  // Every key that had an event was reconciled, and its last reconcile saw its
+  // final state: the server's resourceVersion, or gone for a deleted object.
+  const std::set<std::string> had_event = event_keys.keys();
+  const std::map<std::string, std::string> last_seen = detector.last_seen();
+  for (const auto& [key, object] : *want) {
+    EXPECT_TRUE(had_event.contains(key)) << key << " is on the server but had no event";
+  }
+  int never_reconciled = 0, stale = 0;
+  for (const std::string& key : had_event) {
+    auto it = last_seen.find(key);
+    if (it == last_seen.end()) {
+      if (++never_reconciled <= 5) ADD_FAILURE() << key << " had events but was never reconciled";
+      continue;
+    }
+    auto on_server = want->find(key);
+    const std::string final_state =
+        on_server == want->end() ? OverlapDetector::kAbsent : ResourceVersion(on_server->second);
+    if (it->second != final_state && ++stale <= 5) {
+      ADD_FAILURE() << key << " was last reconciled at " << it->second << ", its final state is "
+                    << final_state;
+    }
+  }
+  EXPECT_EQ(never_reconciled, 0);
+  EXPECT_EQ(stale, 0);
+  EXPECT_GE(had_event.size(), static_cast<size_t>(kKeys));  // g0..g149 and gate-marker
 
   const Watcher::Stats st = informer.stats();
   std::printf(
       "resilience: %d ops (%d creates, %d updates, %d deletes) in %.1fs, %d injected write "
       "failures; final objects %zu; watcher: %lld lists (%lld after 410), %lld watches, %lld "
-      "events, %lld backoffs; %d reconciles, %d overlaps\n",
+      "events, %lld backoffs; %d reconciles of %zu keys with events, %d overlaps\n",
       kOps, creates, updates, deletes, write_seconds, injected, want->size(),
       static_cast<long long>(st.lists), static_cast<long long>(st.relists),
       static_cast<long long>(st.watches), static_cast<long long>(st.events),
-      static_cast<long long>(st.errors), detector.reconciles(), detector.overlaps());
+      static_cast<long long>(st.errors), detector.reconciles(), had_event.size(),
+      detector.overlaps());
   EXPECT_GT(st.watches, 5);  // watches really were dropped and resumed
   EXPECT_GE(st.relists, 1);  // and the compaction forced a relist
   EXPECT_GT(injected, 0);    // and failures really were injected
