@@ -127,8 +127,18 @@ TEST(WatchIntegrationTest, RelistsAfterCompactionAndDropsObjectsDeletedMeanwhile
   ASSERT_TRUE(WaitFor([&] { return Diff(*want, Snapshot(informer.store())).empty(); }, seconds(30)))
       << Diff(*want, Snapshot(informer.store()));
   EXPECT_EQ(informer.store().Size(), 3u);  // a, c, d
-  std::lock_guard g(mu);
-  EXPECT_EQ(deleted, std::vector<std::string>{"b"});  // reported by the relist's Replace
+  // Handlers run after the store has changed: wait for the report, and never hold
+  // `mu` across Stop(), which waits for a watcher thread that may be inside the handler.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard g(mu);
+        return !deleted.empty();
+      },
+      seconds(30)));
+  {
+    std::lock_guard g(mu);
+    EXPECT_EQ(deleted, std::vector<std::string>{"b"});  // reported by the relist's Replace
+  }
   informer.Stop();
 }
 
