@@ -1,5 +1,7 @@
 // Validate / ValidateUpdate for EnvironmentPin. Each CEL rule of
-// crds/environmentpins.vmrelease.io.yaml appears here with the same message.
+// crds/environmentpins.vmrelease.io.yaml appears here with the same message, at
+// the field path the API server reports it (tests/unit/api/cel_test).
+#include <algorithm>
 #include <set>
 
 #include "controller/api/semver.h"
@@ -45,12 +47,14 @@ FieldErrors Validate(const EnvironmentPin& pin) {
         e.Add(Type::kDuplicate, path + ".environment",
               "Duplicate value: \"" + reqs[i].environment + "\"");
       }
-      if (!reqs[i].environment.empty() && reqs[i].environment == s.environment) {
-        e.Invalid(path + ".environment",
-                  "promotion.requirePinnedIn cannot name the pin's own environment");
-      }
       CheckDuration(e, path + ".forAtLeast", reqs[i].for_at_least, Duration::zero(), 8760h,
                     "forAtLeast must be at most 8760h (one year)");
+    }
+    // The CEL rule on spec (requirePinnedIn.all(r, r.environment != self.environment)):
+    // one error at spec, where the API server reports it.
+    if (std::any_of(reqs.begin(), reqs.end(),
+                    [&](const auto& r) { return r.environment == s.environment; })) {
+      e.Invalid("spec", "promotion.requirePinnedIn cannot name the pin's own environment");
     }
   }
   if (s.export_spec && s.export_spec->config_map) {

@@ -53,15 +53,22 @@ void CheckReleaseVersion(ErrorList& errors, const std::string& field, const std:
   }
 }
 
+std::optional<Duration> ParseCrdDuration(const std::string& value) {
+  // The CRD's pattern first: ParseDuration (Go's syntax) also takes "+5m" and
+  // ".5h", which the API server refuses.
+  static const std::regex kDurationPattern("^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$");
+  if (!std::regex_match(value, kDurationPattern)) return std::nullopt;
+  auto d = ParseDuration(value);
+  if (!d.ok() || d->count() < 0) return std::nullopt;
+  return *d;
+}
+
 std::optional<Duration> CheckDuration(ErrorList& errors, const std::string& field,
                                       const std::optional<std::string>& value, Duration min,
                                       Duration max, const std::string& range_message) {
   if (!value) return std::nullopt;
-  // The CRD's pattern first: ParseDuration (Go's syntax) also takes "+5m" and
-  // ".5h", which the API server refuses.
-  static const std::regex kDurationPattern("^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$");
-  auto d = ParseDuration(*value);
-  if (!std::regex_match(*value, kDurationPattern) || !d.ok() || d->count() < 0) {
+  std::optional<Duration> d = ParseCrdDuration(*value);
+  if (!d) {
     errors.Invalid(field, "\"" + *value +
                               "\" is not a duration: use a number and a unit (h, m, s, ms), e.g. "
                               "90m or 1h30m");

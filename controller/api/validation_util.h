@@ -43,6 +43,10 @@ void CheckLabel(ErrorList& errors, const std::string& field, const std::string& 
 void CheckSubdomain(ErrorList& errors, const std::string& field, const std::string& value);
 // MAJOR.MINOR.PATCH within Azure's 32-bit limit; required.
 void CheckReleaseVersion(ErrorList& errors, const std::string& field, const std::string& value);
+// A duration the CRD's pattern accepts, parsed; nullopt when it is not one.
+// For rules that compare durations regardless of their own range rule (each
+// CEL rule fails on its own, as on the API server).
+std::optional<Duration> ParseCrdDuration(const std::string& value);
 // A Go duration within [min, max]; `range_message` is the CRD rule's message.
 // Returns the parsed value when it is valid.
 std::optional<Duration> CheckDuration(ErrorList& errors, const std::string& field,

@@ -3,6 +3,7 @@
 // are revoked mid-run — and, throughout, no secret in any log line or error.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <mutex>
 
 #include "controller/azure/azure_error.h"
@@ -63,15 +64,18 @@ std::vector<std::string> FullRun(ArmTestEnv& env, const std::string& suffix) {
   MustWait(env, builder.DeleteTemplate(t));
 
   // A failing operation and a refused overwrite contribute error strings too.
+  // The operation must be started and must fail for the injected reason: an
+  // error on the way there (e.g. retries used up) fails the test, it does not
+  // stand in for the failure.
   env.fake().FailNextOperation({.id_contains = "versions/9.9." + suffix,
                                 .code = "ReplicationFailed",
                                 .message = "injected failure"});
   auto bad = gallery.CreateImageVersion(kImage, "9.9." + suffix, VersionSpec("bad.vhd"));
-  if (bad.ok()) {
-    auto w = env.arm().Wait(*bad, 1h);
-    EXPECT_FALSE(w.ok());
-    errors.push_back(w.status().ToString());
-  }
+  EXPECT_TRUE(bad.ok()) << "starting the operation that is to fail: " << bad.status().ToString();
+  const Status failed = bad.ok() ? env.arm().Wait(*bad, 1h).status() : bad.status();
+  EXPECT_EQ(failed.detail().reason, "ReplicationFailed") << failed.ToString();
+  EXPECT_NE(failed.message().find("injected failure"), std::string::npos) << failed.ToString();
+  errors.push_back(failed.ToString());
   auto conflict = gallery.CreateImageVersion(kImage, "1.3." + suffix, VersionSpec("other.vhd"));
   EXPECT_FALSE(conflict.ok());
   errors.push_back(conflict.status().ToString());
@@ -100,6 +104,62 @@ TEST(ResilienceTest, TwentyPercentOfCallsFailAndEverythingStillCompletes) {
   // expected 0.25 retries per call at a 20% fault rate.
   EXPECT_LE(stats.retries, stats.calls / 2);
   EXPECT_EQ(stats.auth_retries, 0);
+
+  // Per call, as the fake saw them (one x-ms-client-request-id per call, kept
+  // across its retries): no call made more than max_attempts attempts, and the
+  // attempts add up to the client's own counts.
+  const int max_attempts = env->client_options().retry.max_attempts;
+  const auto per_call = env->fake().AttemptsByClientRequestId();
+  int attempts = 0, most = 0, retried_calls = 0;
+  for (const auto& [id, call] : per_call) {
+    EXPECT_LE(call.attempts, max_attempts) << call.route << " (" << id << ")";
+    attempts += call.attempts;
+    most = std::max(most, call.attempts);
+    retried_calls += call.attempts > 1 ? 1 : 0;
+  }
+  EXPECT_EQ(static_cast<int>(per_call.size()), stats.calls);
+  EXPECT_EQ(attempts, stats.attempts);
+  EXPECT_GT(retried_calls, 5);
+  std::printf("20%% faults: %d calls retried, at most %d attempts for one call (limit %d)\n",
+              retried_calls, most, max_attempts);
+}
+
+TEST(ResilienceTest, ACallThatKeepsFailingGivesUpAfterMaxAttemptsWithTheLastError) {
+  auto env = ArmTestEnv::Start({.lro_polls = 1, .retry_after_seconds = 1});
+  ArmGallery gallery(env->arm());
+  PublishVersion(*env, gallery, "1.0.0", "1.0.0.vhd");
+  const int max_attempts = env->client_options().retry.max_attempts;
+  ASSERT_EQ(max_attempts, 8);
+  // Throttled three times, then a server error on every attempt, for longer than
+  // the client may try.
+  env->fake().InjectFault(FaultKind::kThrottle429, 3, "/versions/1.0.0");
+  env->fake().InjectFault(FaultKind::kServerError500, 100, "/versions/1.0.0");
+  env->fake().ResetCounters();
+  env->clear_sleeps();
+
+  auto v = gallery.GetImageVersion(kImage, "1.0.0", false);
+  ASSERT_FALSE(v.ok());
+  // The last answer, not the first: a 500, after the 429s.
+  EXPECT_EQ(v.status().detail().http_status, 500) << v.status().ToString();
+  EXPECT_EQ(v.status().detail().reason, "InternalServerError") << v.status().ToString();
+  EXPECT_EQ(ClassifyArmError(v.status()), ArmErrorKind::kServer);
+  // Exactly max_attempts requests, all with the call's one client request id,
+  // and a wait before every retry (Retry-After 2 s for the 429s, then backoff).
+  const auto per_call = env->fake().AttemptsByClientRequestId();
+  ASSERT_EQ(per_call.size(), 1u);
+  EXPECT_EQ(per_call.begin()->second.attempts, max_attempts);
+  EXPECT_EQ(per_call.begin()->second.route, "GET Microsoft.Compute/galleries/images/versions");
+  EXPECT_EQ(env->fake().FaultsInjected(), max_attempts);
+  const std::vector<Duration> sleeps = env->sleeps();
+  ASSERT_EQ(sleeps.size(), static_cast<size_t>(max_attempts - 1));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(sleeps[i], std::chrono::seconds(2)) << i;
+
+  // The next call starts afresh with its own id and its own budget.
+  auto again = gallery.GetImageVersion(kImage, "1.0.0", false);
+  EXPECT_FALSE(again.ok());
+  const auto after = env->fake().AttemptsByClientRequestId();
+  ASSERT_EQ(after.size(), 2u);
+  for (const auto& [id, call] : after) EXPECT_EQ(call.attempts, max_attempts) << id;
 }
 
 TEST(ResilienceTest, NoAnswerAndDroppedConnectionsAreRetried) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "controller/common/clock.h"
@@ -78,6 +79,51 @@ std::string LeaseHolder(kube::KubeClient& client) {
   if (!lease.ok()) return "<" + lease.status().message() + ">";
   return lease->value("/spec/holderIdentity"_json_pointer, std::string());
 }
+
+// Every version of the leader Lease from a watch, in order: the released record a
+// leader writes on its way out can be overwritten by the next candidate within one
+// retry period, so a single read after the fact could miss it.
+class LeaseHistory {
+ public:
+  LeaseHistory(kube::KubeClient& client, const std::string& from_version) {
+    auto stream =
+        client.Watch(kube::LeaseResource(), {.ns = "default", .resource_version = from_version});
+    if (!stream.ok()) {
+      ADD_FAILURE() << "watching leases: " << stream.status().ToString();
+      return;
+    }
+    stream_ = std::move(*stream);
+    thread_ = std::thread([this] {
+      while (true) {
+        auto event = stream_->Next();
+        if (!event.ok() || !event->has_value()) return;
+        const kube::WatchEvent& e = **event;
+        if (e.type == kube::WatchEventType::kBookmark) continue;
+        if (e.object.value("/metadata/name"_json_pointer, std::string()) != "vmrelease-controller")
+          continue;
+        std::lock_guard g(mu_);
+        specs_.push_back(e.object.value("spec", Json::object()));
+      }
+    });
+  }
+  ~LeaseHistory() { Stop(); }
+  void Stop() {
+    if (stream_) stream_->Cancel();
+    if (thread_.joinable()) thread_.join();
+  }
+  std::vector<Json> specs() {
+    std::lock_guard g(mu_);
+    return specs_;
+  }
+
+ private:
+  std::unique_ptr<kube::WatchStream> stream_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<Json> specs_;
+};
+
+std::string Holder(const Json& spec) { return spec.value("holderIdentity", std::string()); }
 
 double SecondsSince(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
@@ -233,10 +279,10 @@ TEST(ControllerBinaryTest, RefusesBadFlagsAndUnusableConfiguration) {
 
 TEST(ControllerBinaryTest, LeaderElectionOneLeaderFailoverAndRelease) {
   // Short lease settings; the bounds below follow from them.
-  const double kLease = 3.0, kRetry = 0.5;
+  const double kLease = 4.0, kRetry = 0.5;
   const std::vector<std::string> flags = {"--leader-elect",
                                           "--leader-elect-lease-duration",
-                                          "3s",
+                                          "4s",
                                           "--leader-elect-renew-deadline",
                                           "2s",
                                           "--leader-elect-retry-period",
@@ -295,6 +341,13 @@ TEST(ControllerBinaryTest, LeaderElectionOneLeaderFailoverAndRelease) {
   auto c = ControllerProcess::Start(server->kubeconfig(), flags);
   ASSERT_NE(c, nullptr);
   ASSERT_TRUE(WaitFor([&] { return c->Logged("observed lease holder"); }, seconds(30))) << c->log();
+  auto before = client->Get(kube::LeaseResource(), {"default", "vmrelease-controller"});
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  ASSERT_EQ(Holder((*before)["spec"]), b->identity());
+  const int b_transitions = (*before)["spec"].value("leaseTransitions", -1);
+  auto watcher = ClientFor(*server);
+  ASSERT_NE(watcher, nullptr);
+  LeaseHistory history(*watcher, kube::ResourceVersion(*before));
   const auto terminated = std::chrono::steady_clock::now();
   const auto terminated_wall = std::chrono::system_clock::now();
   b->Signal(SIGTERM);
@@ -307,10 +360,43 @@ TEST(ControllerBinaryTest, LeaderElectionOneLeaderFailoverAndRelease) {
       << c->log();
   const double handover = LoggedSecondsAfter(*c, "successfully acquired lease", terminated_wall);
   EXPECT_EQ(LeaseHolder(*client), c->identity());
-  EXPECT_LE(handover, b_exit + 1.2 * kRetry + 1.0);  // about one retry period, not a lease
-  auto lease = client->Get(kube::LeaseResource(), {"default", "vmrelease-controller"});
-  ASSERT_TRUE(lease.ok());
-  EXPECT_EQ((*lease)["spec"]["leaseTransitions"], 2);
+  // Handed over within about one retry period, and in any case before an
+  // unreleased lease could have expired: b renewed at most a retry period
+  // before the signal, so expiry lets c in no earlier than kLease - kRetry after it.
+  EXPECT_LT(handover, kLease - kRetry - 0.1);
+  EXPECT_LE(handover, b_exit + 1.2 * kRetry + 1.0);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto h = history.specs();
+        return !h.empty() && Holder(h.back()) == c->identity();
+      },
+      seconds(10)));
+  history.Stop();
+
+  // What b wrote last, as the Lease object held it: released the way client-go's
+  // ReleaseOnCancel writes it (no holder, a 1 s duration, the transitions kept),
+  // and only then taken by c. Without the release the first record after b's
+  // renewals would be c's, written once b's lease had expired.
+  const std::vector<Json> versions = history.specs();
+  size_t first_not_b = 0;
+  while (first_not_b < versions.size() && Holder(versions[first_not_b]) == b->identity())
+    ++first_not_b;
+  ASSERT_LT(first_not_b, versions.size());
+  const Json& released = versions[first_not_b];
+  EXPECT_EQ(Holder(released), "") << "b (" << b->identity() << ") must release the lease before c ("
+                                  << c->identity()
+                                  << ") takes it; next record: " << released.dump();
+  EXPECT_EQ(released.value("leaseDurationSeconds", -1), 1) << released.dump();
+  EXPECT_EQ(released.value("leaseTransitions", -1), b_transitions) << released.dump();
+  WallTime released_at;
+  ASSERT_TRUE(ParseRfc3339(released.value("renewTime", std::string()), &released_at))
+      << released.dump();
+  EXPECT_GE(released_at, terminated_wall - milliseconds(50)) << "written on the way out";
+  ASSERT_LT(first_not_b + 1, versions.size());
+  const Json& taken = versions[first_not_b + 1];
+  EXPECT_EQ(Holder(taken), c->identity()) << "released, then taken by c: " << taken.dump();
+  EXPECT_EQ(taken.value("leaseTransitions", -1), b_transitions + 1);
+
   std::printf(
       "leader election (lease %.1fs, retry %.1fs): failover after kill -9 in %.2fs; after "
       "SIGTERM the leader exited in %.2fs and the next took over %.2fs after the signal\n",

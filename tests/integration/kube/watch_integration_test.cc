@@ -2,6 +2,7 @@
 // dropped watches, relist after compaction, and watch resilience under faults.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <map>
@@ -126,20 +127,36 @@ TEST(WatchIntegrationTest, RelistsAfterCompactionAndDropsObjectsDeletedMeanwhile
   ASSERT_TRUE(WaitFor([&] { return Diff(*want, Snapshot(informer.store())).empty(); }, seconds(30)))
       << Diff(*want, Snapshot(informer.store()));
   EXPECT_EQ(informer.store().Size(), 3u);  // a, c, d
-  std::lock_guard g(mu);
-  EXPECT_EQ(deleted, std::vector<std::string>{"b"});  // reported by the relist's Replace
+  // Handlers run after the store has changed: wait for the report, and never hold
+  // `mu` across Stop(), which waits for a watcher thread that may be inside the handler.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        std::lock_guard g(mu);
+        return !deleted.empty();
+      },
+      seconds(30)));
+  {
+    std::lock_guard g(mu);
+    EXPECT_EQ(deleted, std::vector<std::string>{"b"});  // reported by the relist's Replace
+  }
   informer.Stop();
 }
 
-// The reconciler of the resilience test: records overlap of the same key.
+// The reconciler of the resilience test: records overlap of the same key, and
+// for every key the state it last reconciled (the store's resourceVersion, or
+// "<absent>" for a deleted object), so the test can check that each key with an
+// event was reconciled after its last change.
 class OverlapDetector final : public Reconciler {
  public:
+  explicit OverlapDetector(const Store& store) : store_(store) {}
   ReconcileResult Reconcile(const ObjectRef& ref) override {
     const std::string key = ref.Key();
+    const ObjectPtr obj = store_.GetByKey(key);
     {
       std::lock_guard g(mu_);
       if (!in_flight_.insert(key).second) ++overlaps_;
       ++reconciles_;
+      last_seen_[key] = obj ? ResourceVersion(*obj) : kAbsent;
     }
     // Some work, so an overlap would have a window to happen in.
     std::this_thread::sleep_for(std::chrono::microseconds(300));
@@ -157,12 +174,42 @@ class OverlapDetector final : public Reconciler {
     std::lock_guard g(mu_);
     return reconciles_;
   }
+  // key → the resourceVersion its last reconcile saw in the store, or kAbsent.
+  std::map<std::string, std::string> last_seen() {
+    std::lock_guard g(mu_);
+    return last_seen_;
+  }
+  static constexpr const char* kAbsent = "<absent>";
+
+ private:
+  const Store& store_;
+  std::mutex mu_;
+  std::set<std::string> in_flight_;
+  std::map<std::string, std::string> last_seen_;
+  int overlaps_ = 0;
+  int reconciles_ = 0;
+};
+
+// The keys the store dispatched an add, update or delete for.
+class EventKeys {
+ public:
+  EventHandler Handler() {
+    auto record = [this](const ObjectPtr& obj) {
+      std::lock_guard g(mu_);
+      keys_.insert(KeyOf(*obj));
+    };
+    return {.on_add = record,
+            .on_update = [record](const ObjectPtr&, const ObjectPtr& obj) { record(obj); },
+            .on_delete = record};
+  }
+  std::set<std::string> keys() {
+    std::lock_guard g(mu_);
+    return keys_;
+  }
 
  private:
   std::mutex mu_;
-  std::set<std::string> in_flight_;
-  int overlaps_ = 0;
-  int reconciles_ = 0;
+  std::set<std::string> keys_;
 };
 
 // Holds the watcher thread inside a store handler while armed, so the test can
@@ -226,7 +273,9 @@ TEST(WatchIntegrationTest, ResilienceUnderDroppedWatchesErrorsAndCompaction) {
   auto reader = ClientFor(*server);
 
   Informer informer(*reader, FastOptions());
-  OverlapDetector detector;
+  OverlapDetector detector(informer.store());
+  EventKeys event_keys;
+  informer.store().AddHandler(event_keys.Handler());
   ControllerOptions co;
   co.name = "resilience";
   co.workers = 4;
@@ -310,24 +359,53 @@ TEST(WatchIntegrationTest, ResilienceUnderDroppedWatchesErrorsAndCompaction) {
       },
       seconds(60));
   EXPECT_TRUE(converged) << last_diff;
-  // Every key the controller saw was reconciled, never twice at once.
+  // Every key that had an event was reconciled, and its last reconcile saw its
+  // final state: the server's resourceVersion, or gone for a deleted object.
+  // Handlers (and so the enqueue) run just after the store changed, so this is
+  // awaited rather than read once the queue looks empty.
+  auto unreconciled = [&] {
+    std::vector<std::string> problems;
+    const std::map<std::string, std::string> last_seen = detector.last_seen();
+    for (const std::string& key : event_keys.keys()) {
+      auto on_server = want->find(key);
+      const std::string final_state =
+          on_server == want->end() ? OverlapDetector::kAbsent : ResourceVersion(on_server->second);
+      auto it = last_seen.find(key);
+      if (it == last_seen.end()) {
+        problems.push_back(key + " had events but was never reconciled");
+      } else if (it->second != final_state) {
+        problems.push_back(key + " was last reconciled at " + it->second + ", its final state is " +
+                           final_state);
+      }
+    }
+    return problems;
+  };
+  WaitFor([&] { return unreconciled().empty(); }, seconds(30));
   ASSERT_TRUE(WaitFor(
       [&] { return controller.queue().Len() == 0 && controller.queue().NumProcessing() == 0; },
       seconds(60)));
   controller.Stop();
   informer.Stop();
-  EXPECT_EQ(detector.overlaps(), 0);
-  EXPECT_GT(detector.reconciles(), 0);
+  EXPECT_EQ(detector.overlaps(), 0);  // never twice at once
+  const std::vector<std::string> problems = unreconciled();
+  for (size_t i = 0; i < std::min<size_t>(problems.size(), 5); ++i) ADD_FAILURE() << problems[i];
+  EXPECT_EQ(problems.size(), 0u);
+  const std::set<std::string> had_event = event_keys.keys();
+  for (const auto& [key, object] : *want) {
+    EXPECT_TRUE(had_event.contains(key)) << key << " is on the server but had no event";
+  }
+  EXPECT_GE(had_event.size(), static_cast<size_t>(kKeys));  // g0..g149 and gate-marker
 
   const Watcher::Stats st = informer.stats();
   std::printf(
       "resilience: %d ops (%d creates, %d updates, %d deletes) in %.1fs, %d injected write "
       "failures; final objects %zu; watcher: %lld lists (%lld after 410), %lld watches, %lld "
-      "events, %lld backoffs; %d reconciles, %d overlaps\n",
+      "events, %lld backoffs; %d reconciles of %zu keys with events, %d overlaps\n",
       kOps, creates, updates, deletes, write_seconds, injected, want->size(),
       static_cast<long long>(st.lists), static_cast<long long>(st.relists),
       static_cast<long long>(st.watches), static_cast<long long>(st.events),
-      static_cast<long long>(st.errors), detector.reconciles(), detector.overlaps());
+      static_cast<long long>(st.errors), detector.reconciles(), had_event.size(),
+      detector.overlaps());
   EXPECT_GT(st.watches, 5);  // watches really were dropped and resumed
   EXPECT_GE(st.relists, 1);  // and the compaction forced a relist
   EXPECT_GT(injected, 0);    // and failures really were injected

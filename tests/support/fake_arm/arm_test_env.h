@@ -40,6 +40,8 @@ class ArmTestEnv {
   ManualClock& clock() { return clock_; }
   azure::ClientSecretCredential& credential() { return *credential_; }
   azure::ArmClient& arm() { return *arm_; }
+  // The options arm() was built with (after `tweak`), e.g. its retry policy.
+  const azure::ArmClientOptions& client_options() const { return client_options_; }
   // A second, independent credential + client (e.g. "after a restart").
   std::unique_ptr<azure::ArmClient> NewClient(azure::TokenCredential& credential);
   std::unique_ptr<azure::ClientSecretCredential> NewCredential();

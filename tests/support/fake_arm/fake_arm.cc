@@ -403,7 +403,11 @@ void Dispatch(FakeArm::State& s, const http::ServerRequest& req, http::Responder
     ++s.total_requests;
     ++s.route_counts[route.empty() ? req.method + " unknown" : route];
     const std::string crid = req.headers.Get("x-ms-client-request-id");
-    if (!crid.empty() && !s.client_request_ids.insert(crid).second) ++s.retries_seen;
+    if (!crid.empty()) {
+      FakeArm::CallAttempts& call = s.attempts_by_client_request_id[crid];
+      if (call.attempts++ > 0) ++s.retries_seen;
+      if (call.route.empty()) call.route = route.empty() ? req.method + " unknown" : route;
+    }
     const bool identity = kind == RouteKind::kEntra || kind == RouteKind::kImds;
     if (kind != RouteKind::kStats && kind != RouteKind::kUnknown) {
       for (auto it = s.injected.begin(); it != s.injected.end(); ++it) {
@@ -651,6 +655,11 @@ int FakeArm::RetriesSeen() const {
   return state_->retries_seen;
 }
 
+std::map<std::string, FakeArm::CallAttempts> FakeArm::AttemptsByClientRequestId() const {
+  std::lock_guard g(state_->mu);
+  return state_->attempts_by_client_request_id;
+}
+
 int FakeArm::TokensIssued() const {
   std::lock_guard g(state_->mu);
   return state_->tokens_issued;
@@ -687,6 +696,7 @@ void FakeArm::ResetCounters() {
   state_->route_counts.clear();
   state_->total_requests = 0;
   state_->retries_seen = 0;
+  state_->attempts_by_client_request_id.clear();
   state_->tokens_issued = 0;
   state_->faults_injected = 0;
   state_->assertions_seen.clear();

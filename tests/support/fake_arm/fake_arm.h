@@ -167,6 +167,13 @@ class FakeArm {
   int TotalRequests() const;
   // Requests that reused an x-ms-client-request-id seen before (client retries).
   int RetriesSeen() const;
+  // Requests per x-ms-client-request-id: ArmClient keeps one id across a call's
+  // retries, so this is how many attempts each call made, as the server saw them.
+  struct CallAttempts {
+    std::string route;  // of the first request with the id, e.g. "GET operations"
+    int attempts = 0;
+  };
+  std::map<std::string, CallAttempts> AttemptsByClientRequestId() const;
   int TokensIssued() const;
   int FaultsInjected() const;
   // Assertions presented at the token endpoint, in order.

@@ -124,7 +124,8 @@ struct FakeArm::State {
   std::mt19937_64 rng;
   // counters
   std::map<std::string, int> route_counts;
-  std::set<std::string> client_request_ids;
+  // x-ms-client-request-id → requests that carried it (one call and its retries).
+  std::map<std::string, FakeArm::CallAttempts> attempts_by_client_request_id;
   int total_requests = 0;
   int retries_seen = 0;
   int tokens_issued = 0;

@@ -3,10 +3,18 @@
 // declares it; transition rules (oldSelf) only on updates where the old value exists.
 // Used by cel_test.cc to check that controller/api mirrors each rule.
 //
+// Each failing rule is one error, at the field path of the schema node that holds
+// the rule (array items as [i], map values as [key]) plus the rule's fieldPath when
+// it has one, as apiextensions-apiserver reports it (schema/cel/validation.go:
+// fldPath, then .Child(NormalizedRuleFieldPath)). A rule under `items` runs once
+// per item, so it fails once per bad item; a rule on an object that loops over a
+// list (self.checks.all(...)) fails once, however many items break it.
+//
 // stdin:  {"celJs": "<path of @marcbachmann/cel-js/lib/index.js>",
 //          "schemas": {"<Kind>": <openAPIV3Schema>},
 //          "cases": [{"name": "...", "docs": [<object>] | [<old>, <new>]}]}
-// stdout: {"<name>": [{"path": "spec.build", "message": "...", "error": "<if it threw>"}]}
+// stdout: {"<name>": [{"path": "spec.build", "reason": "FieldValueInvalid",
+//                      "message": "...", "error": "<if it threw>"}]}
 import fs from 'node:fs'
 import {pathToFileURL} from 'node:url'
 
@@ -36,15 +44,33 @@ function toCel(value) {
   return value
 }
 
+// The path an error of `rule` declared at `path` is reported at. fieldPath is a
+// relative JSONPath such as ".spec.foo" or ".map['a.b']"; the server normalises it
+// to "spec.foo" / "map[a.b]" and appends it as one child.
+function errorPath(path, rule) {
+  if (!rule.fieldPath) return path
+  const child = rule.fieldPath.replace(/^\./, '').replace(/\['([^']*)'\]/g, '[$1]')
+  return path ? `${path}.${child}` : child
+}
+
+function isObject(v) {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+}
+
 function run(schema, value, old, path, out) {
   for (const rule of schema['x-kubernetes-validations'] || []) {
     const transition = /\boldSelf\b/.test(rule.rule)
     if (transition && old === undefined) continue
+    const failure = {
+      path: errorPath(path, rule),
+      reason: rule.reason || 'FieldValueInvalid',
+      message: rule.message,
+    }
     try {
       const ok = evaluate(rule.rule, {self: toCel(value), oldSelf: toCel(old)})
-      if (ok !== true) out.push({path, message: rule.message})
+      if (ok !== true) out.push(failure)
     } catch (e) {
-      out.push({path, message: rule.message, error: String(e.message || e)})
+      out.push({...failure, error: String(e.message || e)})
     }
   }
   if (value && typeof value === 'object' && !Array.isArray(value) && schema.properties) {
@@ -52,6 +78,11 @@ function run(schema, value, old, path, out) {
       if (value[key] === undefined) continue
       const oldChild = old && typeof old === 'object' ? old[key] : undefined
       run(child, value[key], oldChild, path ? `${path}.${key}` : key, out)
+    }
+  } else if (isObject(value) && isObject(schema.additionalProperties)) {
+    for (const [key, child] of Object.entries(value)) {
+      const oldChild = isObject(old) ? old[key] : undefined
+      run(schema.additionalProperties, child, oldChild, `${path}[${key}]`, out)
     }
   } else if (Array.isArray(value) && schema.items) {
     value.forEach((item, i) => run(schema.items, item, undefined, `${path}[${i}]`, out))

@@ -5,8 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <functional>
 #include <set>
+#include <sstream>
 
 #include "controller/api/manifest.h"
 #include "controller/api/regions.h"
@@ -369,6 +371,30 @@ TEST_P(SemanticCorpusTest, RejectedWithAMessageNamingTheField) {
 
 INSTANTIATE_TEST_SUITE_P(Corpus, SemanticCorpusTest, ::testing::ValuesIn(CorpusFiles("semantic")),
                          [](const auto& info) { return TestName(info.param); });
+
+// The corpus is exactly the cases listed in tests/testdata/invalid/cases.txt: a case
+// deleted (or renamed) by mistake, or added without being listed, fails here, so the
+// tests that iterate over the directory cannot silently shrink.
+TEST(CorpusTest, IsExactlyTheListedCases) {
+  std::istringstream in(vmrelease::testing::ReadFile(vmrelease::testing::SourceDir() +
+                                                     "/tests/testdata/invalid/cases.txt"));
+  std::multiset<std::string> listed;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && !line.starts_with("#")) listed.insert(line);
+  }
+  std::set<std::string> present;
+  for (const auto& f : CorpusFiles()) present.insert(std::filesystem::path(f).filename().string());
+  for (const auto& name : listed) {
+    EXPECT_EQ(listed.count(name), 1u) << name << " is listed twice in cases.txt";
+    EXPECT_TRUE(present.contains(name))
+        << "tests/testdata/invalid/" << name << " is listed in cases.txt but does not exist";
+  }
+  for (const auto& name : present) {
+    EXPECT_TRUE(listed.contains(name))
+        << "tests/testdata/invalid/" << name << " exists but is not listed in cases.txt";
+  }
+  EXPECT_EQ(listed.size(), present.size());
+}
 
 // Every file says who rejects it and what the message contains; the apiserver half is
 // checked against the local API server in tests/e2e/api.

@@ -166,16 +166,38 @@ TEST_F(ArmClientTest, ExponentialBackoffWithJitterWhenNoRetryAfter) {
   }
 }
 
-TEST_F(ArmClientTest, AttemptsAreBounded) {
-  server_.SetFallback(Error(500, "InternalServerError"));
+TEST_F(ArmClientTest, AttemptsAreBoundedPerCallAndTheLastErrorIsReturned) {
+  // Every attempt fails differently, so the error returned shows which one it was.
+  server_.Add(Error(503, "ServiceUnavailable"));
+  server_.Add(Error(429, "TooManyRequests"));
+  server_.Add(Error(500, "InternalServerError"));
+  server_.Add(Error(502, "BadGateway"));
+  server_.SetFallback(Error(504, "GatewayTimeout"));  // a fifth attempt would get this
   auto arm = Client({.max_attempts = 4, .backoff = {.initial = 1s, .max = 1s}});
   auto r = arm->Get("/subscriptions/s", "2020-01-01");
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(server_.seen().size(), 4u);
+  auto seen = server_.seen();
+  ASSERT_EQ(seen.size(), 4u);
   EXPECT_EQ(sleeps_.size(), 3u);
-  EXPECT_EQ(r.status().detail().http_status, 500);
-  EXPECT_EQ(r.status().detail().reason, "InternalServerError");
+  EXPECT_EQ(r.status().detail().http_status, 502) << r.status().ToString();
+  EXPECT_EQ(r.status().detail().reason, "BadGateway");
+  EXPECT_EQ(r.status().detail().correlation_id, "corr-4");
   EXPECT_EQ(ClassifyArmError(r.status()), ArmErrorKind::kServer);
+  const std::string id = seen[0].headers.Get("x-ms-client-request-id");
+  for (const auto& s : seen) EXPECT_EQ(s.headers.Get("x-ms-client-request-id"), id);
+  EXPECT_EQ(arm->stats().attempts, 4);
+  EXPECT_EQ(arm->stats().retries, 3);
+
+  // The budget is per call: the next call gets its own id and its own four attempts.
+  auto again = arm->Get("/subscriptions/s", "2020-01-01");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().detail().reason, "GatewayTimeout");
+  seen = server_.seen();
+  ASSERT_EQ(seen.size(), 8u);
+  const std::string next_id = seen[4].headers.Get("x-ms-client-request-id");
+  EXPECT_NE(next_id, id);
+  for (size_t i = 4; i < seen.size(); ++i)
+    EXPECT_EQ(seen[i].headers.Get("x-ms-client-request-id"), next_id);
 }
 
 TEST_F(ArmClientTest, ElapsedTimeIsBounded) {
