@@ -1,0 +1,506 @@
+#include "tools/vm-validate/validate.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "controller/common/strings.h"
+#include "tools/vm-validate/guest_agent.h"
+#include "tools/vm-validate/vm.h"
+#include "tools/vm-validate/workdir.h"
+
+namespace vmrelease::vmvalidate {
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kBaseKernelArgs[] = "console=ttyS0 root=/dev/vda ro panic=-1";
+constexpr char kGuestPath[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
+constexpr char kConsoleLog[] = "vm-console.log";
+constexpr char kQemuLog[] = "vm-qemu.log";
+
+double SecondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The private run directory (sockets, kernel, initrd), removed when the run ends.
+class RunDir {
+ public:
+  static StatusOr<std::unique_ptr<RunDir>> Create() {
+    // UNIX socket paths must stay under 108 bytes: a long TMPDIR is not used.
+    std::string base = "/tmp";
+    if (const char* t = std::getenv("TMPDIR"); t != nullptr && t[0] == '/' && std::strlen(t) <= 64)
+      base = t;
+    std::string tmpl = base + "/" + kRunDirPrefix + "XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr)
+      return UnavailableError("cannot create a directory under " + base + ": " +
+                              std::strerror(errno));
+    return std::unique_ptr<RunDir>(new RunDir(tmpl));
+  }
+  ~RunDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  explicit RunDir(std::string p) : path_(std::move(p)) {}
+  std::string path_;
+};
+
+struct ProgramResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a helper program (debugfs) to completion with a timeout; it dies with us.
+StatusOr<ProgramResult> RunProgram(const std::vector<std::string>& argv, milliseconds timeout) {
+  ASSIGN_OR_RETURN(std::string exe, FindInPath(argv[0]));
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) return UnavailableError("pipe failed");
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    return UnavailableError("pipe failed");
+  }
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) ::close(fd);
+    return UnavailableError("fork failed");
+  }
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) ::dup2(null_fd, 0);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    ::execv(exe.c_str(), cargv.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  ProgramResult result;
+  const auto deadline = Clock::now() + timeout;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  int open_fds = 2;
+  bool killed = false;
+  char buf[16384];
+  while (open_fds > 0) {
+    if (!killed && Clock::now() >= deadline) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+    }
+    if (::poll(fds, 2, 100) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::read(fds[i].fd, buf, sizeof(buf));
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else if ((i == 0 ? result.out : result.err).size() < (1u << 20)) {
+        (i == 0 ? result.out : result.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  for (auto& f : fds)
+    if (f.fd >= 0) ::close(f.fd);
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (killed) return DeadlineExceededError(argv[0] + " did not finish in time");
+  result.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+  return result;
+}
+
+// debugfs's own chatter (banner, catastrophic-mode notice) is not an error.
+std::string DebugfsErrors(const std::string& err) {
+  std::istringstream in(err);
+  std::string line, out;
+  while (std::getline(in, line)) {
+    line = Trim(line);
+    if (line.empty() || StartsWith(line, "debugfs ") || line.find("catastrophic mode") != std::string::npos)
+      continue;
+    if (!out.empty()) out += "; ";
+    out += line;
+  }
+  return out;
+}
+
+struct BootFiles {
+  std::string kernel;
+  std::string initrd;
+  std::string extra_args;  // from the image's /boot/cmdline, if present
+};
+
+// Copies /boot/vmlinuz, /boot/initrd.img and /boot/cmdline out of the ext4 filesystem that
+// starts at byte 0 of the image, without mounting it (debugfs in read-only catastrophic mode).
+StatusOr<BootFiles> ExtractBootFiles(const Options& o, const std::string& run_dir) {
+  BootFiles f{run_dir + "/vmlinuz", run_dir + "/initrd.img", ""};
+  const std::string cmdline_path = run_dir + "/cmdline";
+  const std::string script_path = run_dir + "/debugfs.cmds";
+  {
+    std::ofstream script(script_path);
+    if (o.kernel_path.empty()) script << "dump /boot/vmlinuz " << f.kernel << "\n";
+    if (o.initrd_path.empty()) script << "dump /boot/initrd.img " << f.initrd << "\n";
+    script << "dump /boot/cmdline " << cmdline_path << "\n";
+    if (!script) return UnavailableError("cannot write " + script_path);
+  }
+  ASSIGN_OR_RETURN(ProgramResult r,
+                   RunProgram({o.debugfs, "-c", "-f", script_path, o.image_path}, seconds(120)));
+  auto non_empty = [](const std::string& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+  };
+  std::string why = DebugfsErrors(r.err);
+  if (why.size() > 300) why = why.substr(0, 300) + "...";
+  if (o.kernel_path.empty() && !non_empty(f.kernel))
+    return DataLossError("cannot read /boot/vmlinuz from the image's ext4 filesystem" +
+                         (why.empty() ? std::string() : ": " + why));
+  if (o.initrd_path.empty() && !non_empty(f.initrd))
+    return DataLossError("cannot read /boot/initrd.img from the image's ext4 filesystem" +
+                         (why.empty() ? std::string() : ": " + why));
+  if (!o.kernel_path.empty()) f.kernel = o.kernel_path;
+  if (!o.initrd_path.empty()) f.initrd = o.initrd_path;
+  if (auto extra = ReadFileToString(cmdline_path); extra.ok()) {
+    std::string args = Trim(*extra);
+    if (args.find('\n') != std::string::npos || args.size() > 1024)
+      return InvalidArgumentError("/boot/cmdline in the image must be one line under 1 KiB");
+    f.extra_args = args;
+  }
+  return f;
+}
+
+// The last `max_bytes` of a file.
+std::string Tail(const std::string& path, size_t max_bytes) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  in.seekg(0, std::ios::end);
+  std::streamoff size = in.tellg();
+  std::streamoff start = std::max<std::streamoff>(0, size - static_cast<std::streamoff>(max_bytes));
+  in.seekg(start);
+  std::string data(static_cast<size_t>(size - start), '\0');
+  in.read(data.data(), static_cast<std::streamsize>(data.size()));
+  return data;
+}
+
+std::string Printable(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) out += c;
+  }
+  return Trim(out);
+}
+
+// Why the guest did not come up, from its serial console: the lines that name the failure
+// (kernel panic, initramfs giving up on the root filesystem, ext4 errors), else the last line.
+std::string ConsoleReason(const std::string& console_log) {
+  static const char* kPatterns[] = {
+      "Kernel panic",        "ALERT!",          "Gave up waiting",         "mount: mounting",
+      "Failed to mount",     "VFS: ",           "No working init",         "No init found",
+      "EXT4-fs error",       "EXT4-fs (vda)",   "Bad magic",               "Attempted to kill init",
+      "not syncing",         "rcS: ",           "can't run",               "error while loading"};
+  std::istringstream in(Tail(console_log, 64 * 1024));
+  std::string line, last, found;
+  int matches = 0;
+  while (std::getline(in, line)) {
+    std::string p = Printable(line);
+    if (p.empty()) continue;
+    last = p;
+    if (matches >= 3) continue;
+    for (const char* pat : kPatterns) {
+      if (p.find(pat) != std::string::npos) {
+        if (found.find(p) == std::string::npos) {
+          found += (found.empty() ? "" : " | ") + p;
+          ++matches;
+        }
+        break;
+      }
+    }
+  }
+  std::string reason = found.empty() ? last : found;
+  if (reason.size() > 400) reason = reason.substr(0, 400) + "...";
+  return reason;
+}
+
+std::string LastLine(const std::string& path) {
+  std::istringstream in(Tail(path, 8192));
+  std::string line, last;
+  while (std::getline(in, line)) {
+    std::string p = Printable(line);
+    if (!p.empty()) last = p;
+  }
+  return last;
+}
+
+Outcome& BootFailure(Outcome& r, const std::string& message) {
+  r.phase = "boot";
+  r.ok = false;
+  r.exit_code.reset();
+  r.message = message;
+  r.process_exit = kExitBootFailure;
+  return r;
+}
+
+int SignalExit() { return 128 + static_cast<int>(g_stop_signal); }
+
+}  // namespace
+
+nlohmann::json Outcome::ResultJson() const {
+  nlohmann::json j = {{"phase", phase},
+                      {"ok", ok},
+                      {"exitCode", nullptr},
+                      {"message", message},
+                      {"bootSeconds", static_cast<double>(static_cast<int64_t>(boot_seconds * 1000)) / 1000},
+                      {"checkSeconds", static_cast<double>(static_cast<int64_t>(check_seconds * 1000)) / 1000},
+                      {"accelerator", accelerator}};
+  if (exit_code) j["exitCode"] = *exit_code;
+  return j;
+}
+
+Outcome RunValidation(const Options& o) {
+  Outcome r;
+  struct stat st;
+  if (o.image_path.empty()) return BootFailure(r, "VMRELEASE_IMAGE_PATH is not set");
+  if (::stat(o.image_path.c_str(), &st) != 0)
+    return BootFailure(r, "image " + o.image_path + ": " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return BootFailure(r, "image " + o.image_path + " is not a regular file");
+  if (::access(o.image_path.c_str(), R_OK) != 0)
+    return BootFailure(r, "image " + o.image_path + " is not readable");
+  if (o.check_script.empty()) return BootFailure(r, "VMRELEASE_CHECK_SCRIPT is empty");
+
+  auto guard = WorkDirGuard::Acquire(o.work_dir, &r.notes);
+  if (!guard.ok()) return BootFailure(r, guard.status().message());
+
+  Accelerator accel = Accelerator::kTcg;
+  if (o.accel != AccelMode::kTcg) {
+    KvmProbe kvm = ProbeKvm();
+    if (kvm.usable) {
+      accel = Accelerator::kKvm;
+    } else if (o.accel == AccelMode::kKvm) {
+      return BootFailure(r, "KVM was requested but is not usable: " + kvm.reason);
+    } else if (o.verbose) {
+      r.notes.push_back("TCG, because " + kvm.reason);
+    }
+  }
+  r.accelerator = AcceleratorName(accel);
+
+  auto qemu = FindInPath(o.qemu);
+  if (!qemu.ok())
+    return BootFailure(r, qemu.status().message() + " (apt-get install qemu-system-x86)");
+  auto run_dir = RunDir::Create();
+  if (!run_dir.ok()) return BootFailure(r, run_dir.status().message());
+  const std::string& rd = (*run_dir)->path();
+  if (Status s = (*guard)->Record(0, rd); !s.ok()) return BootFailure(r, s.message());
+
+  auto files = ExtractBootFiles(o, rd);
+  if (!files.ok()) {
+    std::string hint = files.status().code() == StatusCode::kDataLoss
+                           ? " (corrupt disk, or not ext4 directly on the disk)"
+                           : "";
+    return BootFailure(r, "the image cannot boot: " + files.status().message() + hint);
+  }
+  std::string kernel_args = kBaseKernelArgs;
+  for (const std::string& extra : {files->extra_args, o.extra_kernel_args})
+    if (!extra.empty()) kernel_args += " " + extra;
+
+  VmConfig config{.qemu_binary = *qemu,
+                  .accelerator = accel,
+                  .image_path = o.image_path,
+                  .kernel_path = files->kernel,
+                  .initrd_path = files->initrd,
+                  .kernel_args = kernel_args,
+                  .memory_mb = o.memory_mb,
+                  .cpus = o.cpus,
+                  .run_dir = rd,
+                  .console_log = o.work_dir + "/" + kConsoleLog,
+                  .qemu_log = o.work_dir + "/" + kQemuLog,
+                  .marker = (*guard)->marker(),
+                  .guard_with_parent = o.guard_vm_with_parent};
+  const auto boot_start = Clock::now();
+  auto vm_or = Vm::Start(config);
+  if (!vm_or.ok()) return BootFailure(r, "cannot start qemu: " + vm_or.status().message());
+  std::unique_ptr<Vm> vm = std::move(*vm_or);
+  if (Status s = (*guard)->Record(vm->pid(), rd); !s.ok()) return BootFailure(r, s.message());
+
+  GuestAgent::Interrupt interrupt = [&vm]() -> Status {
+    if (g_stop_signal != 0)
+      return CancelledError("interrupted by signal " + std::to_string(g_stop_signal));
+    return vm->CheckAlive();
+  };
+  auto describe_boot_failure = [&](const Status& s) {
+    if (s.code() == StatusCode::kCancelled) return s.message();
+    std::string msg;
+    if (vm->exited()) {
+      msg = "the VM stopped before its guest agent answered (qemu " + vm->ExitDescription() + ")";
+      std::string qemu_said = LastLine(config.qemu_log);
+      if (!qemu_said.empty() && qemu_said.find("terminating on signal") == std::string::npos)
+        msg += "; qemu: " + qemu_said;
+    } else if (s.code() == StatusCode::kDeadlineExceeded) {
+      msg = "no answer from the guest agent within " + std::to_string(o.boot_timeout_seconds) +
+            " s (" + r.accelerator + ")";
+    } else {
+      msg = "guest agent: " + s.message();
+    }
+    std::string console = ConsoleReason(config.console_log);
+    if (!console.empty()) msg += "; console: " + console;
+    return msg;
+  };
+
+  const auto boot_deadline = boot_start + seconds(o.boot_timeout_seconds);
+  auto fd = vm->ConnectAgent(boot_deadline, interrupt);
+  if (!fd.ok()) {
+    BootFailure(r, describe_boot_failure(fd.status()));
+    if (g_stop_signal != 0) r.process_exit = SignalExit();
+    vm->Stop(nullptr, milliseconds(0));
+    return r;
+  }
+  GuestAgent agent(*fd, interrupt);
+  if (Status s = agent.Sync(boot_deadline); !s.ok()) {
+    BootFailure(r, describe_boot_failure(s));
+    r.boot_seconds = SecondsSince(boot_start);
+    if (g_stop_signal != 0) r.process_exit = SignalExit();
+    vm->Stop(nullptr, milliseconds(0));
+    return r;
+  }
+  r.boot_seconds = SecondsSince(boot_start);
+
+  // --- the check ------------------------------------------------------------------------
+  r.phase = "check";
+  GuestCommand cmd{.path = "/bin/sh", .args = {"-c", o.check_script}};
+  cmd.env = {kGuestPath, "HOME=/tmp", "VMRELEASE_CHECK_NAME=" + o.check_name,
+             "VMRELEASE_CHECK_TIMEOUT_SECONDS=" + std::to_string(o.check_timeout_seconds)};
+  cmd.env.insert(cmd.env.end(), o.guest_env.begin(), o.guest_env.end());
+
+  const auto check_start = Clock::now();
+  const auto check_deadline = check_start + seconds(o.check_timeout_seconds);
+  auto reply_deadline = [&] { return std::max(check_deadline, Clock::now()) + seconds(10); };
+  auto lost = [&](const Status& s) {
+    r.ok = false;
+    r.exit_code.reset();
+    if (s.code() == StatusCode::kCancelled) {
+      r.message = s.message();
+      r.process_exit = SignalExit();
+      return;
+    }
+    r.message = "the check did not finish: " + s.message();
+    if (vm->exited()) {
+      std::string console = ConsoleReason(config.console_log);
+      if (!console.empty()) r.message += "; console: " + console;
+    }
+    r.process_exit = kExitVmLost;
+  };
+
+  auto pid = agent.Exec(cmd, reply_deadline());
+  if (!pid.ok()) {
+    lost(pid.status().WithContext("guest-exec /bin/sh"));
+    r.check_seconds = SecondsSince(check_start);
+    vm->Stop(vm->exited() ? nullptr : &agent, milliseconds(2000));
+    return r;
+  }
+  milliseconds poll_every(50);
+  std::optional<GuestExecStatus> done;
+  Status failure;
+  while (!done) {
+    auto status = agent.ExecStatus(*pid, reply_deadline());
+    if (!status.ok()) {
+      failure = status.status();
+      break;
+    }
+    if (status->exited) {
+      done = std::move(*status);
+      break;
+    }
+    if (Clock::now() >= check_deadline) break;
+    auto wait_until = std::min(Clock::now() + poll_every, check_deadline);
+    while (Clock::now() < wait_until) {
+      if (Status s = interrupt(); !s.ok()) {
+        failure = s;
+        break;
+      }
+      std::this_thread::sleep_for(std::min(milliseconds(20), poll_every));
+    }
+    if (!failure.ok()) break;
+    poll_every = std::min(poll_every * 2, milliseconds(250));
+  }
+  r.check_seconds = SecondsSince(check_start);
+
+  if (!failure.ok()) {
+    lost(failure);
+  } else if (!done) {
+    // Timed out. Kill the script so qemu-ga hands over what it printed so far (it only
+    // reports output after exit; a background child still holding the pipe delays that).
+    r.ok = false;
+    r.exit_code.reset();
+    r.message = "the check did not finish within " + std::to_string(o.check_timeout_seconds) + " s";
+    r.process_exit = kExitCheckTimeout;
+    auto short_deadline = Clock::now() + seconds(5);
+    if (agent.Exec({.path = "/bin/busybox",
+                    .args = {"kill", "-9", std::to_string(*pid)},
+                    .env = {kGuestPath},
+                    .capture_output = false},
+                   short_deadline)
+            .ok()) {
+      while (Clock::now() < short_deadline) {
+        auto status = agent.ExecStatus(*pid, short_deadline);
+        if (!status.ok()) break;
+        if (status->exited) {
+          r.out = std::move(status->out);
+          r.err = std::move(status->err);
+          break;
+        }
+        std::this_thread::sleep_for(milliseconds(100));
+      }
+    }
+  } else {
+    r.ok = true;
+    r.out = std::move(done->out);
+    r.err = std::move(done->err);
+    if (done->exit_code) {
+      r.exit_code = *done->exit_code;
+      r.message = "exit code " + std::to_string(*done->exit_code);
+    } else {
+      int sig = done->signal.value_or(0);
+      r.exit_code = 128 + sig;
+      r.message = "killed by signal " + std::to_string(sig) + " in the guest";
+    }
+    r.process_exit = *r.exit_code;
+    if (done->out_truncated || done->err_truncated)
+      r.notes.push_back("the guest agent truncated the check's output at 16 MiB per stream");
+  }
+  if (g_stop_signal != 0 && r.process_exit != SignalExit() && !r.ok) r.process_exit = SignalExit();
+
+  vm->Stop(vm->exited() || g_stop_signal != 0 ? nullptr : &agent,
+           g_stop_signal != 0 ? milliseconds(0) : milliseconds(5000));
+  return r;
+}
+
+}  // namespace vmrelease::vmvalidate
