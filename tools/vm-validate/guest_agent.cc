@@ -158,8 +158,7 @@ Status GuestAgent::Sync(SteadyTime deadline, milliseconds resend_every) {
 }
 
 StatusOr<nlohmann::json> GuestAgent::Execute(const std::string& command,
-                                             const nlohmann::json& arguments,
-                                             SteadyTime deadline) {
+                                             const nlohmann::json& arguments, SteadyTime deadline) {
   nlohmann::json req = {{"execute", command}};
   if (!arguments.is_null()) req["arguments"] = arguments;
   RETURN_IF_ERROR(Send(req.dump() + "\n", deadline), command);
@@ -178,9 +177,8 @@ StatusOr<nlohmann::json> GuestAgent::Execute(const std::string& command,
 }
 
 StatusOr<int64_t> GuestAgent::Exec(const GuestCommand& command, SteadyTime deadline) {
-  nlohmann::json args = {{"path", command.path},
-                         {"arg", command.args},
-                         {"capture-output", command.capture_output}};
+  nlohmann::json args = {
+      {"path", command.path}, {"arg", command.args}, {"capture-output", command.capture_output}};
   if (!command.env.empty()) args["env"] = command.env;
   ASSIGN_OR_RETURN(nlohmann::json ret, Execute("guest-exec", args, deadline));
   auto pid = ret.find("pid");  // end() for a non-object

@@ -105,7 +105,9 @@ int main(int argc, char** argv) {
   app.add_option("--memory", o.memory_mb, "Guest RAM in MiB")
       ->envname("VMRELEASE_VM_MEMORY_MB")
       ->check(CLI::Range(64, 65536));
-  app.add_option("--cpus", o.cpus, "Guest vCPUs")->envname("VMRELEASE_VM_CPUS")->check(CLI::Range(1, 64));
+  app.add_option("--cpus", o.cpus, "Guest vCPUs")
+      ->envname("VMRELEASE_VM_CPUS")
+      ->check(CLI::Range(1, 64));
   app.add_option("--boot-timeout", o.boot_timeout_seconds,
                  "Seconds from qemu start until the guest agent must answer")
       ->envname("VMRELEASE_VM_BOOT_TIMEOUT_SECONDS")
@@ -113,7 +115,8 @@ int main(int argc, char** argv) {
   app.add_option("--qemu", o.qemu, "qemu-system-x86_64 to run")->envname("VMRELEASE_VM_QEMU");
   app.add_option("--debugfs", o.debugfs, "debugfs (e2fsprogs) used to read /boot from the image")
       ->envname("VMRELEASE_VM_DEBUGFS");
-  app.add_option("--kernel", o.kernel_path, "Host kernel to boot instead of the image's /boot/vmlinuz")
+  app.add_option("--kernel", o.kernel_path,
+                 "Host kernel to boot instead of the image's /boot/vmlinuz")
       ->envname("VMRELEASE_VM_KERNEL");
   app.add_option("--initrd", o.initrd_path, "Host initrd instead of the image's /boot/initrd.img")
       ->envname("VMRELEASE_VM_INITRD");

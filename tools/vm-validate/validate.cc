@@ -146,7 +146,11 @@ std::string DebugfsErrors(const std::string& err) {
   std::string line, out;
   while (std::getline(in, line)) {
     line = Trim(line);
-    if (line.empty() || StartsWith(line, "debugfs ") || line.find("catastrophic mode") != std::string::npos)
+    // "dump: Filesystem not open" follows every command once the open failed: noise.
+    if (line.empty() || StartsWith(line, "debugfs ") ||
+        line.find("catastrophic mode") != std::string::npos ||
+        line.find("Filesystem not open") != std::string::npos ||
+        out.find(line) != std::string::npos)
       continue;
     if (!out.empty()) out += "; ";
     out += line;
@@ -223,11 +227,23 @@ std::string Printable(std::string_view s) {
 // Why the guest did not come up, from its serial console: the lines that name the failure
 // (kernel panic, initramfs giving up on the root filesystem, ext4 errors), else the last line.
 std::string ConsoleReason(const std::string& console_log) {
-  static const char* kPatterns[] = {
-      "Kernel panic",        "ALERT!",          "Gave up waiting",         "mount: mounting",
-      "Failed to mount",     "VFS: ",           "No working init",         "No init found",
-      "EXT4-fs error",       "EXT4-fs (vda)",   "Bad magic",               "Attempted to kill init",
-      "not syncing",         "rcS: ",           "can't run",               "error while loading"};
+  static const char* kPatterns[] = {"Kernel panic",
+                                    "not syncing",
+                                    "ALERT!",
+                                    "Gave up waiting",
+                                    "mount: mounting",
+                                    "Failed to mount",
+                                    "VFS: Cannot open",
+                                    "VFS: Unable to mount",
+                                    "No working init",
+                                    "No init found",
+                                    "EXT4-fs error",
+                                    "EXT4-fs (vda): VFS",
+                                    "Bad magic",
+                                    "initramfs: ",
+                                    "rcS: ",
+                                    "can't run",
+                                    "error while loading shared libraries"};
   std::istringstream in(Tail(console_log, 64 * 1024));
   std::string line, last, found;
   int matches = 0;
@@ -275,13 +291,14 @@ int SignalExit() { return 128 + static_cast<int>(g_stop_signal); }
 }  // namespace
 
 nlohmann::json Outcome::ResultJson() const {
-  nlohmann::json j = {{"phase", phase},
-                      {"ok", ok},
-                      {"exitCode", nullptr},
-                      {"message", message},
-                      {"bootSeconds", static_cast<double>(static_cast<int64_t>(boot_seconds * 1000)) / 1000},
-                      {"checkSeconds", static_cast<double>(static_cast<int64_t>(check_seconds * 1000)) / 1000},
-                      {"accelerator", accelerator}};
+  nlohmann::json j = {
+      {"phase", phase},
+      {"ok", ok},
+      {"exitCode", nullptr},
+      {"message", message},
+      {"bootSeconds", static_cast<double>(static_cast<int64_t>(boot_seconds * 1000)) / 1000},
+      {"checkSeconds", static_cast<double>(static_cast<int64_t>(check_seconds * 1000)) / 1000},
+      {"accelerator", accelerator}};
   if (exit_code) j["exitCode"] = *exit_code;
   return j;
 }
@@ -292,7 +309,8 @@ Outcome RunValidation(const Options& o) {
   if (o.image_path.empty()) return BootFailure(r, "VMRELEASE_IMAGE_PATH is not set");
   if (::stat(o.image_path.c_str(), &st) != 0)
     return BootFailure(r, "image " + o.image_path + ": " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return BootFailure(r, "image " + o.image_path + " is not a regular file");
+  if (!S_ISREG(st.st_mode))
+    return BootFailure(r, "image " + o.image_path + " is not a regular file");
   if (::access(o.image_path.c_str(), R_OK) != 0)
     return BootFailure(r, "image " + o.image_path + " is not readable");
   if (o.check_script.empty()) return BootFailure(r, "VMRELEASE_CHECK_SCRIPT is empty");
@@ -358,6 +376,12 @@ Outcome RunValidation(const Options& o) {
   };
   auto describe_boot_failure = [&](const Status& s) {
     if (s.code() == StatusCode::kCancelled) return s.message();
+    // A closed or reset agent socket usually means qemu is on its way out: let it finish, so
+    // the message names the exit rather than the socket error.
+    if (s.code() == StatusCode::kUnavailable) {
+      for (int i = 0; i < 50 && vm->CheckAlive().ok(); ++i)
+        std::this_thread::sleep_for(milliseconds(20));
+    }
     std::string msg;
     if (vm->exited()) {
       msg = "the VM stopped before its guest agent answered (qemu " + vm->ExitDescription() + ")";
@@ -463,11 +487,12 @@ Outcome RunValidation(const Options& o) {
     r.message = "the check did not finish within " + std::to_string(o.check_timeout_seconds) + " s";
     r.process_exit = kExitCheckTimeout;
     auto short_deadline = Clock::now() + seconds(5);
-    if (agent.Exec({.path = "/bin/busybox",
-                    .args = {"kill", "-9", std::to_string(*pid)},
-                    .env = {kGuestPath},
-                    .capture_output = false},
-                   short_deadline)
+    if (agent
+            .Exec({.path = "/bin/busybox",
+                   .args = {"kill", "-9", std::to_string(*pid)},
+                   .env = {kGuestPath},
+                   .capture_output = false},
+                  short_deadline)
             .ok()) {
       while (Clock::now() < short_deadline) {
         auto status = agent.ExecStatus(*pid, short_deadline);

@@ -12,11 +12,10 @@
 #pragma once
 
 #include <csignal>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace vmrelease::vmvalidate {
 
@@ -28,11 +27,11 @@ enum class AccelMode { kAuto, kKvm, kTcg };
 
 struct Options {
   // From the controller's environment.
-  std::string image_path;    // VMRELEASE_IMAGE_PATH
+  std::string image_path;  // VMRELEASE_IMAGE_PATH
   std::string check_name = "check";
   std::string check_script;  // VMRELEASE_CHECK_SCRIPT
   int check_timeout_seconds = 300;
-  std::string work_dir;      // absolute; the process's cwd
+  std::string work_dir;  // absolute; the process's cwd
   // Extra "NAME=value" entries for the guest script's environment.
   std::vector<std::string> guest_env;
 

@@ -83,30 +83,24 @@ StatusOr<std::string> FindInPath(const std::string& name) {
 }
 
 std::vector<std::string> QemuArgs(const VmConfig& c) {
-  std::vector<std::string> a = {c.qemu_binary,
-                                "-name",
-                                c.marker,
-                                "-nodefaults",
-                                "-no-user-config",
-                                "-machine",
-                                "q35",
-                                "-accel",
-                                AcceleratorName(c.accelerator)};
+  std::vector<std::string> a = {c.qemu_binary, "-name",           c.marker,
+                                "-nodefaults", "-no-user-config", "-machine",
+                                "q35",         "-accel",          AcceleratorName(c.accelerator)};
   if (c.accelerator == Accelerator::kKvm) a.insert(a.end(), {"-cpu", "host"});
-  a.insert(a.end(),
-           {"-m", std::to_string(c.memory_mb), "-smp", std::to_string(c.cpus),
-            // No display, no monitor, no network, no reboot (a guest reboot or a panic with
-            // panic=-1 ends qemu), and no host access beyond what is listed here.
-            "-display", "none", "-vga", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
-            "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
-            "-chardev", "file,id=console,path=" + QemuOptValue(c.console_log), "-serial",
-            "chardev:console", "-kernel", c.kernel_path, "-initrd", c.initrd_path, "-append",
-            c.kernel_args, "-drive",
-            "file=" + QemuOptValue(c.image_path) + ",if=virtio,format=raw,readonly=on", "-chardev",
-            "socket,id=qga0,server=on,wait=off,path=" + QemuOptValue(c.run_dir + "/qga.sock"),
-            "-device", "virtio-serial-pci", "-device",
-            "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0", "-qmp",
-            "unix:" + QemuOptValue(c.run_dir + "/qmp.sock") + ",server=on,wait=off"});
+  a.insert(
+      a.end(),
+      {"-m", std::to_string(c.memory_mb), "-smp", std::to_string(c.cpus),
+       // No display, no monitor, no network, no reboot (a guest reboot or a panic with
+       // panic=-1 ends qemu), and no host access beyond what is listed here.
+       "-display", "none", "-vga", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
+       "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
+       "-chardev", "file,id=console,path=" + QemuOptValue(c.console_log), "-serial",
+       "chardev:console", "-kernel", c.kernel_path, "-initrd", c.initrd_path, "-append",
+       c.kernel_args, "-drive",
+       "file=" + QemuOptValue(c.image_path) + ",if=virtio,format=raw,readonly=on", "-chardev",
+       "socket,id=qga0,server=on,wait=off,path=" + QemuOptValue(c.run_dir + "/qga.sock"), "-device",
+       "virtio-serial-pci", "-device", "virtserialport,chardev=qga0,name=org.qemu.guest_agent.0",
+       "-qmp", "unix:" + QemuOptValue(c.run_dir + "/qmp.sock") + ",server=on,wait=off"});
   return a;
 }
 
@@ -188,8 +182,10 @@ Status Vm::CheckAlive() {
 
 std::string Vm::ExitDescription() const {
   if (!exited_) return "is running";
-  if (WIFEXITED(wait_status_)) return "exited with status " + std::to_string(WEXITSTATUS(wait_status_));
-  if (WIFSIGNALED(wait_status_)) return "was killed by signal " + std::to_string(WTERMSIG(wait_status_));
+  if (WIFEXITED(wait_status_))
+    return "exited with status " + std::to_string(WEXITSTATUS(wait_status_));
+  if (WIFSIGNALED(wait_status_))
+    return "was killed by signal " + std::to_string(WTERMSIG(wait_status_));
   return "ended";
 }
 
@@ -249,8 +245,8 @@ void Vm::Stop(GuestAgent* agent, milliseconds poweroff_wait) {
   if (!CheckAlive().ok()) return;
   if (agent != nullptr) {
     // busybox has no `shutdown`, so guest-shutdown fails there; poweroff -f works everywhere.
-    Status sent = agent->SendOnly(
-        "guest-exec", {{"path", "/bin/busybox"}, {"arg", {"poweroff", "-f"}}});
+    Status sent =
+        agent->SendOnly("guest-exec", {{"path", "/bin/busybox"}, {"arg", {"poweroff", "-f"}}});
     if (sent.ok() && WaitExit(poweroff_wait)) return;
   }
   QmpQuit();

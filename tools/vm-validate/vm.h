@@ -37,7 +37,8 @@ struct KvmProbe {
   bool usable = false;
   std::string reason;  // why not, or which module
 };
-KvmProbe ProbeKvm(const std::string& dev = "/dev/kvm", const std::string& sys_module = "/sys/module");
+KvmProbe ProbeKvm(const std::string& dev = "/dev/kvm",
+                  const std::string& sys_module = "/sys/module");
 
 // `name` if it contains a '/', else the first executable `name` in $PATH.
 StatusOr<std::string> FindInPath(const std::string& name);
@@ -45,7 +46,7 @@ StatusOr<std::string> FindInPath(const std::string& name);
 struct VmConfig {
   std::string qemu_binary;  // a path (see FindInPath)
   Accelerator accelerator = Accelerator::kTcg;
-  std::string image_path;   // raw disk or fixed VHD, attached as a raw virtio disk (/dev/vda)
+  std::string image_path;  // raw disk or fixed VHD, attached as a raw virtio disk (/dev/vda)
   std::string kernel_path;
   std::string initrd_path;
   std::string kernel_args;
