@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -43,29 +44,70 @@ double SecondsSince(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// The private run directory (sockets, kernel, initrd), removed when the run ends.
+// The private run directory (sockets, kernel, initrd; ~16 MB), removed when the run ends. Its
+// owner.lock is flock()ed while the run lives, so a run killed with its process group (the
+// controller's timeout) leaves a directory that the next validator on this host recognises as
+// stale and removes, whatever its work directory.
 class RunDir {
  public:
   static StatusOr<std::unique_ptr<RunDir>> Create() {
-    // UNIX socket paths must stay under 108 bytes: a long TMPDIR is not used.
-    std::string base = "/tmp";
-    if (const char* t = std::getenv("TMPDIR"); t != nullptr && t[0] == '/' && std::strlen(t) <= 64)
-      base = t;
+    const std::string base = Base();
+    SweepStale(base);
     std::string tmpl = base + "/" + kRunDirPrefix + "XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr)
       return UnavailableError("cannot create a directory under " + base + ": " +
                               std::strerror(errno));
-    return std::unique_ptr<RunDir>(new RunDir(tmpl));
+    int fd = ::open((tmpl + "/" + kOwnerLock).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      int e = errno;
+      if (fd >= 0) ::close(fd);
+      std::error_code ec;
+      fs::remove_all(tmpl, ec);
+      return UnavailableError("cannot lock " + tmpl + "/" + kOwnerLock + ": " + std::strerror(e));
+    }
+    return std::unique_ptr<RunDir>(new RunDir(tmpl, fd));
   }
   ~RunDir() {
     std::error_code ec;
     fs::remove_all(path_, ec);
+    ::close(lock_fd_);
   }
   const std::string& path() const { return path_; }
 
  private:
-  explicit RunDir(std::string p) : path_(std::move(p)) {}
+  static constexpr char kOwnerLock[] = "owner.lock";
+
+  // UNIX socket paths must stay under 108 bytes: a long TMPDIR is not used.
+  static std::string Base() {
+    const char* t = std::getenv("TMPDIR");
+    if (t != nullptr && t[0] == '/' && std::strlen(t) <= 64) return t;
+    return "/tmp";
+  }
+
+  // Removes <base>/vmrv-* directories whose owner is gone: owner.lock not held, or (a run
+  // killed between mkdtemp and flock) no owner.lock and older than a minute.
+  static void SweepStale(const std::string& base) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(base, ec)) {
+      const std::string name = e.path().filename().string();
+      if (!StartsWith(name, kRunDirPrefix) || !e.is_directory(ec) || e.is_symlink(ec)) continue;
+      const std::string lock = e.path().string() + "/" + kOwnerLock;
+      bool stale = false;
+      int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      if (fd >= 0) {
+        stale = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+        ::close(fd);
+      } else {
+        auto age = fs::file_time_type::clock::now() - fs::last_write_time(e.path(), ec);
+        stale = !ec && age > std::chrono::minutes(1);
+      }
+      if (stale) fs::remove_all(e.path(), ec);
+    }
+  }
+
+  RunDir(std::string p, int lock_fd) : path_(std::move(p)), lock_fd_(lock_fd) {}
   std::string path_;
+  int lock_fd_;
 };
 
 struct ProgramResult {

@@ -404,6 +404,20 @@ TEST_F(LocalImageTest, KillingTheValidatorTakesItsVmAlong) {
   // PR_SET_PDEATHSIG: qemu goes with it, without anyone cleaning up.
   EXPECT_TRUE(WaitFor([&] { return !Alive(qemu); }, seconds(10)));
   EXPECT_TRUE(LiveQemusFor(dir).empty());
+
+  // Its private directory (sockets, a copy of the kernel) is left behind, and the next
+  // validator on this host removes it, whatever its work directory: here one whose image is
+  // not even a filesystem.
+  std::string pid_file = ReadFile(dir + "/vm-validate.pid");
+  ASSERT_NE(pid_file.find("rundir "), std::string::npos) << pid_file;
+  std::string run_dir = pid_file.substr(pid_file.find("rundir ") + 7);
+  run_dir = run_dir.substr(0, run_dir.find('\n'));
+  EXPECT_TRUE(fs::exists(run_dir));
+  const std::string zeros = root_->Join("zeros.raw");
+  WriteFile(zeros, std::string(1 << 20, '\0'));
+  ValidatorRun v = Validate(WorkDir("after-kill"), zeros, "zeros", "true");
+  ExpectBootFailure(v, "cannot read /boot/vmlinuz");
+  EXPECT_FALSE(fs::exists(run_dir));
 }
 
 TEST_F(LocalImageTest, TheNextRunInTheWorkDirKillsAnOrphanVmThenAFailingCheckReportsTheGuest) {
