@@ -122,6 +122,10 @@ int main(int argc, char** argv) {
       ->envname("VMRELEASE_VM_INITRD");
   app.add_option("--append", o.extra_kernel_args, "Extra kernel command-line arguments")
       ->envname("VMRELEASE_VM_APPEND");
+  bool no_pvh = false;
+  app.add_flag("--no-pvh", no_pvh,
+               "Boot the bzImage as is, not its uncompressed kernel through QEMU's PVH entry")
+      ->envname("VMRELEASE_VM_NO_PVH");
   app.add_flag("--verbose", o.verbose, "Print timings and clean-up notes on stderr")
       ->envname("VMRELEASE_VM_VERBOSE");
   bool unguarded = false;
@@ -138,6 +142,7 @@ int main(int argc, char** argv) {
   }
   o.accel = accel == "kvm" ? AccelMode::kKvm : accel == "tcg" ? AccelMode::kTcg : AccelMode::kAuto;
   o.guard_vm_with_parent = !unguarded;
+  o.pvh = !no_pvh;
 
   o.image_path = Env("VMRELEASE_IMAGE_PATH");
   o.check_script = Env("VMRELEASE_CHECK_SCRIPT");

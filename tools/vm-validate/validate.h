@@ -45,6 +45,7 @@ struct Options {
   std::string kernel_path;  // empty: /boot/vmlinuz from the image's ext4 filesystem
   std::string initrd_path;  // empty: /boot/initrd.img from the image
   std::string extra_kernel_args;
+  bool pvh = true;  // boot the uncompressed kernel through QEMU's PVH entry when possible
   bool guard_vm_with_parent = true;  // false only in tests (--test-unguarded-vm)
   bool verbose = false;
 };
