@@ -1,6 +1,7 @@
 #include "tools/vm-validate/validate.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -51,19 +52,34 @@ class RunDir {
   static StatusOr<std::unique_ptr<RunDir>> Create() {
     const std::string base = Base();
     SweepStale(base);
-    std::string tmpl = base + "/" + kRunDirPrefix + "XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr)
-      return UnavailableError("cannot create a directory under " + base + ": " +
-                              std::strerror(errno));
-    int fd = ::open((tmpl + "/" + kOwnerLock).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      int e = errno;
-      if (fd >= 0) ::close(fd);
+    // Born locked: made and locked under a name sweepers leave alone for a minute, then renamed
+    // (never over an existing name) to the vmrv-* name they do look at.
+    for (int attempt = 0; attempt < 10; ++attempt) {
+      std::string staging = base + "/" + kStagingPrefix + "XXXXXX";
+      if (::mkdtemp(staging.data()) == nullptr)
+        return UnavailableError("cannot create a directory under " + base + ": " +
+                                std::strerror(errno));
       std::error_code ec;
-      fs::remove_all(tmpl, ec);
-      return UnavailableError("cannot lock " + tmpl + "/" + kOwnerLock + ": " + std::strerror(e));
+      int fd = ::open((staging + "/" + kOwnerLock).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        if (fd >= 0) ::close(fd);
+        fs::remove_all(staging, ec);
+        return UnavailableError("cannot lock " + staging + "/" + kOwnerLock + ": " +
+                                std::strerror(e));
+      }
+      std::string final_path =
+          base + "/" + kRunDirPrefix + staging.substr(staging.size() - 6);  // same random part
+      if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE) ==
+          0)
+        return std::unique_ptr<RunDir>(new RunDir(final_path, fd));
+      int e = errno;
+      ::close(fd);
+      fs::remove_all(staging, ec);
+      if (e != EEXIST)
+        return UnavailableError("cannot rename " + staging + ": " + std::strerror(e));
     }
-    return std::unique_ptr<RunDir>(new RunDir(tmpl, fd));
+    return UnavailableError("cannot find a free name for a run directory under " + base);
   }
   ~RunDir() {
     std::error_code ec;
@@ -74,6 +90,7 @@ class RunDir {
 
  private:
   static constexpr char kOwnerLock[] = "owner.lock";
+  static constexpr char kStagingPrefix[] = ".vmrv-new-";
 
   // UNIX socket paths must stay under 108 bytes: a long TMPDIR is not used.
   static std::string Base() {
@@ -82,20 +99,20 @@ class RunDir {
     return "/tmp";
   }
 
-  // Removes <base>/vmrv-* directories whose owner is gone: owner.lock not held, or (a run
-  // killed between mkdtemp and flock) no owner.lock and older than a minute.
+  // Removes <base>/vmrv-* directories whose owner.lock nobody holds (their validator died), and
+  // staging directories older than a minute (a validator killed while creating one).
   static void SweepStale(const std::string& base) {
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(base, ec)) {
       const std::string name = e.path().filename().string();
-      if (!StartsWith(name, kRunDirPrefix) || !e.is_directory(ec) || e.is_symlink(ec)) continue;
-      const std::string lock = e.path().string() + "/" + kOwnerLock;
+      if (!e.is_directory(ec) || e.is_symlink(ec)) continue;
       bool stale = false;
-      int fd = ::open(lock.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-      if (fd >= 0) {
-        stale = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
-        ::close(fd);
-      } else {
+      if (StartsWith(name, kRunDirPrefix)) {
+        int fd = ::open((e.path().string() + "/" + kOwnerLock).c_str(),
+                        O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        stale = fd < 0 || ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+        if (fd >= 0) ::close(fd);
+      } else if (StartsWith(name, kStagingPrefix)) {
         auto age = fs::file_time_type::clock::now() - fs::last_write_time(e.path(), ec);
         stale = !ec && age > std::chrono::minutes(1);
       }
