@@ -339,7 +339,9 @@ TEST_F(LocalImageTest, DemoChecksRunInsideTheGuest) {
 
 TEST_F(LocalImageTest, BootsTheFixedVhdTheControllerHandsOverAndRunsInTheGuest) {
   // The staged artifact: the raw disk (already whole MiB), then the controller's own footer.
-  const std::string vhd = root_->Join("v100.vhd");
+  // A comma in the path (qemu's option syntax) and, below, a work directory far longer than a
+  // UNIX socket path may be.
+  const std::string vhd = root_->Join("v100,staged.vhd");
   fs::copy_file(Image("v100"), vhd, fs::copy_options::overwrite_existing);
   const int64_t size = static_cast<int64_t>(fs::file_size(vhd));
   ASSERT_EQ(image::RoundUpToMiB(size), size);
@@ -350,7 +352,8 @@ TEST_F(LocalImageTest, BootsTheFixedVhdTheControllerHandsOverAndRunsInTheGuest) 
   }
   const std::string before = FileSha256(vhd);
 
-  std::string dir = WorkDir("proc1");
+  std::string dir = WorkDir("proc1," + std::string(150, 'd'));
+  ASSERT_GT(dir.size(), 108u);
   ValidatorRun v =
       Validate(dir, vhd, "proc1", "cat /proc/1/comm /proc/cmdline; echo $VMRELEASE_CHECK_NAME");
   ExpectCheckPassed(v);
