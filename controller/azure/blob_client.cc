@@ -497,6 +497,26 @@ Status BlobClient::Delete(const BlobRef& ref, const BlobConditions& conditions) 
   return ExecuteExpect(call, {202, 200}).status();
 }
 
+StatusOr<std::vector<std::string>> BlobClient::ListBlobs(const std::string& container,
+                                                         const std::string& prefix) {
+  std::vector<std::string> names;
+  std::string marker;
+  do {
+    Call call{.method = "GET",
+              .url = account_.ContainerUrl(container),
+              .query = {{"restype", "container"}, {"comp", "list"}},
+              .what = "list blobs in " + container};
+    if (!prefix.empty()) call.query.push_back({"prefix", prefix});
+    if (!marker.empty()) call.query.push_back({"marker", marker});
+    ASSIGN_OR_RETURN(http::Response resp, ExecuteExpect(call, {200}));
+    for (const std::string& blob : XmlElements(resp.body, "Blob")) {
+      if (auto name = XmlElementText(blob, "Name")) names.push_back(*name);
+    }
+    marker = XmlElementText(resp.body, "NextMarker").value_or("");
+  } while (!marker.empty());
+  return names;
+}
+
 Status BlobClient::SetImmutabilityPolicy(const BlobRef& ref, const ImmutabilityPolicy& policy) {
   Call call{.method = "PUT",
             .url = account_.BlobUrl(ref),

@@ -87,6 +87,8 @@ class BlobClient final : public BlobStore {
   StatusOr<CopyStatus> StartCopyFromUrl(const BlobRef& dest, const std::string& source_url,
                                         const PutBlobOptions& options) override;
   Status Delete(const BlobRef& ref, const BlobConditions& conditions = {}) override;
+  StatusOr<std::vector<std::string>> ListBlobs(const std::string& container,
+                                               const std::string& prefix = "") override;
   Status SetImmutabilityPolicy(const BlobRef& ref, const ImmutabilityPolicy& policy) override;
   std::string BlobUrl(const BlobRef& ref) const override { return account_.BlobUrl(ref); }
   StatusOr<std::string> GenerateSasUrl(const BlobRef& ref, const SasRequest& request) override;

@@ -148,6 +148,11 @@ class BlobStore {
 
   virtual Status Delete(const BlobRef& ref, const BlobConditions& conditions = {}) = 0;
 
+  // List Blobs: the names of the blobs in `container` whose name starts with
+  // `prefix`, in name order (all pages). A missing container is kNotFound.
+  virtual StatusOr<std::vector<std::string>> ListBlobs(const std::string& container,
+                                                       const std::string& prefix = "") = 0;
+
   // Set Blob Immutability Policy. Errors: kUnimplemented (BlobErrorKind::kUnsupported)
   // with a clear message where the endpoint does not support it (Azurite, or
   // accounts without version-level immutability); callers log and continue.

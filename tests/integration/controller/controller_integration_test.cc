@@ -15,7 +15,7 @@
 #include "controller/kube/config.h"
 #include "controller/kube/errors.h"
 #include "controller/kube/rest_client.h"
-#include "tests/integration/controller/controller_process.h"
+#include "tests/support/stack/controller_process.h"
 #include "tests/support/apiserver/fixture.h"
 
 namespace vmrelease::itest {

@@ -341,6 +341,17 @@ Status FakeBlobStore::Delete(const azure::BlobRef& ref, const azure::BlobConditi
   return Status::Ok();
 }
 
+StatusOr<std::vector<std::string>> FakeBlobStore::ListBlobs(const std::string& container,
+                                                            const std::string& prefix) {
+  RETURN_IF_ERROR(Hook({"ListBlobs", {container, prefix}}));
+  std::lock_guard g(mu_);
+  std::vector<std::string> out;
+  const std::string start = container + "/" + prefix;
+  for (auto it = blobs_.lower_bound(start); it != blobs_.end() && it->first.rfind(start, 0) == 0; ++it)
+    out.push_back(it->first.substr(container.size() + 1));
+  return out;
+}
+
 Status FakeBlobStore::SetImmutabilityPolicy(const azure::BlobRef& ref,
                                             const azure::ImmutabilityPolicy& policy) {
   RETURN_IF_ERROR(Hook({"SetImmutabilityPolicy", ref}));

@@ -84,6 +84,8 @@ class FakeBlobStore final : public azure::BlobStore {
                                                const std::string& source_url,
                                                const azure::PutBlobOptions& options) override;
   Status Delete(const azure::BlobRef& ref, const azure::BlobConditions& conditions = {}) override;
+  StatusOr<std::vector<std::string>> ListBlobs(const std::string& container,
+                                               const std::string& prefix = "") override;
   Status SetImmutabilityPolicy(const azure::BlobRef& ref,
                                const azure::ImmutabilityPolicy& policy) override;
   std::string BlobUrl(const azure::BlobRef& ref) const override;

@@ -18,13 +18,14 @@ class ControllerProcess {
  public:
   // Starts the controller against `kubeconfig` with extra flags; the log goes to a temp file.
   static std::unique_ptr<ControllerProcess> Start(const std::string& kubeconfig,
-                                                  const std::vector<std::string>& flags) {
+                                                  const std::vector<std::string>& flags,
+                                                  const ::vmrelease::testing::Env& env = {}) {
     auto p = std::unique_ptr<ControllerProcess>(new ControllerProcess());
     p->log_path_ = p->dir_.Join("controller.log");
     std::vector<std::string> argv = {::vmrelease::testing::BinPath("vmrelease-controller"),
                                      "--kubeconfig", kubeconfig};
     argv.insert(argv.end(), flags.begin(), flags.end());
-    auto proc = ::vmrelease::testing::Subprocess::Start(argv, {}, p->log_path_);
+    auto proc = ::vmrelease::testing::Subprocess::Start(argv, env, p->log_path_);
     if (!proc.ok()) return nullptr;
     p->process_ = std::move(*proc);
     return p;

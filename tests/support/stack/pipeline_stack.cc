@@ -1,0 +1,299 @@
+#include "tests/support/stack/pipeline_stack.h"
+
+#include <dirent.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "controller/azure/storage_auth.h"
+#include "controller/kube/config.h"
+#include "controller/kube/errors.h"
+
+namespace vmrelease::testing {
+namespace {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const kube::ResourceType kReleases{"vmrelease.io", "v1alpha1", "imagereleases", "ImageRelease",
+                                   true};
+
+std::string StorageAccountId() {
+  return std::string("/subscriptions/") + kSubscription + "/resourceGroups/" + kGalleryGroup +
+         "/providers/Microsoft.Storage/storageAccounts/" + kAzuriteAccount;
+}
+
+std::string SubnetId() {
+  return std::string("/subscriptions/") + kSubscription +
+         "/resourceGroups/network/providers/Microsoft.Network/virtualNetworks/vnet/subnets/"
+         "validation";
+}
+
+// Processes whose command line mentions `needle` (local builds and checks of this stack).
+std::vector<std::string> ProcessesMentioning(const std::string& needle) {
+  std::vector<std::string> out;
+  DIR* d = opendir("/proc");
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    std::ifstream in(std::string("/proc/") + e->d_name + "/cmdline", std::ios::binary);
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmd.find(needle) == std::string::npos) continue;
+    const std::string argv0 = cmd.substr(0, cmd.find('\0'));
+    if (argv0.size() >= 20 && argv0.substr(argv0.size() - 20) == "vmrelease-controller") continue;
+    for (char& c : cmd) {
+      if (c == '\0') c = ' ';
+    }
+    // Skip zombies (they hold nothing and are reaped by init).
+    std::ifstream st(std::string("/proc/") + e->d_name + "/stat");
+    std::string stat_line;
+    std::getline(st, stat_line);
+    const size_t rp = stat_line.rfind(')');
+    if (rp != std::string::npos && rp + 2 < stat_line.size() && stat_line[rp + 2] == 'Z') continue;
+    out.push_back(std::string(e->d_name) + ": " + cmd);
+  }
+  closedir(d);
+  return out;
+}
+
+}  // namespace
+
+std::string LeakReport::ToString() const {
+  auto list = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return "[" + s + "]";
+  };
+  return "VMs " + list(vms) + " NICs " + list(nics) + " disks " + list(disks) + " staging blobs " +
+         list(staging_blobs) + " processes " + list(processes) + " gallery versions " +
+         std::to_string(gallery_versions);
+}
+
+StatusOr<std::unique_ptr<PipelineStack>> PipelineStack::Start(Options options) {
+  std::unique_ptr<PipelineStack> s(new PipelineStack());
+  s->options_ = std::move(options);
+  s->dir_ = std::make_unique<TempDir>();
+  s->work_dir_ = s->dir_->Join("work");
+  s->marker_dir_ = s->dir_->Join("markers");
+  s->key_file_ = s->dir_->Join("azurite.key");
+  WriteFile(s->key_file_, kAzuriteKey);
+
+  ASSIGN_OR_RETURN(s->api_, LocalApiServer::Start({.crds_dir = SourceDir() + "/crds"}));
+  ASSIGN_OR_RETURN(s->azurite_, Azurite::Start());
+  fake_arm::Options arm = s->options_.arm;
+  ASSIGN_OR_RETURN(s->arm_, fake_arm::FakeArm::Start(arm));
+  s->arm_->AddApplication(kTenant, kClientId, kClientSecret);
+  s->arm_->AddGallery(kSubscription, kGalleryGroup, kGallery, kGalleryLocation);
+  for (const std::string& image : s->options_.image_definitions)
+    s->arm_->AddImageDefinition(kSubscription, kGalleryGroup, kGallery, image, "Linux", "");
+
+  ASSIGN_OR_RETURN(kube::ClusterConfig cfg, kube::LoadKubeconfig({.path = s->api_->kubeconfig()}));
+  ASSIGN_OR_RETURN(s->client_, kube::RestClient::FromConfig(std::move(cfg)));
+  ASSIGN_OR_RETURN(azure::SharedKeySigner signer,
+                   azure::SharedKeySigner::Create(kAzuriteAccount, kAzuriteKey));
+  ASSIGN_OR_RETURN(s->blobs_, azure::BlobClient::Create({.account_url = s->azurite_->account_url()},
+                                                        azure::SharedKeyAuth(std::move(signer))));
+  if (s->options_.start_controller) RETURN_IF_ERROR(s->StartController());
+  return s;
+}
+
+PipelineStack::~PipelineStack() {
+  StopController(SIGTERM);
+  // Local runs of this stack must not outlive it (a failed test may leave some).
+  for (const std::string& p : ProcessesMentioning(work_dir_)) {
+    const int pid = std::atoi(p.c_str());
+    if (pid > 0) kill(-pid, SIGKILL), kill(pid, SIGKILL);
+  }
+}
+
+Status PipelineStack::StartController() {
+  StopController(SIGTERM);
+  const std::string arm = arm_->base_url();
+  std::vector<std::string> flags = {"--log-format",
+                                    "json",
+                                    "--log-level",
+                                    options_.log_level,
+                                    "--metrics-bind-address",
+                                    "127.0.0.1:0",
+                                    "--allow-local-builds",
+                                    "--work-dir",
+                                    work_dir_,
+                                    "--staging-account-url",
+                                    azurite_->account_url(),
+                                    "--storage-key-file",
+                                    std::string(kAzuriteAccount) + "=" + key_file_,
+                                    "--staging-storage-account-id",
+                                    StorageAccountId(),
+                                    "--azure-arm-endpoint",
+                                    arm,
+                                    "--azure-authority-host",
+                                    arm + "/",
+                                    "--azure-imds-endpoint",
+                                    arm,
+                                    "--azure-poll-interval",
+                                    "1s",
+                                    "--local-poll-interval",
+                                    "200ms"};
+  flags.insert(flags.end(), options_.controller_flags.begin(), options_.controller_flags.end());
+  Env env = options_.controller_env;
+  env["AZURE_TENANT_ID"] = kTenant;
+  env["AZURE_CLIENT_ID"] = kClientId;
+  env["AZURE_CLIENT_SECRET"] = kClientSecret;
+  const char* path = std::getenv("PATH");
+  env["PATH"] = std::filesystem::path(BinPath("vmrelease-controller")).parent_path().string() +
+                ":" + SourceDir() + "/tests/testdata/pipeline:" + SourceDir() +
+                "/images:" + (path ? path : "/usr/bin:/bin");
+  controller_ = itest::ControllerProcess::Start(api_->kubeconfig(), flags, env);
+  if (!controller_) return InternalError("cannot start vmrelease-controller");
+  return Status::Ok();
+}
+
+void PipelineStack::StopController(int signal) {
+  if (!controller_) return;
+  controller_->Signal(signal);
+  auto code = controller_->process().Wait(std::chrono::seconds(40));
+  if (!code.ok()) {
+    controller_->Signal(SIGKILL);
+    (void)controller_->process().Wait(std::chrono::seconds(10));
+  }
+  earlier_logs_ += controller_->log();
+  controller_.reset();
+}
+
+std::string PipelineStack::ControllerLogs() const {
+  return earlier_logs_ + (controller_ ? controller_->log() : "");
+}
+
+Json PipelineStack::Release(const ReleaseSpecOptions& o) const {
+  Json build_env = Json::object();
+  build_env["MARKER_DIR"] = marker_dir_;
+  for (const auto& [k, v] : o.build_env) build_env[k] = v;
+  Json check_env = Json::object();
+  for (const auto& [k, v] : o.check_env) check_env[k] = v;
+  Json checks = Json::array();
+  for (const auto& [name, script] : o.checks)
+    checks.push_back({{"name", name}, {"script", script}});
+  Json validation = {{"checks", checks}, {"timeout", "10m"}};
+  if (o.validation == "vm") {
+    validation["vm"] = {{"location", kGalleryLocation},
+                        {"size", "Standard_D2s_v5"},
+                        {"osType", "Linux"},
+                        {"subnetId", SubnetId()},
+                        {"resourceGroup", kValidationGroup}};
+    if (o.keep_vm_on_failure) validation["keepVmOnFailure"] = true;
+  } else {
+    validation["local"] = {{"command", {"run-check"}}, {"env", check_env}};
+  }
+  Json publish = Json::object();
+  if (o.gallery) {
+    Json regions = Json::array();
+    for (const auto& r : o.regions) regions.push_back({{"name", r}, {"replicas", o.replicas}});
+    publish["gallery"] = {{"subscriptionId", kSubscription},
+                          {"resourceGroup", kGalleryGroup},
+                          {"gallery", kGallery},
+                          {"imageDefinition", o.image},
+                          {"targetRegions", regions}};
+  }
+  if (o.blob) publish["blob"] = {{"accountUrl", azurite_->account_url()}, {"container", "images"}};
+  Json retention = {{"deletionPolicy", o.deletion_policy}};
+  if (o.retention_days > 0) retention["minimumDays"] = o.retention_days;
+  return {{"apiVersion", "vmrelease.io/v1alpha1"},
+          {"kind", "ImageRelease"},
+          {"metadata", {{"name", o.name}, {"namespace", "default"}}},
+          {"spec",
+           {{"image", o.image},
+            {"version", o.version},
+            {"changelog", {{{"kind", "Feature"}, {"summary", "version " + o.version}}}},
+            {"source",
+             {{"platformImage", {{"publisher", "Debian"}, {"offer", "debian-12"}, {"sku", "12"}}}}},
+            {"build",
+             {{"local", {{"command", {"build-disk"}}, {"env", build_env}}}, {"timeout", "10m"}}},
+            {"validation", validation},
+            {"publish", publish},
+            {"retention", retention}}}};
+}
+
+StatusOr<Json> PipelineStack::Create(const Json& obj) { return client_->Create(kReleases, obj); }
+
+StatusOr<Json> PipelineStack::GetRelease(const std::string& name) {
+  return client_->Get(kReleases, {"default", name});
+}
+
+StatusOr<Json> PipelineStack::PatchRelease(const std::string& name, const Json& patch) {
+  return client_->Patch(kReleases, {"default", name}, kube::PatchType::kMerge, patch);
+}
+
+Json PipelineStack::WaitForPhase(const std::string& name, const std::string& phase,
+                                 std::chrono::milliseconds timeout, std::string* why) {
+  Json last;
+  const bool ok = WaitFor(
+      [&] {
+        auto r = GetRelease(name);
+        if (!r.ok()) return false;
+        last = *r;
+        const Json* p = kube::Find(last, {"status", "phase"});
+        return p && p->is_string() && p->get<std::string>() == phase;
+      },
+      timeout);
+  if (ok) return last;
+  if (why)
+    *why = "release " + name + " not " + phase + " after the timeout; last status: " +
+           (last.contains("status") ? last["status"].dump(2) : "(none)");
+  return Json();
+}
+
+bool PipelineStack::WaitGone(const std::string& name, std::chrono::milliseconds timeout) {
+  return WaitFor(
+      [&] {
+        auto r = GetRelease(name);
+        return !r.ok() && kube::IsNotFound(r.status());
+      },
+      timeout);
+}
+
+std::vector<Json> PipelineStack::Events(const std::string& name) {
+  std::vector<Json> out;
+  auto list = client_->List(kube::EventResource(), {.ns = "default"});
+  if (!list.ok()) return out;
+  for (Json& e : list->items) {
+    if (e.value("/regarding/name"_json_pointer, std::string()) == name) out.push_back(std::move(e));
+  }
+  std::sort(out.begin(), out.end(), [](const Json& a, const Json& b) {
+    return a.value("eventTime", std::string()) < b.value("eventTime", std::string());
+  });
+  return out;
+}
+
+LeakReport PipelineStack::Leaks() {
+  LeakReport r;
+  for (const std::string& id : arm_->ResourceIds()) {
+    std::string lower = id;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string name = id.substr(id.rfind('/') + 1);
+    if (lower.find("/runcommands/") != std::string::npos) {
+      r.run_commands.push_back(name);
+    } else if (lower.find("microsoft.compute/virtualmachines/") != std::string::npos) {
+      r.vms.push_back(name);
+    } else if (lower.find("microsoft.network/networkinterfaces/") != std::string::npos) {
+      r.nics.push_back(name);
+    } else if (lower.find("microsoft.compute/disks/") != std::string::npos) {
+      r.disks.push_back(name);
+    } else if (lower.find("/versions/") != std::string::npos) {
+      ++r.gallery_versions;
+    }
+  }
+  auto staged = blobs_->ListBlobs("vmrelease-staging");
+  if (staged.ok()) r.staging_blobs = *staged;
+  r.processes = ProcessesMentioning(work_dir_);
+  return r;
+}
+
+std::string PipelineStack::Summary(const std::string& name) {
+  auto r = GetRelease(name);
+  if (!r.ok()) return name + ": " + r.status().ToString();
+  return name + ": " + (r->contains("status") ? (*r)["status"].dump(2) : "(no status)");
+}
+
+}  // namespace vmrelease::testing

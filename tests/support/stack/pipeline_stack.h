@@ -1,0 +1,136 @@
+// PipelineStack: everything the release pipeline talks to, on 127.0.0.1, for
+// end-to-end tests — the local API server (with the CRDs), Azurite, the fake
+// ARM in-process (so tests can inspect and fault it), and the real
+// vmrelease-controller binary wired to them (restartable, kill -9-able).
+//
+//   auto stack = PipelineStack::Start({});
+//   ASSERT_TRUE(stack.ok()) << stack.status().ToString();
+//   PipelineStack& s = **stack;
+//   ASSERT_TRUE(s.Create(s.Release({.name = "app-1-0-0", .image = "app", .version =
+//   "1.0.0"})).ok()); Json released = s.WaitForPhase("app-1-0-0", "Released", 60s);
+//   s.KillController();  s.StartController();      // crash and restart
+//   LeakReport leaks = s.Leaks();                    // VMs, NICs, disks, blobs, processes
+//
+// The releases it writes build with tests/testdata/pipeline/build-disk and
+// validate with run-check (vm validation through the fake ARM's Run Command is
+// one option away); the gallery "releases" in subscription kSubscription holds
+// the image definitions listed in Options.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controller/azure/blob_client.h"
+#include "controller/common/status.h"
+#include "controller/kube/rest_client.h"
+#include "tests/support/apiserver/fixture.h"
+#include "tests/support/azurite/azurite.h"
+#include "tests/support/fake_arm/fake_arm.h"
+#include "tests/support/stack/controller_process.h"
+#include "tests/support/testing/process.h"
+
+namespace vmrelease::testing {
+
+inline constexpr char kSubscription[] = "00000000-0000-0000-0000-00000000cafe";
+inline constexpr char kGalleryGroup[] = "images";
+inline constexpr char kGallery[] = "releases";
+inline constexpr char kGalleryLocation[] = "westeurope";
+inline constexpr char kValidationGroup[] = "validation";
+inline constexpr char kTenant[] = "tenant-e2e";
+inline constexpr char kClientId[] = "client-e2e";
+inline constexpr char kClientSecret[] = "client-secret-e2e-0123456789";
+
+struct ReleaseSpecOptions {
+  std::string name;
+  std::string image = "app";
+  std::string version = "1.0.0";
+  std::string validation = "local";  // local | vm
+  bool gallery = false;
+  bool blob = true;
+  std::vector<std::string> regions = {"westeurope"};
+  int replicas = 1;
+  int retention_days = 0;
+  std::string deletion_policy = "Retain";
+  std::map<std::string, std::string> build_env;
+  std::map<std::string, std::string> check_env;
+  // name → script; every check expects exit code 0.
+  std::vector<std::pair<std::string, std::string>> checks = {{"smoke", "echo ok"}};
+  bool keep_vm_on_failure = false;
+};
+
+struct LeakReport {
+  std::vector<std::string> vms, nics, disks, run_commands;
+  std::vector<std::string> staging_blobs;  // left in the staging container
+  std::vector<std::string> processes;      // local build/check processes still running
+  int gallery_versions = 0;
+  bool clean() const {
+    return vms.empty() && nics.empty() && disks.empty() && staging_blobs.empty() &&
+           processes.empty();
+  }
+  std::string ToString() const;
+};
+
+class PipelineStack {
+ public:
+  struct Options {
+    fake_arm::Options arm;
+    std::vector<std::string> image_definitions = {"app"};  // Linux, in the gallery
+    std::vector<std::string> controller_flags;             // added to the defaults
+    Env controller_env;
+    bool start_controller = true;
+    std::string log_level = "info";
+  };
+  static StatusOr<std::unique_ptr<PipelineStack>> Start(Options options);
+  ~PipelineStack();
+
+  LocalApiServer& api() { return *api_; }
+  Azurite& azurite() { return *azurite_; }
+  fake_arm::FakeArm& arm() { return *arm_; }
+  kube::RestClient& client() { return *client_; }
+  azure::BlobClient& blobs() { return *blobs_; }  // the Azurite account, Shared Key
+  itest::ControllerProcess* controller() { return controller_.get(); }
+  const std::string& work_dir() const { return work_dir_; }
+  const std::string& marker_dir() const { return marker_dir_; }
+
+  Status StartController();
+  // SIGKILL (default) or SIGTERM, and wait for the process to be gone.
+  void StopController(int signal = SIGKILL);
+  // Every controller log so far, including those of earlier processes.
+  std::string ControllerLogs() const;
+
+  // An ImageRelease as JSON, wired to this stack.
+  nlohmann::json Release(const ReleaseSpecOptions& o) const;
+  StatusOr<nlohmann::json> Create(const nlohmann::json& obj);
+  StatusOr<nlohmann::json> GetRelease(const std::string& name);
+  // Merge-patches an object's metadata or spec (retries conflicts).
+  StatusOr<nlohmann::json> PatchRelease(const std::string& name, const nlohmann::json& patch);
+  // Polls until the release's status.phase is `phase` (or `timeout`); returns the
+  // last object read (empty on timeout, with `why` set when given).
+  nlohmann::json WaitForPhase(const std::string& name, const std::string& phase,
+                              std::chrono::milliseconds timeout, std::string* why = nullptr);
+  bool WaitGone(const std::string& name, std::chrono::milliseconds timeout);
+  // Events (events.k8s.io) regarding a release, oldest first.
+  std::vector<nlohmann::json> Events(const std::string& name);
+
+  LeakReport Leaks();
+  std::string Summary(const std::string& name);  // status for failure messages
+
+ private:
+  PipelineStack() = default;
+  Options options_;
+  std::unique_ptr<TempDir> dir_;
+  std::string work_dir_, marker_dir_, key_file_;
+  std::unique_ptr<LocalApiServer> api_;
+  std::unique_ptr<Azurite> azurite_;
+  std::unique_ptr<fake_arm::FakeArm> arm_;
+  std::unique_ptr<kube::RestClient> client_;
+  std::unique_ptr<azure::BlobClient> blobs_;
+  std::unique_ptr<itest::ControllerProcess> controller_;
+  std::string earlier_logs_;
+};
+
+}  // namespace vmrelease::testing
