@@ -69,11 +69,23 @@ StepResult LocalBuildBackend::Build(ReleaseContext& ctx) {
   api::BuildStatus& b = *ctx.status.build;
   b.name = ctx.names.build;
   if (!b.started_at) {
-    b.started_at = ctx.Now();
-    ctx.Event("BuildStarted", "Build",
-              "local build " + ctx.names.build +
-                  " started: " + ctx.release.spec.build.local->command.front());
-    return Start(ctx, false);
+    // A run may exist although status does not say so: a controller that started
+    // it was killed before recording it. Adopt it; never start a second one.
+    const ProcessState existing = LocalProcess::Inspect(StateDir(ctx));
+    if (existing.phase == ProcessPhase::kRunning || existing.phase == ProcessPhase::kExited) {
+      b.started_at = existing.started_at ? api::FormatTime(*existing.started_at) : ctx.Now();
+      b.operation = "local process group " + std::to_string(existing.pid);
+      log::Info(kLogger, "adopted a local build started by an earlier controller",
+                {{"release", ctx.names.key},
+                 {"pid", existing.pid},
+                 {"state", ProcessPhaseName(existing.phase)}});
+    } else {
+      b.started_at = ctx.Now();
+      ctx.Event("BuildStarted", "Build",
+                "local build " + ctx.names.build +
+                    " started: " + ctx.release.spec.build.local->command.front());
+      return Start(ctx, false);
+    }
   }
   if (b.exit_code) {
     if (*b.exit_code != 0) return StepResult::Failed(reason::kBuildFailed, "build failed");
@@ -131,7 +143,23 @@ StepResult LocalBuildBackend::Upload(ReleaseContext& ctx) {
   const std::string path = OutputPath(ctx);
   const std::string image = ctx.release.spec.image, version = ctx.release.spec.version;
   if (!ctx.env.tasks->Busy(UploadKey(ctx)) && !fs::exists(path)) {
-    // The output is gone (a new host, a wiped work directory): build again.
+    // The output is gone (cleaned up after an upload that a crash kept from being
+    // recorded, a new host, a wiped work directory): adopt our complete upload,
+    // else build again.
+    StatusOr<azure::BlobProperties> props = store->GetProperties(ref);
+    if (props.ok() && props->metadata.count(image::kMetaUploadId) &&
+        props->metadata.at(image::kMetaUploadId) == uid &&
+        props->metadata.count(image::kMetaUploadState) &&
+        props->metadata.at(image::kMetaUploadState) == "complete" &&
+        props->metadata.count(image::kMetaSha256)) {
+      if (!ctx.status.artifact) ctx.status.artifact.emplace();
+      ctx.status.artifact->sha256 = props->metadata.at(image::kMetaSha256);
+      ctx.status.build->completed_at = ctx.Now();
+      ctx.status.build->operation.reset();
+      return StepResult::Done();
+    }
+    if (!props.ok() && props.status().code() != StatusCode::kNotFound)
+      return StepResult::FromAzure(props.status(), reason::kBuildFailed);
     ctx.status.build->exit_code.reset();
     return Start(ctx, true);
   }

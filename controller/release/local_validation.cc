@@ -38,6 +38,9 @@ Status DownloadVerified(azure::BlobStore& store, const azure::BlobRef& ref, cons
   if (fs::exists(path)) {
     ASSIGN_OR_RETURN(std::string have, HashFile(path, cancel));
     if (have == expected_sha256) return Status::Ok();
+    log::Warn("release.local_validation",
+              "a local copy of the staged image differs; downloading again",
+              {{"path", path}, {"have", have}, {"want", expected_sha256}});
     fs::remove(path);
   }
   ASSIGN_OR_RETURN(azure::BlobProperties props, store.GetProperties(ref));
@@ -123,6 +126,8 @@ StepResult LocalValidationBackend::RunCheck(ReleaseContext& ctx, const api::Chec
       return StepResult::Error(started.status());
     }
     ctx.Event("CheckStarted", "Validate", "check " + check.name + " started");
+    log::Info(kLogger, "check started",
+              {{"release", ctx.names.key}, {"check", check.name}, {"pid", started->pid}});
     return StepResult::Wait(ctx.env.local_poll_interval, "check " + check.name + " is running");
   }
   const WallTime started = ps.started_at.value_or(ctx.now);
@@ -143,6 +148,8 @@ StepResult LocalValidationBackend::RunCheck(ReleaseContext& ctx, const api::Chec
     return StepResult::Done();
   }
   // Exited.
+  log::Info(kLogger, "check finished",
+            {{"release", ctx.names.key}, {"check", check.name}, {"exitCode", ps.exit_code}});
   const std::string output = LocalProcess::OutputTail(state_dir, 64 * 1024);
   api::CheckResult r = EvaluateCheck(check, ps.exit_code, output, seconds);
   if (auto text = ReadFileToString(result_file); text.ok()) {
@@ -203,6 +210,7 @@ StepResult LocalValidationBackend::Cleanup(ReleaseContext& ctx, bool /*keep*/) {
   ctx.env.tasks->Forget(DownloadKey(ctx));
   if (ctx.env.tasks->Busy(DownloadKey(ctx)))
     return StepResult::Wait(ctx.env.local_poll_interval, "waiting for the download to stop");
+  log::Info(kLogger, "local validation cleaned up", {{"release", ctx.names.key}});
   fs::remove_all(Dir(ctx), ec);
   return StepResult::Done();
 }

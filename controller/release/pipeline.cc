@@ -9,6 +9,14 @@ namespace vmrelease::release {
 
 StepResult StepResult::FromAzure(const Status& status, const std::string& failed_reason) {
   const ErrorDetail& d = status.detail();
+  // A resource busy with an earlier operation (ours, started by a controller that
+  // was killed before it recorded it): wait for it and try again.
+  if (d.reason == "AnotherOperationInProgress" || d.reason == "OperationPreempted" ||
+      d.reason == "RetryableError") {
+    const Duration after = d.retry_after ? Duration(*d.retry_after) : std::chrono::seconds(5);
+    return Wait(after, "Azure is busy with an earlier operation on this resource: " +
+                           log::Redact(status.message()));
+  }
   switch (azure::ClassifyArmError(status)) {
     case azure::ArmErrorKind::kThrottled: {
       const Duration after = d.retry_after ? Duration(*d.retry_after) : std::chrono::seconds(30);

@@ -110,12 +110,35 @@ kube::ReconcileResult Reconciler::StallRaw(const kube::Json& obj, const std::str
   return kube::ReconcileError::Stalled(InvalidArgumentError(msg));
 }
 
+bool Reconciler::CacheBehindOwnWrite(const std::string& key, const kube::Json& obj) {
+  std::lock_guard g(mu_);
+  auto it = own_writes_.find(key);
+  if (it == own_writes_.end()) return false;
+  // A write the server answered as a no-op keeps the resourceVersion: stop
+  // waiting after a while rather than forever.
+  if (kube::ResourceVersion(obj) == it->second.based_on &&
+      o_.env.clock->Now() - it->second.at < std::chrono::seconds(5))
+    return true;
+  own_writes_.erase(it);
+  return false;
+}
+
+void Reconciler::RememberWrite(const std::string& key, const kube::Json& base) {
+  std::lock_guard g(mu_);
+  own_writes_[key] = {kube::ResourceVersion(base), o_.env.clock->Now()};
+}
+
 kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
   const kube::ObjectPtr obj = o_.releases.Get(ref);
   if (!obj) {
     o_.env.metrics->ForgetRelease(ref.ns, ref.name);
+    std::lock_guard g(mu_);
+    own_writes_.erase(ref.Key());
     return kube::Action::AwaitChange();
   }
+  // 1b. Never act on a state older than what this process last wrote.
+  if (CacheBehindOwnWrite(ref.Key(), *obj))
+    return kube::Action::RequeueAfter(std::chrono::milliseconds(100));
   // 2. What cannot be handled safely is refused before anything copies it.
   if (auto where = FindDeeperThan(*obj, kMaxObjectDepth, "")) {
     return StallRaw(*obj, *where + ": nested deeper than " + std::to_string(kMaxObjectDepth) +
@@ -163,6 +186,7 @@ kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
   if (!kube::HasFinalizer(*obj, kFinalizer)) {
     auto added = kube::AddFinalizer(o_.client, o_.type, *obj, kFinalizer);
     if (!added.ok()) return added.status();
+    RememberWrite(ref.Key(), *obj);
     return kube::Action::AwaitChange();  // the update brings the next reconcile
   }
   // 5. A requested retry of a Failed release.
@@ -182,6 +206,12 @@ kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
       step = which;
       result = (steps_.*fn)(ctx);
       if (!result.done()) break;
+      if (!ctx.transitions.empty()) {
+        // Persist every phase boundary before the next step acts on it: a kill
+        // after this line must find the decision recorded, not redo or undo it.
+        result = StepResult::Wait(Duration::zero());
+        break;
+      }
     }
     if (result.done()) {
       step.reset();
@@ -332,6 +362,7 @@ kube::ReconcileResult Reconciler::Finish(ReleaseContext& ctx, const kube::Json& 
       // A stale cache (conflict) or a blip: nothing was lost, the next run redoes it.
       return kube::ReconcileError::Transient(written.status().WithContext("writing status"));
     }
+    RememberWrite(kube::ObjectRef::FromObject(obj).Key(), obj);
     if (o_.publish_event) {
       const kube::ObjectReference regarding = kube::ObjectReference::To(*written);
       for (PendingEvent& e : ctx.events)

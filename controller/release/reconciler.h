@@ -68,6 +68,16 @@ class Reconciler final : public kube::Reconciler {
   std::mutex mu_;
   std::map<std::string, int> transient_;           // uid → consecutive transient failures
   std::map<std::string, WallTime> phase_started_;  // uid → when the current phase began
+  // The informer cache lags our own writes. After a write based on resourceVersion
+  // R, a reconcile that still sees R would act on a status we already replaced (and
+  // repeat or undo side effects before its own write is refused): it waits instead.
+  struct OwnWrite {
+    std::string based_on;  // the resourceVersion the write replaced
+    TimePoint at;
+  };
+  std::map<std::string, OwnWrite> own_writes_;  // key → last write
+  bool CacheBehindOwnWrite(const std::string& key, const kube::Json& obj);
+  void RememberWrite(const std::string& key, const kube::Json& base);
 };
 
 }  // namespace vmrelease::release

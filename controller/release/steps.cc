@@ -177,8 +177,7 @@ StepResult Steps::Build(ReleaseContext& ctx) {
     StepResult v = VerifyStaged(ctx);
     if (!v.done()) return v;
   }
-  StepResult cleaned = backend->Cleanup(ctx);
-  if (!cleaned.done()) return cleaned;
+  // The build's leftovers are removed by Stage, once Built is recorded.
   const api::Artifact& a = *ctx.status.artifact;
   SetCond(ctx, api::kConditionBuilt, ConditionStatus::kTrue, "BuildSucceeded",
           "the VHD is staged: " + std::to_string(a.size_bytes.value_or(0)) + " bytes, SHA-256 " +
@@ -227,6 +226,10 @@ StepResult Steps::VerifyStaged(ReleaseContext& ctx) {
 StepResult Steps::Stage(ReleaseContext& ctx) {
   if (ctx.phase() != ReleasePhase::kStaging) return StepResult::Done();
   const api::ImageReleaseSpec& spec = ctx.release.spec;
+  // Built is recorded (phase boundaries are persisted): the build's work
+  // directory (a local build's disk) can go.
+  StepResult cleaned = BuildBackendFor(ctx.release)->Cleanup(ctx);
+  if (!cleaned.done()) return cleaned;
   if (spec.publish.gallery && env_.gallery) {
     const azure::GalleryImageRef ref = GalleryRef(*spec.publish.gallery);
     StatusOr<azure::ImageDefinition> def = env_.gallery->GetImageDefinition(ref);
@@ -312,6 +315,7 @@ StepResult Steps::Validate(ReleaseContext& ctx) {
     SetCond(ctx, api::kConditionValidated, status, std::move(why), std::move(message));
     v.state = api::ValidationState::kCleaningUp;
   };
+  const bool was_cleaning = v.state == api::ValidationState::kCleaningUp;
   if (v.state != api::ValidationState::kCleaningUp) {
     const WallTime started = api::ParseTime(*v.started_at).value_or(ctx.now);
     const Duration timeout = ctx.release.spec.validation.TimeoutOrDefault();
@@ -345,6 +349,9 @@ StepResult Steps::Validate(ReleaseContext& ctx) {
       }
     }
   }
+  // Record the outcome before anything is removed: a kill during the cleanup
+  // must find the results, not run the checks again on a half-removed setup.
+  if (!was_cleaning) return StepResult::Wait(Duration::zero(), "cleaning up the validation");
   // Cleaning up, whatever happened.
   const api::Condition* validated =
       api::FindCondition(ctx.status.conditions, api::kConditionValidated);
@@ -448,11 +455,15 @@ StepResult Steps::Publish(ReleaseContext& ctx) {
     if (aggregated != "Completed" || iv->provisioning_state != "Succeeded")
       return StepResult::Wait(env_.poll_interval, "replicating: " + Join(pending, ", "));
     p.state = spec.publish.blob ? api::PublishState::kCopyingBlob : api::PublishState::kCleaningUp;
+    if (*p.state == api::PublishState::kCleaningUp)
+      return StepResult::Wait(Duration::zero(), "removing staging resources");
   }
   if (*p.state == api::PublishState::kCopyingBlob) {
     StepResult r = PublishBlob(ctx, *clients->blob);
     if (!r.done()) return r;
     p.state = api::PublishState::kCleaningUp;
+    // Record that the artifacts are published before the staging copy goes.
+    return StepResult::Wait(Duration::zero(), "removing staging resources");
   }
   if (*p.state == api::PublishState::kCleaningUp) {
     if (Status s = env_.staging->Delete(ctx.StagingRef());

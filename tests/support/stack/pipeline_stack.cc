@@ -74,6 +74,8 @@ std::string LeakReport::ToString() const {
 StatusOr<std::unique_ptr<PipelineStack>> PipelineStack::Start(Options options) {
   std::unique_ptr<PipelineStack> s(new PipelineStack());
   s->options_ = std::move(options);
+  if (const char* level = std::getenv("VMRELEASE_TEST_LOG_LEVEL"); level && *level)
+    s->options_.log_level = level;  // e.g. debug, when chasing a failure
   s->dir_ = std::make_unique<TempDir>();
   s->work_dir_ = s->dir_->Join("work");
   s->marker_dir_ = s->dir_->Join("markers");
