@@ -8,6 +8,7 @@
 #include "tests/support/apiserver/schema.h"
 #include "tests/support/apiserver/store.h"
 #include "tests/support/apiserver/store_internal.h"
+#include "tests/support/apiserver/workloads.h"
 
 namespace vmrelease::apiserver {
 
@@ -97,6 +98,10 @@ std::vector<FieldError> ValidateBuiltin(const ResourceType& rt, json& obj) {
     if (obj.contains("note") && obj["note"].is_string() &&
         obj["note"].get<std::string>().size() > 1024)
       errs.push_back(TooLongField("note", 1024));
+  } else if (rt.group.empty() && rt.plural == "pods") {
+    errs = ValidatePod(obj);
+  } else if (rt.group == "batch" && rt.plural == "jobs") {
+    errs = DefaultAndValidateJob(obj);
   } else if (rt.group == "coordination.k8s.io" && rt.plural == "leases") {
     const json spec = obj.value("spec", json::object());
     if (spec.contains("leaseDurationSeconds") && !spec["leaseDurationSeconds"].is_number_integer())
@@ -248,10 +253,12 @@ ApiOr<WriteResult> Store::CreateLocked(const ResourceType& rt, const std::string
           rt.kind, rt.group, "",
           {RequiredField("metadata.name", "name or generateName is required")});
     static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+    // names.SimpleNameGenerator: the base is cut so the name fits 63 characters.
+    const std::string base = gen.substr(0, 58);
     do {
       std::string suffix;
       for (unsigned char c : RandomBytes(5)) suffix += kAlphabet[c % (sizeof(kAlphabet) - 1)];
-      name = gen + suffix;
+      name = base + suffix;
     } while (bucket.objects.count(Key(ns, name)));
     meta["name"] = name;
   }
@@ -284,7 +291,8 @@ ApiOr<WriteResult> Store::CreateLocked(const ResourceType& rt, const std::string
     meta.erase("generation");
   }
   if (rt.status_subresource) obj.erase("status");
-  if (rt.group.empty() && rt.plural == "pods") obj["status"] = {{"phase", "Pending"}};
+  if (rt.group.empty() && rt.plural == "pods") PreparePodForCreate(obj);
+  if (rt.group == "batch" && rt.plural == "jobs") PrepareJobForCreate(obj);
   WriteResult result;
   auto admitted = Admit(rt, obj, opts, &result.warnings);
   if (!admitted.ok()) return admitted.error();
@@ -379,6 +387,10 @@ ApiOr<WriteResult> Store::UpdateLocked(const ResourceType& rt, const std::string
   WriteResult result;
   auto admitted = Admit(rt, next, opts, &result.warnings);
   if (!admitted.ok()) return admitted.error();
+  if (rt.group == "batch" && rt.plural == "jobs" && !opts.status_subresource) {
+    auto errs = ValidateJobUpdate(cur->obj, next);
+    if (!errs.empty()) return ApiError::Invalid(rt.kind, rt.group, name, errs);
+  }
   if (Deleting(cur->obj)) {
     const auto old_f = Finalizers(cur->obj);
     std::vector<std::string> added;
@@ -570,7 +582,7 @@ ApiOr<WriteResult> Store::DeleteLocked(const ResourceType& rt, const std::string
   WriteResult result;
   result.object = cur;
   if (opts.dry_run) return result;
-  const std::string policy = opts.propagation.empty() ? "Background" : opts.propagation;
+  const std::string policy = opts.propagation.empty() ? rt.default_propagation : opts.propagation;
   if (policy != "Background" && policy != "Foreground" && policy != "Orphan")
     return ApiError::Invalid(
         "DeleteOptions", "", "",
