@@ -487,6 +487,13 @@ void ResourceHandler::HandleWrite(const Target& t, const http::ServerRequest& re
   DeleteOptions d;
   d.propagation = Param(req, "propagationPolicy");
   d.dry_run = Param(req, "dryRun") == "All";
+  if (!Param(req, "gracePeriodSeconds").empty()) {
+    try {
+      d.grace_period_seconds = std::stoll(Param(req, "gracePeriodSeconds"));
+    } catch (const std::exception&) {
+      return SendError(res, ApiError::BadRequest("invalid gracePeriodSeconds"));
+    }
+  }
   if (!req.body.empty()) {
     try {
       json b = json::parse(req.body);
@@ -501,6 +508,8 @@ void ResourceHandler::HandleWrite(const Target& t, const http::ServerRequest& re
         if (p->contains("resourceVersion") && (*p)["resourceVersion"].is_string())
           d.precondition_rv = (*p)["resourceVersion"].get<std::string>();
       }
+      if (b.contains("gracePeriodSeconds") && b["gracePeriodSeconds"].is_number_integer())
+        d.grace_period_seconds = b["gracePeriodSeconds"].get<int64_t>();
       if (auto dr = b.find("dryRun"); dr != b.end() && dr->is_array())
         for (const auto& x : *dr) d.dry_run = d.dry_run || x == "All";
     } catch (const json::exception& e) {

@@ -310,6 +310,14 @@ ApiOr<WriteResult> Store::CreateLocked(const ResourceType& rt, const std::string
   if (rt.group == "apiextensions.k8s.io") crd_types = *TypesFromCrd(obj);
   result.object = Commit(rt, key, &obj, "ADDED");
   if (rt.group == "apiextensions.k8s.io") RegisterCrd(result.object->obj, crd_types);
+  // The garbage collector deletes a dependent none of whose owners exists
+  // (e.g. a Pod created for a Job that was just deleted).
+  const auto owners = OwnerUids(result.object->obj);
+  if (!owners.empty() && std::none_of(owners.begin(), owners.end(),
+                                      [&](const std::string& u) { return by_uid_.count(u) > 0; })) {
+    auto gc = DeleteLocked(rt, ns, name, {.propagation = "Background"});
+    (void)gc;
+  }
   return result;
 }
 
@@ -408,6 +416,9 @@ ApiOr<WriteResult> Store::UpdateLocked(const ResourceType& rt, const std::string
                                   GenerationView(next, rt.status_subresource)) {
     next["metadata"]["generation"] = cur->obj["metadata"].value("generation", 0) + 1;
   }
+  if (next["metadata"].contains("finalizers") && next["metadata"]["finalizers"].is_array() &&
+      next["metadata"]["finalizers"].empty())
+    next["metadata"].erase("finalizers");
   next["metadata"]["resourceVersion"] = cur_rv;
   if (next == cur->obj) {
     result.object = cur;  // no-op writes keep the resourceVersion and emit no event
@@ -617,7 +628,16 @@ ApiOr<WriteResult> Store::DeleteLocked(const ResourceType& rt, const std::string
   if (!finalizers.empty() || is_ns) {
     json next = cur->obj;
     next["metadata"]["deletionTimestamp"] = FormatRfc3339(clock_.WallNow());
-    next["metadata"]["deletionGracePeriodSeconds"] = 0;
+    int64_t grace = 0;
+    if (rt.group.empty() && rt.plural == "pods") {
+      // The grace period the kubelet gives the containers (SIGTERM, then SIGKILL).
+      const json spec = cur->obj.value("spec", json::object());
+      grace = opts.grace_period_seconds.value_or(
+          spec.value("terminationGracePeriodSeconds", json(30)).is_number_integer()
+              ? spec["terminationGracePeriodSeconds"].get<int64_t>()
+              : 30);
+    }
+    next["metadata"]["deletionGracePeriodSeconds"] = grace;
     if (!finalizers.empty()) next["metadata"]["finalizers"] = finalizers;
     if (rt.tracks_generation)
       next["metadata"]["generation"] = cur->obj["metadata"].value("generation", 0) + 1;
