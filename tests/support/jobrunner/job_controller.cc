@@ -22,6 +22,27 @@ constexpr char kDeadlineMessage[] = "Job was active longer than specified deadli
 constexpr char kCompletionsReason[] = "CompletionsReached";
 constexpr char kCompletionsMessage[] = "Reached expected number of succeeded pods";
 
+// obj[key] when it is an object, else an empty object (never throws on odd input).
+const Json& Sub(const Json& obj, const char* key) {
+  static const Json empty = Json::object();
+  if (!obj.is_object()) return empty;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_object() ? *it : empty;
+}
+
+// Typed reads that fall back on absent or mistyped fields (the local API
+// server does not type-check built-in kinds).
+std::string Str(const Json& obj, const char* key, const std::string& fallback = "") {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+bool Bool(const Json& obj, const char* key, bool fallback = false) {
+  if (!obj.is_object()) return fallback;
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+
 struct Outcome {
   bool failed = false;  // Failed, else Complete
   std::string reason;
@@ -31,13 +52,13 @@ struct Outcome {
 const Json* FindCondition(const Json& conds, const std::string& type) {
   if (!conds.is_array()) return nullptr;
   for (const auto& c : conds)
-    if (c.is_object() && c.value("type", "") == type) return &c;
+    if (Str(c, "type") == type) return &c;
   return nullptr;
 }
 
 bool ConditionTrue(const Json& conds, const std::string& type) {
   const Json* c = FindCondition(conds, type);
-  return c != nullptr && c->value("status", "") == "True";
+  return c != nullptr && Str(*c, "status") == "True";
 }
 
 // Adds or updates a JobCondition; times move only when the status changes.
@@ -50,9 +71,8 @@ bool SetCondition(Json& conds, const std::string& type, bool status, const std::
   if (!reason.empty()) c["reason"] = reason;
   if (!message.empty()) c["message"] = message;
   for (auto& old : conds) {
-    if (old.value("type", "") != type) continue;
-    if (old.value("status", "") == s && old.value("reason", "") == reason &&
-        old.value("message", "") == message)
+    if (Str(old, "type") != type) continue;
+    if (Str(old, "status") == s && Str(old, "reason") == reason && Str(old, "message") == message)
       return false;
     old = c;
     return true;
@@ -126,6 +146,14 @@ Json UncountedJson(const std::set<std::string>& succeeded, const std::set<std::s
 
 }  // namespace
 
+std::vector<std::string> ControllerOwnerUid(const Json& pod) {
+  const Json* refs = kube::Find(pod, {"metadata", "ownerReferences"});
+  if (refs != nullptr && refs->is_array())
+    for (const auto& r : *refs)
+      if (Bool(r, "controller")) return {Str(r, "uid")};
+  return {};
+}
+
 JobController::JobController(kube::KubeClient& client, const kube::Store& jobs,
                              const kube::Store& pods, kube::EventRecorder* events, Clock& clock,
                              JobControllerOptions options)
@@ -144,12 +172,12 @@ bool JobController::Manages(const Json& job, const std::string& managed_by) {
 }
 
 Json JobController::PodFor(const Json& job, const std::string& scheduling_gate) {
-  const Json tmpl = job["spec"].value("template", Json::object());
-  const Json tmeta = tmpl.value("metadata", Json::object());
-  Json labels = tmeta.value("labels", Json::object());
+  const Json& tmpl = Sub(Sub(job, "spec"), "template");
+  const Json& tmeta = Sub(tmpl, "metadata");
+  Json labels = Sub(tmeta, "labels");
   const std::string name = kube::Name(job);
   const std::string uid = kube::Uid(job);
-  if (!job["spec"].value("manualSelector", false)) {
+  if (!Bool(Sub(job, "spec"), "manualSelector")) {
     // What the API server's Job strategy put on the template; added here too
     // for servers that did not (the Pods must be selectable either way).
     for (const char* k : {"batch.kubernetes.io/job-name", "job-name"})
@@ -157,7 +185,7 @@ Json JobController::PodFor(const Json& job, const std::string& scheduling_gate) 
     for (const char* k : {"batch.kubernetes.io/controller-uid", "controller-uid"})
       if (!labels.contains(k)) labels[k] = uid;
   }
-  Json annotations = tmeta.value("annotations", Json::object());
+  Json annotations = Sub(tmeta, "annotations");
   annotations[kRunnerAnnotation] = "true";
   Json pod = {{"apiVersion", "v1"},
               {"kind", "Pod"},
@@ -174,7 +202,7 @@ Json JobController::PodFor(const Json& job, const std::string& scheduling_gate) 
                    {"controller", true},
                    {"blockOwnerDeletion", true}}}},
                 {"finalizers", {kJobTrackingFinalizer}}}},
-              {"spec", tmpl.value("spec", Json::object())}};
+              {"spec", Sub(tmpl, "spec")}};
   if (!scheduling_gate.empty())
     pod["spec"]["schedulingGates"].push_back({{"name", scheduling_gate}});
   return pod;
@@ -266,8 +294,8 @@ ReconcileResult JobController::Reconcile(const kube::ObjectRef& ref) {
   if (!obj || !Manages(*obj, options_.managed_by)) return Action::AwaitChange();
   const Json& job = *obj;
   const std::string uid = kube::Uid(job);
-  const Json spec = job.value("spec", Json::object());
-  if (spec.value("completionMode", "NonIndexed") == "Indexed") {
+  const Json& spec = Sub(job, "spec");
+  if (Str(spec, "completionMode", "NonIndexed") == "Indexed") {
     std::lock_guard lock(mu_);
     if (warned_indexed_.insert(uid).second) {
       log::Warn("jobrunner.job", "Indexed Jobs are not supported; ignoring",
@@ -277,8 +305,8 @@ ReconcileResult JobController::Reconcile(const kube::ObjectRef& ref) {
     return Action::AwaitChange();
   }
   const std::vector<kube::ObjectPtr> pods = pods_.ByIndex(kPodOwnerIndex, uid);
-  const Json status = job.value("status", Json::object());
-  const Json conds0 = status.value("conditions", Json::array());
+  const Json& status = Sub(job, "status");
+  const Json conds0 = status.contains("conditions") ? status["conditions"] : Json::array();
   if (ConditionTrue(conds0, "Complete") || ConditionTrue(conds0, "Failed") || kube::IsDeleting(job))
     return LetPodsGo(job, pods);
 
@@ -287,10 +315,9 @@ ReconcileResult JobController::Reconcile(const kube::ObjectRef& ref) {
   Json next = status;
   Json& conds = next["conditions"];
   if (!conds.is_array()) conds = Json::array();
-  const bool suspended = spec.value("suspend", false);
-  const std::string restart_policy = spec.value("template", Json::object())
-                                         .value("spec", Json::object())
-                                         .value("restartPolicy", "Never");
+  const bool suspended = Bool(spec, "suspend");
+  const std::string restart_policy =
+      Str(Sub(Sub(spec, "template"), "spec"), "restartPolicy", "Never");
   const int64_t backoff_limit = Int(spec, "backoffLimit", 6);
 
   // --- what the Pods say
@@ -351,7 +378,7 @@ ReconcileResult JobController::Reconcile(const kube::ObjectRef& ref) {
   std::optional<Duration> requeue;
   if (!outcome && !suspended) {
     WallTime start = now_wall;
-    ParseRfc3339(next.value("startTime", ""), &start);
+    ParseRfc3339(Str(next, "startTime"), &start);
     const Json* ads = kube::Find(spec, {"activeDeadlineSeconds"});
     std::optional<WallTime> deadline;
     if (ads != nullptr && ads->is_number_integer())
@@ -430,7 +457,7 @@ ReconcileResult JobController::Reconcile(const kube::ObjectRef& ref) {
   // --- write 1: the newly finished Pods are recorded before they are let go
   Json current = job;
   auto write = [&](const Json& st) -> Status {
-    if (current.value("status", Json::object()) == st) return Status::Ok();
+    if (Sub(current, "status") == st) return Status::Ok();
     Json update = current;
     update["status"] = st;
     auto r = client_.UpdateStatus(JobResource(), update);

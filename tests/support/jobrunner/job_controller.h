@@ -42,6 +42,8 @@ namespace vmrelease::jobrunner {
 
 // Store index of Pods by the uid of their controlling owner.
 inline constexpr char kPodOwnerIndex[] = "owner";
+// The index function behind kPodOwnerIndex.
+std::vector<std::string> ControllerOwnerUid(const kube::Json& pod);
 
 struct JobControllerOptions {
   // Jobs whose spec.managedBy equals this; empty: Jobs without managedBy or

@@ -46,7 +46,7 @@ inline constexpr char kPodUidIndex[] = "uid";
 struct KubeletOptions {
   Duration restart_backoff = std::chrono::seconds(10);  // OnFailure: first restart at once
   Duration max_restart_backoff = std::chrono::seconds(300);
-  Duration config_retry = std::chrono::seconds(5);  // CreateContainerConfigError
+  Duration config_retry = std::chrono::seconds(2);  // CreateContainerConfigError
   std::string path_env;                             // PATH for containers that set none
 };
 

@@ -91,7 +91,7 @@ Json TerminatedState(const ContainerView& c) {
             {"finishedAt", KubeTime(c.finished_at)},
             {"containerID", c.container_id}};
   if (!c.message.empty()) t["message"] = c.message;
-  if (c.exit_code > 128 && c.exit_code < 128 + 65) t["signal"] = c.exit_code - 128;
+  // No `signal`: CRI runtimes report a killed container as exit code 128+N.
   return t;
 }
 

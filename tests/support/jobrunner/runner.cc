@@ -10,15 +10,6 @@
 namespace vmrelease::jobrunner {
 namespace {
 
-// The uid of a Pod's controlling owner (for the owner index).
-std::vector<std::string> OwnerUid(const kube::Json& pod) {
-  const kube::Json* refs = kube::Find(pod, {"metadata", "ownerReferences"});
-  if (refs != nullptr && refs->is_array())
-    for (const auto& r : *refs)
-      if (r.is_object() && r.value("controller", false)) return {r.value("uid", "")};
-  return {};
-}
-
 std::string Hostname() {
   char buf[256] = {};
   if (::gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
@@ -88,7 +79,7 @@ Status JobRunner::Start() {
                                     .ns = options_.ns,
                                     .label_selector = "batch.kubernetes.io/controller-uid",
                                     .clock = &clock_});
-  pods_->store().AddIndex(kPodOwnerIndex, OwnerUid);
+  pods_->store().AddIndex(kPodOwnerIndex, ControllerOwnerUid);
   pods_->store().AddIndex(
       kPodUidIndex, [](const kube::Json& p) { return std::vector<std::string>{kube::Uid(p)}; });
 
