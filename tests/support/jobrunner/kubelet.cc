@@ -259,6 +259,15 @@ ReconcileResult Kubelet::Start(const Json& pod, int attempt,
               {{"pod", kube::KeyOf(pod)}, {"error", proc.status().message()}});
     return Action::RequeueAfter(std::chrono::milliseconds(100));
   }
+  {
+    std::lock_guard lock(mu_);
+    if (deleted_.count(uid) > 0) {
+      // The Pod was deleted while this process was being started.
+      forget_when_ended_.insert(uid);
+      table_.Kill(uid, "the Pod was deleted", Duration::zero());
+      return Action::AwaitChange();
+    }
+  }
   log::Info(
       "jobrunner.kubelet", "container started",
       {{"pod", kube::KeyOf(pod)}, {"container", name}, {"attempt", attempt}, {"pid", proc->pid}});
@@ -358,6 +367,11 @@ ReconcileResult Kubelet::Finished(const Json& pod, const ContainerProcess& proc)
 void Kubelet::OnPodDeleted(const kube::ObjectPtr& last) {
   if (!last || !IsRunnerPod(*last)) return;
   const std::string uid = kube::Uid(*last);
+  {
+    std::lock_guard lock(mu_);
+    if (deleted_.size() > 10000) deleted_.clear();  // only recent deletions matter
+    deleted_.insert(uid);
+  }
   auto proc = table_.Get(uid);
   if (proc && proc->state == ContainerProcess::State::kRunning) {
     {
@@ -393,6 +407,10 @@ std::vector<kube::ObjectRef> Kubelet::OnProcessesEnded(const std::vector<std::st
 void Kubelet::SweepOrphans() {
   for (const auto& uid : table_.KnownPods()) {
     if (!pods_.ByIndex(kPodUidIndex, uid).empty()) continue;
+    {
+      std::lock_guard lock(mu_);
+      if (forget_when_ended_.count(uid) > 0) continue;  // being stopped gracefully
+    }
     log::Info("jobrunner.kubelet", "forgetting the container of a pod that no longer exists",
               {{"pod_uid", uid}});
     shipper_.Untrack(uid);

@@ -64,8 +64,8 @@ class Kubelet final : public kube::Reconciler {
   // Called by the runner's monitor when processes ended: the keys to requeue,
   // and Pods whose directories may now be removed.
   std::vector<kube::ObjectRef> OnProcessesEnded(const std::vector<std::string>& uids);
-  // After the stores synced at start-up: processes of Pods that no longer
-  // exist are killed and forgotten.
+  // Processes of Pods that no longer exist are killed and forgotten: at
+  // start-up once the caches synced, then periodically as a safety net.
   void SweepOrphans();
 
  private:
@@ -89,6 +89,8 @@ class Kubelet final : public kube::Reconciler {
 
   std::mutex mu_;
   std::set<std::string> forget_when_ended_;  // uids of Pods deleted from the API
+  // Pods seen deleted, for a Start() that raced with the deletion.
+  std::set<std::string> deleted_;
 };
 
 // The first container of a Pod spec (what the runner runs).

@@ -155,6 +155,7 @@ Status JobRunner::Start() {
 
 void JobRunner::Monitor() {
   TimePoint next_ship = clock_.Now();
+  TimePoint next_sweep = clock_.Now() + std::chrono::seconds(10);
   std::unique_lock lock(mu_);
   while (!stopping_) {
     lock.unlock();
@@ -164,6 +165,10 @@ void JobRunner::Monitor() {
     if (clock_.Now() >= next_ship) {
       shipper_->ShipAll();
       next_ship = clock_.Now() + options_.log_ship_interval;
+    }
+    if (clock_.Now() >= next_sweep) {
+      kubelet_->SweepOrphans();
+      next_sweep = clock_.Now() + std::chrono::seconds(10);
     }
     lock.lock();
     if (stopping_) break;
