@@ -465,7 +465,16 @@ ReconcileResult JobController::Reconcile(const kube::ObjectRef& ref) {
     current = *r;
     return Status::Ok();
   };
-  RETURN_IF_ERROR(write(next));
+  // A conflict means the cache had not caught up with a write (often our
+  // own): not a failure, try again shortly from fresher state.
+  auto conflict = [](const Status& st) -> std::optional<kube::ReconcileError> {
+    if (!kube::IsConflict(st)) return std::nullopt;
+    return kube::ReconcileError::Waiting(st, std::chrono::milliseconds(200));
+  };
+  if (Status st = write(next); !st.ok()) {
+    if (auto w = conflict(st)) return *w;
+    return st;
+  }
 
   // --- their finalizers go, then they are counted
   if (!unc_ok.empty() || !unc_fail.empty()) {
@@ -498,7 +507,10 @@ ReconcileResult JobController::Reconcile(const kube::ObjectRef& ref) {
                {"succeeded", succeeded},
                {"failed", failed}});
   }
-  RETURN_IF_ERROR(write(next));
+  if (Status st = write(next); !st.ok()) {
+    if (auto w = conflict(st)) return *w;
+    return st;
+  }
   if (requeue) return Action::RequeueAfter(*requeue);
   return Action::AwaitChange();
 }

@@ -23,7 +23,8 @@
 //   6. otherwise Pods are created up to parallelism (and the completions
 //      left), after the failure back-off (10 s doubling, at most 10 min).
 // Status is written with PUT to /status against the cached resourceVersion; a
-// conflict is a transient error and the next pass works from fresher state.
+// conflict (the cache behind a write) is a 200 ms wait, then the next pass
+// works from fresher state; other API errors are transient.
 // Events: SuccessfulCreate, SuccessfulDelete, Completed, the failure reason,
 // Suspended, Resumed.
 #pragma once

@@ -277,10 +277,15 @@ TEST_F(JobControllerTest, ADeletedJobLetsItsPodsGoAndCreatesNothing) {
   EXPECT_TRUE(StatusWrites().empty());
 }
 
-TEST_F(JobControllerTest, AConflictingStatusWriteIsATransientError) {
+TEST_F(JobControllerTest, AConflictingStatusWriteIsRetriedShortlyAndOtherErrorsAreTransient) {
   PutJob(MakeJob());
   client_.FailNext("update", 1, kube::testing::KubeError(409, "Conflict", "modified"));
   auto r = Run();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind(), kube::ErrorKind::kWaiting);
+  EXPECT_EQ(r.error().requeue_after(), std::chrono::milliseconds(200));
+  client_.FailNext("update", 1, kube::testing::KubeError(500, "InternalError", "boom"));
+  r = Run();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind(), kube::ErrorKind::kTransient);
 }
