@@ -109,15 +109,13 @@ Status JobRunner::Start() {
   // A Pod change wakes its Pod's kubelet pass and its Job's controller pass.
   kube::Controller* jc = job_controller_.get();
   kube::Controller* pc = pod_controller_.get();
-  const kube::Store* job_store = &jobs_->store();
   Kubelet* kubelet = kubelet_.get();
-  auto owner_job = [job_store, jc](const kube::ObjectPtr& p) {
+  auto owner_job = [jc](const kube::ObjectPtr& p) {
     const kube::Json* refs = kube::Find(*p, {"metadata", "ownerReferences"});
     if (refs == nullptr || !refs->is_array()) return;
     for (const auto& r : *refs)
       if (r.is_object() && r.value("controller", false) && r.value("kind", "") == "Job")
         jc->Enqueue({kube::Namespace(*p), r.value("name", "")});
-    (void)job_store;
   };
   pods_->store().AddHandler({.on_add =
                                  [pc, owner_job](const kube::ObjectPtr& p) {
