@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs vmrelease locally: sets up (if needed), builds, starts the local API server, Azurite and the fake
-# Azure Resource Manager, applies crds/ and deploy/examples/, then runs the controller in the foreground
-# until Ctrl-C. Everything listens on 127.0.0.1 only; state lives in .run/ and is thrown away on exit.
+# Runs vmrelease locally: sets up (if needed), builds, starts the local API server, the job runner (it runs
+# Jobs as local processes), Azurite and the fake Azure Resource Manager, applies crds/ and deploy/examples/,
+# then runs the controller in the foreground until Ctrl-C. Everything listens on 127.0.0.1 only; state lives in .run/ and is thrown away on exit.
 #
 # Usage: ./scripts/up.sh                 (interactive, until Ctrl-C)
 #        UP_EXIT_AFTER=30 ./scripts/up.sh (stop by itself after 30 s; used by the smoke test)
@@ -15,7 +15,8 @@ JOBS=${JOBS:-2}
 
 echo "up: building (Debug, build/)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVMRELEASE_BUILD_BENCH=ON >/dev/null
-ninja -C build -j"$JOBS" vmrelease-apiserver vmrelease-controller vmrelease-fake-arm >/dev/null
+ninja -C build -j"$JOBS" vmrelease-apiserver vmrelease-controller vmrelease-fake-arm \
+  vmrelease-job-runner >/dev/null
 
 rm -rf "$RUN" && mkdir -p "$RUN/azurite"
 pids=()
@@ -28,6 +29,11 @@ cleanup() {
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
     kill "${pids[i]}" 2>/dev/null || true
     wait "${pids[i]}" 2>/dev/null || true
+  done
+  # Job containers outlive the job runner by design (a restarted runner adopts
+  # them); the demo leaves none behind.
+  for f in "$RUN"/job-runner/pods/*/*/pid; do
+    if [ -f "$f" ]; then kill -KILL -- "-$(cut -d' ' -f1 "$f")" 2>/dev/null || true; fi
   done
 }
 trap cleanup EXIT INT TERM
@@ -45,6 +51,11 @@ pids+=($!)
 wait_for_file "$RUN/kubeconfig" 30
 export KUBECONFIG="$RUN/kubeconfig"
 KUBECTL="$ROOT/.tools/bin/kubectl"
+
+echo "up: starting the job runner (Jobs run as local processes; docs/job-runner.md)"
+build/bin/vmrelease-job-runner --kubeconfig "$RUN/kubeconfig" --work-dir "$RUN/job-runner" \
+  --log-format text >"$RUN/job-runner.log" 2>&1 &
+pids+=($!)
 
 AZURITE_PORT=$(free_port)
 echo "up: starting Azurite (blob) on 127.0.0.1:$AZURITE_PORT"
@@ -70,6 +81,8 @@ up: ready. In another terminal:
   $KUBECTL get imagereleases,environmentpins        # or: kubectl get vmrelease
   $KUBECTL get ir -w
   $KUBECTL explain imagerelease.spec
+  $KUBECTL create job hello --image=busybox -- sh -c 'echo hello'   # run by the job runner
+  $KUBECTL logs job/hello
 Azurite blob endpoint: http://127.0.0.1:$AZURITE_PORT/devstoreaccount1
 Fake ARM endpoint:     http://127.0.0.1:$(cat "$RUN/fake-arm.port")
 Logs: $RUN/*.log. The controller runs below (LOG_FORMAT=json for JSON lines); Ctrl-C stops everything.

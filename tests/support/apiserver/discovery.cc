@@ -287,6 +287,13 @@ json ApiResourceList(const TypeList& types, const std::string& group, const std:
                            {"kind", t->kind},
                            {"verbs", {"get", "patch", "update"}}});
     }
+    if (t->log_subresource) {
+      resources.push_back({{"name", t->plural + "/log"},
+                           {"singularName", ""},
+                           {"namespaced", t->namespaced},
+                           {"kind", t->kind},
+                           {"verbs", {"get"}}});
+    }
   }
   return {{"kind", "APIResourceList"},
           {"apiVersion", "v1"},
@@ -311,9 +318,12 @@ json AggregatedDiscovery(const TypeList& types, bool core) {
         if (!t->short_names.empty()) r["shortNames"] = t->short_names;
         if (!t->categories.empty()) r["categories"] = t->categories;
         if (t->status_subresource)
-          r["subresources"] = {{{"subresource", "status"},
-                                {"responseKind", kind},
-                                {"verbs", {"get", "patch", "update"}}}};
+          r["subresources"].push_back({{"subresource", "status"},
+                                       {"responseKind", kind},
+                                       {"verbs", {"get", "patch", "update"}}});
+        if (t->log_subresource)
+          r["subresources"].push_back(
+              {{"subresource", "log"}, {"responseKind", kind}, {"verbs", {"get"}}});
         resources.push_back(r);
       }
       versions.push_back({{"version", v}, {"resources", resources}, {"freshness", "Current"}});

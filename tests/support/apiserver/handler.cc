@@ -166,13 +166,21 @@ struct ResourceHandler::Target {
 };
 
 ResourceHandler::ResourceHandler(Store& store, Options options)
-    : store_(store), options_(std::move(options)) {}
+    : store_(store),
+      options_(std::move(options)),
+      logs_([this](const std::string& ns, const std::string& name, const std::string& uid) {
+        auto rt = store_.Lookup("", "v1", "pods");
+        if (!rt) return false;
+        auto pod = store_.Get(*rt, ns, name);
+        return pod.ok() && (*pod)->obj["metadata"].value("uid", "") == uid;
+      }) {}
 
 ResourceHandler::~ResourceHandler() { Shutdown(); }
 
 void ResourceHandler::Shutdown() {
   shutting_down_ = true;
   store_.DropWatches();
+  logs_.NotifyAll();
   std::unique_lock lock(mu_);
   done_cv_.wait(lock, [&] { return active_watches_.load() == 0; });
 }
@@ -260,8 +268,14 @@ void ResourceHandler::Handle(const http::ServerRequest& req, http::Responder& re
   if (!t.rt->namespaced && !t.ns.empty()) return SendError(res, NotFoundPath());
   if (t.rt->namespaced && t.ns.empty() && !t.name.empty()) return SendError(res, NotFoundPath());
   if (!t.sub.empty() && !(t.sub == "status" && t.rt->status_subresource) &&
-      !(t.sub == "finalize" && ns_sub))
+      !(t.sub == "log" && t.rt->log_subresource) && !(t.sub == "finalize" && ns_sub))
     return SendError(res, NotFoundPath());
+  if (t.sub == "log") {
+    if (req.method != "GET")
+      return SendError(res, ApiError::MethodNotAllowed(
+                                "the server does not allow this method on the requested resource"));
+    return HandleLog(t, req, res);
+  }
   if (t.sub == "finalize") t.sub = "status";  // namespace finalize behaves like a status write
 
   const std::string& m = req.method;
@@ -473,6 +487,13 @@ void ResourceHandler::HandleWrite(const Target& t, const http::ServerRequest& re
   DeleteOptions d;
   d.propagation = Param(req, "propagationPolicy");
   d.dry_run = Param(req, "dryRun") == "All";
+  if (!Param(req, "gracePeriodSeconds").empty()) {
+    try {
+      d.grace_period_seconds = std::stoll(Param(req, "gracePeriodSeconds"));
+    } catch (const std::exception&) {
+      return SendError(res, ApiError::BadRequest("invalid gracePeriodSeconds"));
+    }
+  }
   if (!req.body.empty()) {
     try {
       json b = json::parse(req.body);
@@ -487,6 +508,8 @@ void ResourceHandler::HandleWrite(const Target& t, const http::ServerRequest& re
         if (p->contains("resourceVersion") && (*p)["resourceVersion"].is_string())
           d.precondition_rv = (*p)["resourceVersion"].get<std::string>();
       }
+      if (b.contains("gracePeriodSeconds") && b["gracePeriodSeconds"].is_number_integer())
+        d.grace_period_seconds = b["gracePeriodSeconds"].get<int64_t>();
       if (auto dr = b.find("dryRun"); dr != b.end() && dr->is_array())
         for (const auto& x : *dr) d.dry_run = d.dry_run || x == "All";
     } catch (const json::exception& e) {
@@ -522,6 +545,143 @@ void ResourceHandler::HandleWrite(const Target& t, const http::ServerRequest& re
                         .dump());
   }
   SendJson(res, r->http_status, Render(*t.rt, *r->object));
+}
+
+}  // namespace vmrelease::apiserver
+
+namespace vmrelease::apiserver {
+namespace {
+
+std::vector<std::string> ContainerNames(const nlohmann::json& spec, const char* list) {
+  std::vector<std::string> out;
+  auto it = spec.find(list);
+  if (it != spec.end() && it->is_array())
+    for (const auto& c : *it)
+      if (c.is_object()) out.push_back(c.value("name", ""));
+  return out;
+}
+
+std::string Bracketed(const std::vector<std::string>& names) {
+  std::string out = "[";
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? " " : "") + names[i];
+  return out + "]";
+}
+
+// The last `n` lines of `text` (a final line without newline counts).
+std::string TailLines(const std::string& text, int64_t n) {
+  if (n < 0) return text;
+  if (n == 0) return "";
+  size_t pos = text.size();
+  if (pos > 0 && text[pos - 1] == '\n') --pos;
+  for (int64_t lines = 0; pos > 0; --pos) {
+    if (text[pos - 1] == '\n' && ++lines == n) break;
+  }
+  return text.substr(pos);
+}
+
+}  // namespace
+
+void ResourceHandler::HandleLog(const Target& t, const http::ServerRequest& req,
+                                http::Responder& res) {
+  auto o = store_.Get(*t.rt, t.ns, t.name);
+  if (!o.ok()) return SendError(res, o.error());
+  const nlohmann::json& pod = (*o)->obj;
+  const nlohmann::json spec = pod.value("spec", nlohmann::json::object());
+  const auto containers = ContainerNames(spec, "containers");
+  const auto inits = ContainerNames(spec, "initContainers");
+  std::string container = Param(req, "container");
+  if (container.empty()) {
+    const auto annotations = pod["metadata"].value("annotations", nlohmann::json::object());
+    const std::string def = annotations.value("kubectl.kubernetes.io/default-container", "");
+    if (containers.size() == 1) {
+      container = containers[0];
+    } else if (!def.empty()) {
+      container = def;
+    } else {
+      std::string msg = "a container name must be specified for pod " + t.name +
+                        ", choose one of: " + Bracketed(containers);
+      if (!inits.empty()) msg += " or one of the init containers: " + Bracketed(inits);
+      return SendError(res, ApiError::BadRequest(msg));
+    }
+  }
+  if (std::find(containers.begin(), containers.end(), container) == containers.end() &&
+      std::find(inits.begin(), inits.end(), container) == inits.end())
+    return SendError(
+        res, ApiError::BadRequest("container " + container + " is not valid for pod " + t.name));
+  if (!Param(req, "sinceSeconds").empty() || !Param(req, "sinceTime").empty() ||
+      TrueParam(req, "timestamps"))
+    return SendError(
+        res, ApiError::BadRequest("the local API server keeps no log timestamps: sinceSeconds, "
+                                  "sinceTime and timestamps are not supported"));
+  int64_t tail = -1, limit = -1;
+  try {
+    if (!Param(req, "tailLines").empty()) tail = std::stoll(Param(req, "tailLines"));
+    if (!Param(req, "limitBytes").empty()) limit = std::stoll(Param(req, "limitBytes"));
+  } catch (const std::exception&) {
+    return SendError(res, ApiError::BadRequest("tailLines and limitBytes must be integers"));
+  }
+  const bool previous = TrueParam(req, "previous");
+  const LogKey key{t.ns, t.name, pod["metadata"].value("uid", ""), container};
+  auto snap = logs_.Read(key, previous);
+  if (!snap) {
+    if (previous)
+      return SendError(res, ApiError::BadRequest("previous terminated container \"" + container +
+                                                 "\" in pod \"" + t.name + "\" not found"));
+    // Nothing uploaded: like the kubelet for a container that has not started.
+    std::string waiting = "ContainerCreating";
+    bool started = false;
+    const auto status = pod.value("status", nlohmann::json::object());
+    for (const char* list : {"containerStatuses", "initContainerStatuses"}) {
+      for (const auto& cs : status.value(list, nlohmann::json::array())) {
+        if (!cs.is_object() || cs.value("name", "") != container) continue;
+        const auto state = cs.value("state", nlohmann::json::object());
+        if (state.contains("running") || state.contains("terminated")) started = true;
+        if (state.contains("waiting") && state["waiting"].is_object())
+          waiting = state["waiting"].value("reason", waiting);
+      }
+    }
+    if (!started)
+      return SendError(res, ApiError::BadRequest("container \"" + container + "\" in pod \"" +
+                                                 t.name + "\" is waiting to start: " + waiting));
+    snap = PodLogs::Snapshot{};
+  }
+  std::string text = TailLines(snap->text, tail);
+  if (limit >= 0 && static_cast<int64_t>(text.size()) > limit) text.resize(limit);
+  const http::Headers headers{{"Content-Type", "text/plain"},
+                              {"Cache-Control", "no-cache, private"}};
+  if (!TrueParam(req, "follow") || previous || snap->final ||
+      (limit >= 0 && static_cast<int64_t>(text.size()) >= limit))
+    return res.Send(200, headers, text);
+  auto writer = res.Stream(200, headers);
+  if (!text.empty() && !writer->Write(text)) return writer->Close();
+  if (shutting_down_) return writer->Close();
+  ++active_watches_;
+  const int64_t left = limit < 0 ? -1 : limit - static_cast<int64_t>(text.size());
+  std::thread(&ResourceHandler::RunLogFollow, this, key, snap->size, left, writer).detach();
+}
+
+void ResourceHandler::RunLogFollow(LogKey key, int64_t size, int64_t limit_left,
+                                   std::shared_ptr<http::ChunkWriter> writer) {
+  while (!shutting_down_ && !writer->closed()) {
+    logs_.WaitForMore(key, size, std::chrono::steady_clock::now() + std::chrono::seconds(1));
+    auto snap = logs_.Read(key, false);
+    if (!snap) break;  // the Pod is gone
+    if (snap->size > size) {
+      const auto fresh = static_cast<size_t>(
+          std::min<int64_t>(snap->size - size, static_cast<int64_t>(snap->text.size())));
+      std::string chunk = snap->text.substr(snap->text.size() - fresh);
+      if (limit_left >= 0 && static_cast<int64_t>(chunk.size()) > limit_left)
+        chunk.resize(limit_left);
+      if (!chunk.empty() && !writer->Write(chunk)) break;
+      if (limit_left >= 0 && (limit_left -= static_cast<int64_t>(chunk.size())) <= 0) break;
+      size = snap->size;
+    }
+    if (snap->final && snap->size == size) break;
+  }
+  writer->Close();
+  std::lock_guard lock(mu_);
+  --active_watches_;
+  done_cv_.notify_all();
 }
 
 }  // namespace vmrelease::apiserver

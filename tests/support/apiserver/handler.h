@@ -1,7 +1,7 @@
 // HTTP handling of Kubernetes API paths (/api, /apis and their resources) on
 // top of a Store: discovery, get/list/create/update/patch/delete, Table output
 // for kubectl, and watch streams (one thread per open watch, which never holds
-// the store lock while writing to the network).
+// the store lock while writing to the network), and pods/log from PodLogs.
 //
 //   ResourceHandler h(store, {.bookmark_interval = 5s, .server_address = "127.0.0.1:6443"});
 //   h.Handle(request, responder);    // request.path starts with /api or /apis
@@ -16,6 +16,7 @@
 #include <string>
 
 #include "controller/http/server.h"
+#include "tests/support/apiserver/pod_logs.h"
 #include "tests/support/apiserver/store.h"
 
 namespace vmrelease::apiserver {
@@ -43,19 +44,25 @@ class ResourceHandler {
   void HandleOpenApi(const http::ServerRequest& req, http::Responder& res);
   void Shutdown();
   int active_watches() const { return active_watches_.load(); }
+  // Container output uploaded through the admin API, served as pods/log.
+  PodLogs& logs() { return logs_; }
 
  private:
   struct Target;
   void HandleList(const Target& t, const http::ServerRequest& req, http::Responder& res);
   void HandleWatch(const Target& t, const http::ServerRequest& req, http::Responder& res);
   void HandleWrite(const Target& t, const http::ServerRequest& req, http::Responder& res);
+  void HandleLog(const Target& t, const http::ServerRequest& req, http::Responder& res);
+  void RunLogFollow(LogKey key, int64_t size, int64_t limit_left,
+                    std::shared_ptr<http::ChunkWriter> writer);
   void RunWatch(std::shared_ptr<Watcher> watcher, std::shared_ptr<http::ChunkWriter> writer,
                 std::shared_ptr<const ResourceType> rt, bool table, IncludeObject include,
                 bool bookmarks, std::chrono::steady_clock::time_point deadline);
 
   Store& store_;
   Options options_;
-  std::atomic<int> active_watches_{0};
+  PodLogs logs_;
+  std::atomic<int> active_watches_{0};  // watch and log-follow streams
   std::atomic<bool> shutting_down_{false};
   std::mutex mu_;
   std::condition_variable done_cv_;

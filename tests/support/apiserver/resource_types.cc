@@ -3,6 +3,7 @@
 #include <regex>
 
 #include "tests/support/apiserver/schema.h"
+#include "tests/support/apiserver/workloads.h"
 
 namespace vmrelease::apiserver {
 namespace {
@@ -89,7 +90,8 @@ std::vector<ResourceType> BuiltinTypes() {
   ResourceType pod = Builtin("", "v1", "pods", "pod", "Pod", true, {"po"});
   pod.status_subresource = true;
   pod.return_deleted_object = true;
-  pod.columns = {Path("Status", ".status.phase"), Age()};
+  pod.log_subresource = true;
+  pod.columns = PodColumns();
   pod.field_selectors = {"spec.nodeName",           "spec.restartPolicy", "spec.schedulerName",
                          "spec.serviceAccountName", "status.phase",       "status.podIP"};
   pod.categories = {"all"};
@@ -156,14 +158,8 @@ std::vector<ResourceType> BuiltinTypes() {
   job.status_subresource = true;
   job.tracks_generation = true;
   job.categories = {"all"};
-  job.columns = {Computed("Completions",
-                          [](const json& o, WallTime) -> json {
-                            const json st = o.value("status", json::object());
-                            const json sp = o.value("spec", json::object());
-                            return std::to_string(st.value("succeeded", 0)) + "/" +
-                                   std::to_string(sp.value("completions", 1));
-                          }),
-                 Age()};
+  job.default_propagation = "Orphan";
+  job.columns = JobColumns();
   out.push_back(job);
 
   ResourceType crd =

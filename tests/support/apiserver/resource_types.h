@@ -29,6 +29,10 @@ struct ResourceType {
   bool tracks_generation = false;      // metadata.generation maintained
   bool unconditional_update = true;    // PUT without resourceVersion allowed
   bool return_deleted_object = false;  // DELETE answers with the object, not a Status
+  bool log_subresource = false;        // pods/log (served from the log store)
+  // DELETE without propagationPolicy: Background, or Orphan for batch/v1 Jobs
+  // (the Job strategy's default, kept for backward compatibility).
+  std::string default_propagation = "Background";
   nlohmann::json schema;               // openAPIV3Schema for custom resources; null for built-ins
   int name_priority = 0;               // 1 hides the Name column outside -o wide (core Events)
   std::vector<PrinterColumn> columns;  // besides Name

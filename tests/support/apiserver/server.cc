@@ -285,6 +285,42 @@ void ApiServer::HandleAdmin(const http::ServerRequest& req, http::Responder& res
     return SendJson(res, 200,
                     json({{"resourceVersion", std::to_string(store_->CurrentRv())}}).dump());
   }
+  // POST /admin/pods/{namespace}/{name}/log?uid=&container=&restart=&offset=&final=
+  const std::string pods_prefix = "/admin/pods/";
+  if (req.path.rfind(pods_prefix, 0) == 0 && req.method == "POST" && req.path.size() > 4 &&
+      req.path.compare(req.path.size() - 4, 4, "/log") == 0) {
+    const std::string rest =
+        req.path.substr(pods_prefix.size(), req.path.size() - 4 - pods_prefix.size());
+    const size_t slash = rest.find('/');
+    auto param = [&](const char* k) {
+      auto it = req.params.find(k);
+      return it == req.params.end() ? std::string() : it->second;
+    };
+    if (slash == std::string::npos || rest.find('/', slash + 1) != std::string::npos)
+      return SendError(res, ApiError::BadRequest("want /admin/pods/{namespace}/{name}/log"));
+    LogKey key{rest.substr(0, slash), rest.substr(slash + 1), param("uid"), param("container")};
+    int64_t offset = 0, restart = 0;
+    try {
+      offset = std::stoll(param("offset").empty() ? "0" : param("offset"));
+      restart = std::stoll(param("restart").empty() ? "0" : param("restart"));
+    } catch (const std::exception&) {
+      return SendError(res, ApiError::BadRequest("offset and restart must be integers"));
+    }
+    if (key.uid.empty() || key.container.empty() || offset < 0)
+      return SendError(res, ApiError::BadRequest("uid, container and offset >= 0 are required"));
+    auto rt = store_->Lookup("", "v1", "pods");
+    auto pod = store_->Get(*rt, key.ns, key.pod);
+    if (!pod.ok() || (*pod)->obj["metadata"].value("uid", "") != key.uid)
+      return SendError(res, ApiError::NotFound("pods", "", key.pod));
+    const bool final = param("final") == "true";
+    PodLogs::AppendResult r = handler_->logs().Append(key, restart, offset, req.body, final);
+    if (!r.ok)
+      return SendError(res, ApiError{409, "Conflict",
+                                     "log upload gap: the server holds " + std::to_string(r.size) +
+                                         " bytes, the upload starts at " + std::to_string(offset),
+                                     json({{"size", r.size}})});
+    return SendJson(res, 200, json({{"size", r.size}}).dump());
+  }
   SendError(res,
             ApiError{404, "NotFound", "no admin endpoint " + req.method + " " + req.path, nullptr});
 }

@@ -11,6 +11,8 @@
 //   GET/POST /admin/faults
 //   {"failRate","failCodes","failNext","failNextCode","latencyMs","dropWatchesEveryMs"} POST
 //   /admin/drop-watches, POST /admin/compact
+//   POST /admin/pods/{ns}/{name}/log?uid=&container=&restart=&offset=&final=true:
+//     container output served as pods/log (pod_logs.h); 409 with details.size on a gap
 #pragma once
 
 #include <atomic>

@@ -122,6 +122,8 @@ struct DeleteOptions {
   std::optional<std::string> precondition_rv;
   std::string propagation;  // "" | Background | Foreground | Orphan
   bool dry_run = false;
+  // Pods: deletionGracePeriodSeconds (default: spec.terminationGracePeriodSeconds).
+  std::optional<int64_t> grace_period_seconds;
 };
 
 class Store {

@@ -8,6 +8,7 @@
 #include "tests/support/apiserver/schema.h"
 #include "tests/support/apiserver/store.h"
 #include "tests/support/apiserver/store_internal.h"
+#include "tests/support/apiserver/workloads.h"
 
 namespace vmrelease::apiserver {
 
@@ -97,6 +98,10 @@ std::vector<FieldError> ValidateBuiltin(const ResourceType& rt, json& obj) {
     if (obj.contains("note") && obj["note"].is_string() &&
         obj["note"].get<std::string>().size() > 1024)
       errs.push_back(TooLongField("note", 1024));
+  } else if (rt.group.empty() && rt.plural == "pods") {
+    errs = ValidatePod(obj);
+  } else if (rt.group == "batch" && rt.plural == "jobs") {
+    errs = DefaultAndValidateJob(obj);
   } else if (rt.group == "coordination.k8s.io" && rt.plural == "leases") {
     const json spec = obj.value("spec", json::object());
     if (spec.contains("leaseDurationSeconds") && !spec["leaseDurationSeconds"].is_number_integer())
@@ -248,10 +253,12 @@ ApiOr<WriteResult> Store::CreateLocked(const ResourceType& rt, const std::string
           rt.kind, rt.group, "",
           {RequiredField("metadata.name", "name or generateName is required")});
     static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+    // names.SimpleNameGenerator: the base is cut so the name fits 63 characters.
+    const std::string base = gen.substr(0, 58);
     do {
       std::string suffix;
       for (unsigned char c : RandomBytes(5)) suffix += kAlphabet[c % (sizeof(kAlphabet) - 1)];
-      name = gen + suffix;
+      name = base + suffix;
     } while (bucket.objects.count(Key(ns, name)));
     meta["name"] = name;
   }
@@ -284,7 +291,8 @@ ApiOr<WriteResult> Store::CreateLocked(const ResourceType& rt, const std::string
     meta.erase("generation");
   }
   if (rt.status_subresource) obj.erase("status");
-  if (rt.group.empty() && rt.plural == "pods") obj["status"] = {{"phase", "Pending"}};
+  if (rt.group.empty() && rt.plural == "pods") PreparePodForCreate(obj);
+  if (rt.group == "batch" && rt.plural == "jobs") PrepareJobForCreate(obj);
   WriteResult result;
   auto admitted = Admit(rt, obj, opts, &result.warnings);
   if (!admitted.ok()) return admitted.error();
@@ -302,6 +310,14 @@ ApiOr<WriteResult> Store::CreateLocked(const ResourceType& rt, const std::string
   if (rt.group == "apiextensions.k8s.io") crd_types = *TypesFromCrd(obj);
   result.object = Commit(rt, key, &obj, "ADDED");
   if (rt.group == "apiextensions.k8s.io") RegisterCrd(result.object->obj, crd_types);
+  // The garbage collector deletes a dependent none of whose owners exists
+  // (e.g. a Pod created for a Job that was just deleted).
+  const auto owners = OwnerUids(result.object->obj);
+  if (!owners.empty() && std::none_of(owners.begin(), owners.end(),
+                                      [&](const std::string& u) { return by_uid_.count(u) > 0; })) {
+    auto gc = DeleteLocked(rt, ns, name, {.propagation = "Background"});
+    (void)gc;
+  }
   return result;
 }
 
@@ -379,6 +395,10 @@ ApiOr<WriteResult> Store::UpdateLocked(const ResourceType& rt, const std::string
   WriteResult result;
   auto admitted = Admit(rt, next, opts, &result.warnings);
   if (!admitted.ok()) return admitted.error();
+  if (rt.group == "batch" && rt.plural == "jobs" && !opts.status_subresource) {
+    auto errs = ValidateJobUpdate(cur->obj, next);
+    if (!errs.empty()) return ApiError::Invalid(rt.kind, rt.group, name, errs);
+  }
   if (Deleting(cur->obj)) {
     const auto old_f = Finalizers(cur->obj);
     std::vector<std::string> added;
@@ -396,6 +416,9 @@ ApiOr<WriteResult> Store::UpdateLocked(const ResourceType& rt, const std::string
                                   GenerationView(next, rt.status_subresource)) {
     next["metadata"]["generation"] = cur->obj["metadata"].value("generation", 0) + 1;
   }
+  if (next["metadata"].contains("finalizers") && next["metadata"]["finalizers"].is_array() &&
+      next["metadata"]["finalizers"].empty())
+    next["metadata"].erase("finalizers");
   next["metadata"]["resourceVersion"] = cur_rv;
   if (next == cur->obj) {
     result.object = cur;  // no-op writes keep the resourceVersion and emit no event
@@ -570,7 +593,7 @@ ApiOr<WriteResult> Store::DeleteLocked(const ResourceType& rt, const std::string
   WriteResult result;
   result.object = cur;
   if (opts.dry_run) return result;
-  const std::string policy = opts.propagation.empty() ? "Background" : opts.propagation;
+  const std::string policy = opts.propagation.empty() ? rt.default_propagation : opts.propagation;
   if (policy != "Background" && policy != "Foreground" && policy != "Orphan")
     return ApiError::Invalid(
         "DeleteOptions", "", "",
@@ -605,7 +628,16 @@ ApiOr<WriteResult> Store::DeleteLocked(const ResourceType& rt, const std::string
   if (!finalizers.empty() || is_ns) {
     json next = cur->obj;
     next["metadata"]["deletionTimestamp"] = FormatRfc3339(clock_.WallNow());
-    next["metadata"]["deletionGracePeriodSeconds"] = 0;
+    int64_t grace = 0;
+    if (rt.group.empty() && rt.plural == "pods") {
+      // The grace period the kubelet gives the containers (SIGTERM, then SIGKILL).
+      const json spec = cur->obj.value("spec", json::object());
+      grace = opts.grace_period_seconds.value_or(
+          spec.value("terminationGracePeriodSeconds", json(30)).is_number_integer()
+              ? spec["terminationGracePeriodSeconds"].get<int64_t>()
+              : 30);
+    }
+    next["metadata"]["deletionGracePeriodSeconds"] = grace;
     if (!finalizers.empty()) next["metadata"]["finalizers"] = finalizers;
     if (rt.tracks_generation)
       next["metadata"]["generation"] = cur->obj["metadata"].value("generation", 0) + 1;

@@ -3,7 +3,7 @@
 // ScriptedClient: list pages and watch streams are queued by the test, so a
 // test decides exactly what the watcher sees (events, ERROR 410, drops).
 // MemoryClient: a tiny object store with resourceVersions, merge/JSON patch and
-// conflict checks, for events, finalizers and leases.
+// conflict checks (and generateName), for events, finalizers, leases and Jobs.
 #pragma once
 
 #include <condition_variable>
@@ -228,11 +228,14 @@ class MemoryClient final : public KubeClient {
   StatusOr<Json> Create(const ResourceType& type, const Json& object,
                         const WriteOptions&) override {
     std::lock_guard g(mu_);
-    const ObjectRef ref = ObjectRef::FromObject(object);
+    Json stored = object;
+    const Json* gen = Find(object, {"metadata", "generateName"});
+    if (Name(object).empty() && gen != nullptr && gen->is_string())
+      stored["metadata"]["name"] = gen->get<std::string>() + "x" + std::to_string(rv_ + 1);
+    const ObjectRef ref = ObjectRef::FromObject(stored);
     RETURN_IF_ERROR(Record("create", type, ref, object));
     if (objects_.count(KeyFor(type, ref)) != 0)
       return KubeError(409, "AlreadyExists", ref.Key() + " already exists");
-    Json stored = object;
     stored["metadata"]["resourceVersion"] = std::to_string(++rv_);
     stored["metadata"]["uid"] = "uid-" + std::to_string(rv_);
     objects_[KeyFor(type, ref)] = stored;

@@ -1,0 +1,499 @@
+#include "tests/support/apiserver/workloads.h"
+
+#include <algorithm>
+#include <climits>
+#include <map>
+#include <string>
+
+namespace vmrelease::apiserver {
+namespace {
+
+using nlohmann::json;
+
+json& ObjectAt(json& parent, const char* key) {
+  json& v = parent[key];
+  if (!v.is_object()) v = json::object();
+  return v;
+}
+
+const json& Get(const json& obj, const char* key) {
+  static const json null;
+  if (!obj.is_object()) return null;
+  auto it = obj.find(key);
+  return it == obj.end() ? null : *it;
+}
+
+std::string Str(const json& obj, const char* key) {
+  const json& v = Get(obj, key);
+  return v.is_string() ? v.get<std::string>() : "";
+}
+
+int64_t Int(const json& obj, const char* key, int64_t fallback = 0) {
+  const json& v = Get(obj, key);
+  return v.is_number_integer() ? v.get<int64_t>() : fallback;
+}
+
+bool Missing(const json& obj, const char* key) { return Get(obj, key).is_null(); }
+
+// Always for ":latest" or an untagged image without digest, else IfNotPresent.
+std::string DefaultPullPolicy(const std::string& image) {
+  if (image.find('@') != std::string::npos) return "IfNotPresent";
+  const size_t slash = image.rfind('/');
+  const size_t colon = image.rfind(':');
+  if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) return "Always";
+  return image.substr(colon + 1) == "latest" ? "Always" : "IfNotPresent";
+}
+
+void DefaultContainer(json& c) {
+  if (!c.is_object()) return;
+  if (Missing(c, "terminationMessagePath")) c["terminationMessagePath"] = "/dev/termination-log";
+  if (Missing(c, "terminationMessagePolicy")) c["terminationMessagePolicy"] = "File";
+  if (Missing(c, "imagePullPolicy")) c["imagePullPolicy"] = DefaultPullPolicy(Str(c, "image"));
+  if (Missing(c, "resources")) c["resources"] = json::object();
+  if (c.contains("ports") && c["ports"].is_array())
+    for (auto& p : c["ports"])
+      if (p.is_object() && Missing(p, "protocol")) p["protocol"] = "TCP";
+}
+
+std::string JoinNames(const json& containers, const char* field) {
+  std::string out;
+  if (!containers.is_array()) return out;
+  for (const auto& c : containers) {
+    if (!out.empty()) out += ",";
+    out += Str(c, field);
+  }
+  return out;
+}
+
+// metav1.FormatLabelSelector: "k=v,k2 in (a,b)" or "<none>".
+std::string FormatSelector(const json& sel) {
+  std::vector<std::string> parts;
+  const json& ml = Get(sel, "matchLabels");
+  if (ml.is_object())
+    for (auto it = ml.begin(); it != ml.end(); ++it)
+      parts.push_back(it.key() + "=" + (it->is_string() ? it->get<std::string>() : it->dump()));
+  const json& me = Get(sel, "matchExpressions");
+  if (me.is_array()) {
+    for (const auto& r : me) {
+      const std::string op = Str(r, "operator");
+      std::string values;
+      if (Get(r, "values").is_array())
+        for (const auto& v : r["values"]) values += (values.empty() ? "" : ",") + v.dump();
+      values.erase(std::remove(values.begin(), values.end(), '"'), values.end());
+      if (op == "In")
+        parts.push_back(Str(r, "key") + " in (" + values + ")");
+      else if (op == "NotIn")
+        parts.push_back(Str(r, "key") + " notin (" + values + ")");
+      else if (op == "Exists")
+        parts.push_back(Str(r, "key"));
+      else if (op == "DoesNotExist")
+        parts.push_back("!" + Str(r, "key"));
+    }
+  }
+  if (parts.empty()) return "<none>";
+  std::sort(parts.begin(), parts.end());
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ",") + p;
+  return out;
+}
+
+// The first condition of `type` has status True (printers' hasJobCondition).
+bool HasCondition(const json& obj, const char* type) {
+  const json& conds = Get(Get(obj, "status"), "conditions");
+  if (!conds.is_array()) return false;
+  for (const auto& c : conds)
+    if (Str(c, "type") == type) return Str(c, "status") == "True";
+  return false;
+}
+
+std::vector<FieldError> ValidatePodSpec(const json& spec, const std::string& path) {
+  std::vector<FieldError> errs;
+  const json& containers = Get(spec, "containers");
+  if (!containers.is_array() || containers.empty()) {
+    errs.push_back(RequiredField(path + ".containers"));
+  } else {
+    for (size_t i = 0; i < containers.size(); ++i) {
+      const std::string cp = path + ".containers[" + std::to_string(i) + "]";
+      if (Str(containers[i], "name").empty()) errs.push_back(RequiredField(cp + ".name"));
+      if (Str(containers[i], "image").empty()) errs.push_back(RequiredField(cp + ".image"));
+    }
+  }
+  return errs;
+}
+
+std::string QosClass(const json& spec) {
+  bool any = false, guaranteed = true;
+  for (const char* list : {"initContainers", "containers"}) {
+    const json& cs = Get(spec, list);
+    if (!cs.is_array()) continue;
+    for (const auto& c : cs) {
+      const json& res = Get(c, "resources");
+      const json& limits = Get(res, "limits");
+      const json& requests = Get(res, "requests");
+      for (const char* r : {"cpu", "memory"}) {
+        const json& l = Get(limits, r);
+        const json& q = Get(requests, r);
+        if (!l.is_null() || !q.is_null()) any = true;
+        if (l.is_null() || (!q.is_null() && q != l)) guaranteed = false;
+      }
+    }
+  }
+  if (!any) return "BestEffort";
+  return guaranteed ? "Guaranteed" : "Burstable";
+}
+
+void JobDefaults(json& job) {
+  json& spec = ObjectAt(job, "spec");
+  if (Missing(spec, "completions") && Missing(spec, "parallelism")) {
+    spec["completions"] = 1;
+    spec["parallelism"] = 1;
+  }
+  if (Missing(spec, "parallelism")) spec["parallelism"] = 1;
+  if (Missing(spec, "backoffLimit"))
+    spec["backoffLimit"] = Missing(spec, "backoffLimitPerIndex") ? 6 : INT32_MAX;
+  if (Missing(spec, "completionMode")) spec["completionMode"] = "NonIndexed";
+  if (Missing(spec, "suspend")) spec["suspend"] = false;
+  if (Missing(spec, "podReplacementPolicy"))
+    spec["podReplacementPolicy"] =
+        Missing(spec, "podFailurePolicy") ? "TerminatingOrFailed" : "Failed";
+  json& tmpl = ObjectAt(spec, "template");
+  const json& tlabels = Get(Get(tmpl, "metadata"), "labels");
+  json& meta = ObjectAt(job, "metadata");
+  const json& labels = Get(meta, "labels");
+  if (tlabels.is_object() && !tlabels.empty() && (!labels.is_object() || labels.empty()))
+    meta["labels"] = tlabels;
+  DefaultPodSpec(ObjectAt(tmpl, "spec"));
+}
+
+}  // namespace
+
+void DefaultPodSpec(json& spec) {
+  if (!spec.is_object()) return;
+  if (Missing(spec, "restartPolicy")) spec["restartPolicy"] = "Always";
+  if (Missing(spec, "dnsPolicy")) spec["dnsPolicy"] = "ClusterFirst";
+  if (Missing(spec, "schedulerName")) spec["schedulerName"] = "default-scheduler";
+  if (Missing(spec, "terminationGracePeriodSeconds")) spec["terminationGracePeriodSeconds"] = 30;
+  if (Missing(spec, "securityContext")) spec["securityContext"] = json::object();
+  for (const char* list : {"initContainers", "containers"})
+    if (spec.contains(list) && spec[list].is_array())
+      for (auto& c : spec[list]) DefaultContainer(c);
+}
+
+void PreparePodForCreate(json& pod) {
+  json& spec = ObjectAt(pod, "spec");
+  DefaultPodSpec(spec);
+  if (Missing(spec, "enableServiceLinks")) spec["enableServiceLinks"] = true;
+  pod["status"] = {{"phase", "Pending"}, {"qosClass", QosClass(spec)}};
+}
+
+std::vector<FieldError> ValidatePod(json& pod) {
+  json& spec = ObjectAt(pod, "spec");
+  DefaultPodSpec(spec);
+  std::vector<FieldError> errs = ValidatePodSpec(spec, "spec");
+  const std::string rp = Str(spec, "restartPolicy");
+  if (rp != "Always" && rp != "OnFailure" && rp != "Never")
+    errs.push_back(NotSupportedField("spec.restartPolicy", spec["restartPolicy"],
+                                     {"Always", "OnFailure", "Never"}));
+  return errs;
+}
+
+void PrepareJobForCreate(json& job) {
+  JobDefaults(job);
+  json& spec = job["spec"];
+  if (Get(spec, "manualSelector") == json(true)) return;
+  const std::string name = Str(Get(job, "metadata"), "name");
+  const std::string uid = Str(Get(job, "metadata"), "uid");
+  json& labels = ObjectAt(ObjectAt(ObjectAt(spec, "template"), "metadata"), "labels");
+  for (const char* k : {kLegacyJobNameLabel, kJobNameLabel})
+    if (Missing(labels, k)) labels[k] = name;
+  for (const char* k : {kLegacyControllerUidLabel, kControllerUidLabel})
+    if (Missing(labels, k)) labels[k] = uid;
+  json& match = ObjectAt(ObjectAt(spec, "selector"), "matchLabels");
+  if (Missing(match, kControllerUidLabel)) match[kControllerUidLabel] = uid;
+}
+
+std::vector<FieldError> DefaultAndValidateJob(json& job) {
+  JobDefaults(job);
+  std::vector<FieldError> errs;
+  const json& spec = job["spec"];
+  const json& tspec = spec["template"]["spec"];
+  errs = ValidatePodSpec(tspec, "spec.template.spec");
+  const std::string rp = Str(tspec, "restartPolicy");
+  if (rp != "OnFailure" && rp != "Never")
+    errs.push_back(NotSupportedField("spec.template.spec.restartPolicy",
+                                     Get(tspec, "restartPolicy"), {"OnFailure", "Never"}));
+  for (const char* f : {"parallelism", "completions", "backoffLimit", "activeDeadlineSeconds",
+                        "ttlSecondsAfterFinished"}) {
+    const json& v = Get(spec, f);
+    if (v.is_null()) continue;
+    if (!v.is_number_integer())
+      errs.push_back(InvalidField(std::string("spec.") + f, v, "must be an integer"));
+    else if (v.get<int64_t>() < 0)
+      errs.push_back(
+          InvalidField(std::string("spec.") + f, v, "must be greater than or equal to 0"));
+  }
+  const std::string mode = Str(spec, "completionMode");
+  if (mode != "NonIndexed" && mode != "Indexed")
+    errs.push_back(NotSupportedField("spec.completionMode", Get(spec, "completionMode"),
+                                     {"NonIndexed", "Indexed"}));
+  const json& selector = Get(spec, "selector");
+  const json& tlabels = Get(Get(spec["template"], "metadata"), "labels");
+  if (!selector.is_object()) {
+    errs.push_back(RequiredField("spec.selector"));
+    return errs;
+  }
+  // The selector's matchLabels must select the template (expressions are not checked).
+  const json& match = Get(selector, "matchLabels");
+  if (match.is_object()) {
+    for (auto it = match.begin(); it != match.end(); ++it) {
+      if (!tlabels.is_object() || Get(tlabels, it.key().c_str()) != *it) {
+        errs.push_back(InvalidField("spec.template.metadata.labels",
+                                    tlabels.is_object() ? tlabels : json::object(),
+                                    "`selector` does not match template `labels`"));
+        break;
+      }
+    }
+  }
+  if (Get(spec, "manualSelector") != json(true)) {
+    const json& meta = Get(job, "metadata");
+    const std::string uid = Str(meta, "uid");
+    const std::string name = Str(meta, "name");
+    for (const auto& [k, want] :
+         std::map<std::string, std::string>{{kLegacyControllerUidLabel, uid},
+                                            {kControllerUidLabel, uid},
+                                            {kLegacyJobNameLabel, name},
+                                            {kJobNameLabel, name}}) {
+      const json& have = Get(tlabels, k.c_str());
+      if (have != json(want))
+        errs.push_back(InvalidField("spec.template.metadata.labels",
+                                    have.is_null() ? json("") : have, "must be '" + want + "'"));
+    }
+    if (Get(match, kControllerUidLabel) != json(uid))
+      errs.push_back(InvalidField("spec.selector", selector, "`selector` not auto-generated"));
+  }
+  return errs;
+}
+
+std::vector<FieldError> ValidateJobUpdate(const json& old_job, const json& job) {
+  std::vector<FieldError> errs;
+  const json& os = Get(old_job, "spec");
+  const json& ns = Get(job, "spec");
+  if (Get(os, "selector") != Get(ns, "selector"))
+    errs.push_back(InvalidField("spec.selector", Get(ns, "selector"), "field is immutable"));
+  if (Get(os, "completionMode") != Get(ns, "completionMode"))
+    errs.push_back(
+        InvalidField("spec.completionMode", Get(ns, "completionMode"), "field is immutable"));
+  // A suspended Job's template may change (the scheduling directives of a
+  // never-started Job, in the real strategy); a running Job's may not.
+  if (Get(os, "template") != Get(ns, "template") && Get(os, "suspend") != json(true))
+    errs.push_back(InvalidField("spec.template", Get(ns, "template"), "field is immutable"));
+  return errs;
+}
+
+std::string PodStatusReason(const json& pod) {
+  const json& status = Get(pod, "status");
+  const std::string phase = Str(status, "phase");
+  std::string reason = Str(status, "reason").empty() ? phase : Str(status, "reason");
+  const json& conds = Get(status, "conditions");
+  if (conds.is_array())
+    for (const auto& c : conds)
+      if (Str(c, "type") == "PodScheduled" && Str(c, "reason") == "SchedulingGated")
+        reason = "SchedulingGated";
+  bool initializing = false;
+  const json& inits = Get(status, "initContainerStatuses");
+  if (inits.is_array()) {
+    for (size_t i = 0; i < inits.size(); ++i) {
+      const json& state = Get(inits[i], "state");
+      const json& term = Get(state, "terminated");
+      const json& wait = Get(state, "waiting");
+      if (term.is_object() && Int(term, "exitCode") == 0) continue;
+      if (term.is_object()) {
+        reason = Str(term, "reason").empty()
+                     ? "Init:ExitCode:" + std::to_string(Int(term, "exitCode"))
+                     : "Init:" + Str(term, "reason");
+      } else if (wait.is_object() && !Str(wait, "reason").empty() &&
+                 Str(wait, "reason") != "PodInitializing") {
+        reason = "Init:" + Str(wait, "reason");
+      } else {
+        reason = "Init:" + std::to_string(i) + "/" +
+                 std::to_string(Get(Get(pod, "spec"), "initContainers").size());
+      }
+      initializing = true;
+      break;
+    }
+  }
+  if (!initializing) {
+    bool has_running = false;
+    const json& cs = Get(status, "containerStatuses");
+    if (cs.is_array()) {
+      for (auto it = cs.rbegin(); it != cs.rend(); ++it) {
+        const json& state = Get(*it, "state");
+        const json& term = Get(state, "terminated");
+        const json& wait = Get(state, "waiting");
+        if (wait.is_object() && !Str(wait, "reason").empty()) {
+          reason = Str(wait, "reason");
+        } else if (term.is_object() && !Str(term, "reason").empty()) {
+          reason = Str(term, "reason");
+        } else if (term.is_object()) {
+          reason = Int(term, "signal") != 0 ? "Signal:" + std::to_string(Int(term, "signal"))
+                                            : "ExitCode:" + std::to_string(Int(term, "exitCode"));
+        } else if (Get(*it, "ready") == json(true) && Get(state, "running").is_object()) {
+          has_running = true;
+        }
+      }
+    }
+    if (reason == "Completed" && has_running) {
+      bool ready = false;
+      if (conds.is_array())
+        for (const auto& c : conds)
+          ready = ready || (Str(c, "type") == "Ready" && Str(c, "status") == "True");
+      reason = ready ? "Running" : "NotReady";
+    }
+  }
+  const bool terminal = phase == "Succeeded" || phase == "Failed";
+  if (!Str(Get(pod, "metadata"), "deletionTimestamp").empty() && !terminal) reason = "Terminating";
+  return reason;
+}
+
+std::vector<PrinterColumn> JobColumns() {
+  auto col = [](std::string name, std::string desc, int priority,
+                std::function<json(const json&, WallTime)> f) {
+    PrinterColumn c;
+    c.name = std::move(name);
+    c.description = std::move(desc);
+    c.priority = priority;
+    c.compute = std::move(f);
+    return c;
+  };
+  std::vector<PrinterColumn> cols;
+  cols.push_back(col("Status", "Status of the job.", 0, [](const json& o, WallTime) -> json {
+    if (HasCondition(o, "Complete")) return "Complete";
+    if (HasCondition(o, "Failed")) return "Failed";
+    if (!Str(Get(o, "metadata"), "deletionTimestamp").empty()) return "Terminating";
+    if (HasCondition(o, "Suspended")) return "Suspended";
+    if (HasCondition(o, "FailureTarget")) return "FailureTarget";
+    return "Running";
+  }));
+  cols.push_back(col("Completions", "The number of succeeded pods of the job.", 0,
+                     [](const json& o, WallTime) -> json {
+                       const json& spec = Get(o, "spec");
+                       const std::string succeeded =
+                           std::to_string(Int(Get(o, "status"), "succeeded"));
+                       if (Get(spec, "completions").is_number_integer())
+                         return succeeded + "/" + std::to_string(Int(spec, "completions"));
+                       const int64_t parallelism = Int(spec, "parallelism");
+                       if (parallelism > 1)
+                         return succeeded + "/1 of " + std::to_string(parallelism);
+                       return succeeded + "/1";
+                     }));
+  cols.push_back(col(
+      "Duration", "Time required to complete the job.", 0, [](const json& o, WallTime now) -> json {
+        const json& st = Get(o, "status");
+        WallTime start, end = now;
+        if (!ParseRfc3339(Str(st, "startTime"), &start)) return "";
+        if (!Str(st, "completionTime").empty() && !ParseRfc3339(Str(st, "completionTime"), &end))
+          return "";
+        return HumanDuration(std::chrono::duration_cast<std::chrono::seconds>(end - start));
+      }));
+  cols.push_back(DefaultColumns()[0]);  // Age
+  cols.push_back(col("Containers", "Names of each container in the template.", 1,
+                     [](const json& o, WallTime) -> json {
+                       return JoinNames(
+                           Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "name");
+                     }));
+  cols.push_back(col(
+      "Images", "Images referenced by each container in the template.", 1,
+      [](const json& o, WallTime) -> json {
+        return JoinNames(Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "image");
+      }));
+  cols.push_back(col("Selector", "A label query over pods that should match the pod count.", 1,
+                     [](const json& o, WallTime) -> json {
+                       return FormatSelector(Get(Get(o, "spec"), "selector"));
+                     }));
+  return cols;
+}
+
+std::vector<PrinterColumn> PodColumns() {
+  auto col = [](std::string name, std::string type, std::string desc, int priority,
+                std::function<json(const json&, WallTime)> f) {
+    PrinterColumn c;
+    c.name = std::move(name);
+    c.type = std::move(type);
+    c.description = std::move(desc);
+    c.priority = priority;
+    c.compute = std::move(f);
+    return c;
+  };
+  std::vector<PrinterColumn> cols;
+  cols.push_back(
+      col("Ready", "string", "The aggregate readiness state of this pod for accepting traffic.", 0,
+          [](const json& o, WallTime) -> json {
+            const json& cs = Get(Get(o, "status"), "containerStatuses");
+            int ready = 0;
+            if (cs.is_array())
+              for (const auto& c : cs)
+                if (Get(c, "ready") == json(true) && Get(Get(c, "state"), "running").is_object())
+                  ++ready;
+            const json& containers = Get(Get(o, "spec"), "containers");
+            return std::to_string(ready) + "/" +
+                   std::to_string(containers.is_array() ? containers.size() : 0);
+          }));
+  cols.push_back(col("Status", "string", "The aggregate status of the containers in this pod.", 0,
+                     [](const json& o, WallTime) -> json { return PodStatusReason(o); }));
+  cols.push_back(col(
+      "Restarts", "integer", "The number of times the containers in this pod have been restarted.",
+      0, [](const json& o, WallTime now) -> json {
+        int64_t restarts = 0;
+        WallTime last{};
+        const json& cs = Get(Get(o, "status"), "containerStatuses");
+        if (cs.is_array()) {
+          for (const auto& c : cs) {
+            restarts += Int(c, "restartCount");
+            WallTime t;
+            if (ParseRfc3339(Str(Get(Get(c, "lastState"), "terminated"), "finishedAt"), &t) &&
+                t > last)
+              last = t;
+          }
+        }
+        std::string s = std::to_string(restarts);
+        if (restarts != 0 && last != WallTime{})
+          s += " (" + AgeSince(FormatRfc3339(last), now) + " ago)";
+        return s;
+      }));
+  cols.push_back(DefaultColumns()[0]);  // Age
+  cols.push_back(col("IP", "string", "IP address allocated to the pod.", 1,
+                     [](const json& o, WallTime) -> json {
+                       const json& ips = Get(Get(o, "status"), "podIPs");
+                       if (ips.is_array() && !ips.empty() && !Str(ips[0], "ip").empty())
+                         return Str(ips[0], "ip");
+                       return "<none>";
+                     }));
+  cols.push_back(col("Node", "string", "The node the pod is bound to.", 1,
+                     [](const json& o, WallTime) -> json {
+                       const std::string n = Str(Get(o, "spec"), "nodeName");
+                       return n.empty() ? "<none>" : n;
+                     }));
+  cols.push_back(col("Nominated Node", "string", "The node the scheduler nominated.", 1,
+                     [](const json& o, WallTime) -> json {
+                       const std::string n = Str(Get(o, "status"), "nominatedNodeName");
+                       return n.empty() ? "<none>" : n;
+                     }));
+  cols.push_back(col("Readiness Gates", "string", "The readiness gates of the pod.", 1,
+                     [](const json& o, WallTime) -> json {
+                       const json& gates = Get(Get(o, "spec"), "readinessGates");
+                       if (!gates.is_array() || gates.empty()) return "<none>";
+                       const json& conds = Get(Get(o, "status"), "conditions");
+                       int ok = 0;
+                       for (const auto& g : gates)
+                         if (conds.is_array())
+                           for (const auto& c : conds)
+                             if (Str(c, "type") == Str(g, "conditionType")) {
+                               ok += Str(c, "status") == "True";
+                               break;
+                             }
+                       return std::to_string(ok) + "/" + std::to_string(gates.size());
+                     }));
+  return cols;
+}
+
+}  // namespace vmrelease::apiserver
