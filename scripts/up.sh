@@ -1,29 +1,36 @@
 #!/usr/bin/env bash
-# Runs vmrelease locally: sets up (if needed), builds, starts the local API server, the job runner (it runs
-# Jobs as local processes), Azurite and the fake Azure Resource Manager, applies crds/ and deploy/examples/,
-# then runs the controller in the foreground until Ctrl-C. Everything listens on 127.0.0.1 only; state lives in .run/ and is thrown away on exit.
+# Runs vmrelease locally and shows what it is for, as it happens: two versions of a demo VM image
+# are built on this machine, booted in a QEMU test VM where a checklist runs, published to Azure
+# stand-ins (Azurite for Blob Storage, the fake ARM for the Compute Gallery), and two environments
+# follow them through EnvironmentPins (dev tracks 1.x, production waits for dev's soak time).
 #
-# Usage: ./scripts/up.sh                 (interactive, until Ctrl-C)
-#        UP_EXIT_AFTER=30 ./scripts/up.sh (stop by itself after 30 s; used by the smoke test)
+# Sets up (if needed), builds, starts the local API server, Azurite, the fake Azure Resource Manager,
+# the job runner and the controller — everything on 127.0.0.1, state in .run/, thrown away on exit.
+#
+# Usage: ./scripts/up.sh                 (the demo, then keeps running until Ctrl-C)
+#        UP_DEMO_CHECK=1 ./scripts/up.sh (the demo, then checks its outcome and exits 0/1; CI)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 RUN="$ROOT/.run"
 JOBS=${JOBS:-2}
+SUBSCRIPTION=00000000-0000-0000-0000-00000000d3e0
+START=$(date +%s)
 
 ./scripts/setup.sh >/dev/null
 
-echo "up: building (Debug, build/)"
+say() { printf 'up: %s\n' "$*"; }
+say "building (Debug, build/)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVMRELEASE_BUILD_BENCH=ON >/dev/null
 ninja -C build -j"$JOBS" vmrelease-apiserver vmrelease-controller vmrelease-fake-arm \
-  vmrelease-job-runner >/dev/null
+  vmrelease-job-runner vmrelease-vm-validate >/dev/null
 
 rm -rf "$RUN" && mkdir -p "$RUN/azurite"
 pids=()
 cleanup() {
   trap - EXIT INT TERM
   echo
-  echo "up: stopping"
+  say "stopping"
   # Newest first, each waited for: the controller stops while its API server
   # is still there to answer.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
@@ -44,7 +51,7 @@ wait_for_file() {  # path, seconds
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-echo "up: starting the local API server"
+say "starting the local API server, Azurite, the fake Azure Resource Manager and the job runner"
 build/bin/vmrelease-apiserver --listen 127.0.0.1:0 --kubeconfig-out "$RUN/kubeconfig" \
   >"$RUN/apiserver.log" 2>&1 &
 pids+=($!)
@@ -52,49 +59,120 @@ wait_for_file "$RUN/kubeconfig" 30
 export KUBECONFIG="$RUN/kubeconfig"
 KUBECTL="$ROOT/.tools/bin/kubectl"
 
-echo "up: starting the job runner (Jobs run as local processes; docs/job-runner.md)"
 build/bin/vmrelease-job-runner --kubeconfig "$RUN/kubeconfig" --work-dir "$RUN/job-runner" \
   --log-format text >"$RUN/job-runner.log" 2>&1 &
 pids+=($!)
 
 AZURITE_PORT=$(free_port)
-echo "up: starting Azurite (blob) on 127.0.0.1:$AZURITE_PORT"
+AZURITE_URL="http://127.0.0.1:$AZURITE_PORT/devstoreaccount1"
 "$ROOT/.tools/bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
   --location "$RUN/azurite" --silent --skipApiVersionCheck >"$RUN/azurite.log" 2>&1 &
 pids+=($!)
+# Azurite's well-known development account key (public, documented by Microsoft).
+echo "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==" \
+  >"$RUN/azurite.key"
 
-echo "up: starting the fake Azure Resource Manager"
+# A service principal the fake Entra ID knows, a gallery with the image definition "demo".
+DEMO_SECRET="demo-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 build/bin/vmrelease-fake-arm --listen 127.0.0.1:0 --port-file "$RUN/fake-arm.port" \
+  --app "demo-tenant:demo-client:$DEMO_SECRET" --retry-after 1 --lro-polls 2 \
+  --gallery "$SUBSCRIPTION/images/releases/westeurope" \
+  --image-definition "$SUBSCRIPTION/images/releases/demo/Linux" \
   >"$RUN/fake-arm.log" 2>&1 &
 pids+=($!)
 wait_for_file "$RUN/fake-arm.port" 30
+ARM_URL="http://127.0.0.1:$(cat "$RUN/fake-arm.port")"
 
-echo "up: applying crds/ and deploy/examples/"
-"$KUBECTL" apply -f crds/
+"$KUBECTL" apply -f crds/ >/dev/null
 "$KUBECTL" wait --for=condition=Established crd --all --timeout=30s >/dev/null
-"$KUBECTL" apply -f deploy/examples/
+
+say "starting vmrelease-controller (log: .run/controller.log)"
+PATH="$ROOT/build/bin:$ROOT/images:$PATH" \
+AZURE_TENANT_ID=demo-tenant AZURE_CLIENT_ID=demo-client AZURE_CLIENT_SECRET="$DEMO_SECRET" \
+  build/bin/vmrelease-controller --kubeconfig "$RUN/kubeconfig" --log-format "${LOG_FORMAT:-text}" \
+  --metrics-bind-address 127.0.0.1:0 --allow-local-builds --work-dir "$RUN/work" \
+  --staging-account-url "$AZURITE_URL" --storage-key-file "devstoreaccount1=$RUN/azurite.key" \
+  --staging-storage-account-id "/subscriptions/$SUBSCRIPTION/resourceGroups/images/providers/Microsoft.Storage/storageAccounts/devstoreaccount1" \
+  --azure-arm-endpoint "$ARM_URL" --azure-authority-host "$ARM_URL/" --azure-imds-endpoint "$ARM_URL" \
+  --azure-poll-interval 1s --local-poll-interval 500ms >"$RUN/controller.log" 2>&1 &
+pids+=($!)
+
+# Everything the controller reports, as it happens: one line per Event.
+elapsed() { local s=$(( $(date +%s) - START )); printf '%d:%02d' $((s / 60)) $((s % 60)); }
+"$KUBECTL" get events.events.k8s.io --watch-only --no-headers \
+  -o 'custom-columns=KIND:.regarding.kind,NAME:.regarding.name,TYPE:.type,REASON:.reason,NOTE:.note' \
+  2>/dev/null | while read -r kind name type reason note; do
+    kind=${kind/ImageRelease/release}; kind=${kind/EnvironmentPin/pin}
+    mark=" "; [ "$type" = Warning ] && mark="!"
+    printf '  %6s %s %-8s %-16s %-20s %s\n' "$(elapsed)" "$mark" "$kind" "$name" "$reason" "${note:0:110}"
+  done &
+pids+=($!)
+
+render() { sed -e "s|\${AZURITE_URL}|$AZURITE_URL|g" -e "s|\${SUBSCRIPTION}|$SUBSCRIPTION|g" "$1"; }
+wait_phase() {  # release, phase, seconds
+  "$KUBECTL" wait --for=jsonpath='{.status.phase}'="$2" "ir/$1" --timeout="$3s" >/dev/null
+}
+
+echo
+say "the demo: image 'demo' 1.0.0, then 1.1.0, each built by images/build-demo-image, booted in a"
+say "QEMU VM for each of its 3 checks (TCG, no KVM needed), published to Azurite and the fake gallery;"
+say "pins: dev tracks >=1.0.0 <2.0.0, production wants 1.0.0 after 30s in dev (deploy/demo/)."
+echo
+render deploy/demo/pins.yaml | "$KUBECTL" apply -f - >/dev/null
+render deploy/demo/release-1.0.0.yaml | "$KUBECTL" apply -f - >/dev/null
+ok=true
+wait_phase demo-1.0.0 Released 300 || ok=false
+if $ok; then
+  echo
+  say "demo-1.0.0 is Released. Now 1.1.0 (a new feature): dev will follow it, production stays on 1.0.0."
+  echo
+  render deploy/demo/release-1.1.0.yaml | "$KUBECTL" apply -f - >/dev/null
+  wait_phase demo-1.1.0 Released 300 || ok=false
+fi
+# Give the pins a moment to settle (production's gate is a 30 s soak in dev).
+for _ in $(seq 1 60); do
+  dev=$("$KUBECTL" get pin demo-dev -o jsonpath='{.status.resolved.version}' 2>/dev/null || true)
+  prod=$("$KUBECTL" get pin demo-production -o jsonpath='{.status.resolved.version}' 2>/dev/null || true)
+  [ "$dev" = 1.1.0 ] && [ "$prod" = 1.0.0 ] && break
+  sleep 1
+done
+sleep 1
+echo
+say "where things are ($(elapsed) since start):"
+"$KUBECTL" get imagereleases -o wide
+echo
+"$KUBECTL" get environmentpins -o wide
+echo
+say "what dev runs, as consumers read it (ConfigMap demo-dev-image):"
+"$KUBECTL" get configmap demo-dev-image -o jsonpath='{.data.version}{"  "}{.data.vhdUri}{"\n"}' 2>/dev/null \
+  || echo "  (not exported yet)"
+say "what changed between production and dev (status.changes of the dev pin):"
+"$KUBECTL" get pin demo-dev -o jsonpath='{range .status.changes[*]}  {.version}  {.kind}: {.summary}{"\n"}{end}' \
+  2>/dev/null || true
+
+if [ -n "${UP_DEMO_CHECK:-}" ]; then
+  # CI: the demo must have done what it shows.
+  fail() { echo "up: demo check failed: $*" >&2; exit 1; }
+  $ok || fail "a release did not reach Released (see .run/controller.log)"
+  [ "$dev" = 1.1.0 ] || fail "the dev pin resolves to '$dev', not 1.1.0"
+  [ "$prod" = 1.0.0 ] || fail "the production pin resolves to '$prod', not 1.0.0"
+  for r in demo-1.0.0 demo-1.1.0; do
+    n=$("$KUBECTL" get ir "$r" -o jsonpath='{range .status.validation.results[?(@.passed==true)]}x{end}')
+    [ "$n" = xxx ] || fail "$r: not all 3 checks passed in the VM"
+  done
+  echo "up: demo check passed in $(elapsed)"
+  exit 0
+fi
 
 cat <<MSG
 
-up: ready. In another terminal:
+up: the demo is done; everything keeps running until Ctrl-C. In another terminal:
   export KUBECONFIG=$RUN/kubeconfig
-  $KUBECTL get imagereleases,environmentpins        # or: kubectl get vmrelease
-  $KUBECTL get ir -w
+  $KUBECTL get ir,pin -o wide                  # or: kubectl get vmrelease
+  $KUBECTL describe ir demo-1.1.0              # status, conditions and Events of a release
+  $KUBECTL patch pin demo-production --type merge -p '{"spec":{"version":"1.1.0"}}'   # promote
   $KUBECTL explain imagerelease.spec
-  $KUBECTL create job hello --image=busybox -- sh -c 'echo hello'   # run by the job runner
-  $KUBECTL logs job/hello
-Azurite blob endpoint: http://127.0.0.1:$AZURITE_PORT/devstoreaccount1
-Fake ARM endpoint:     http://127.0.0.1:$(cat "$RUN/fake-arm.port")
-Logs: $RUN/*.log. The controller runs below (LOG_FORMAT=json for JSON lines); Ctrl-C stops everything.
-
+Azurite blob endpoint: $AZURITE_URL   Fake ARM: $ARM_URL
+Logs: $RUN/*.log
 MSG
-
-ctl=(build/bin/vmrelease-controller --kubeconfig "$RUN/kubeconfig" --log-format "${LOG_FORMAT:-text}"
-     --metrics-bind-address 127.0.0.1:0)
-if [ -n "${UP_EXIT_AFTER:-}" ]; then
-  "${ctl[@]}" &
-  pids+=($!)
-  sleep "$UP_EXIT_AFTER"
-else
-  "${ctl[@]}"
-fi
+wait
