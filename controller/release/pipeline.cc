@@ -72,6 +72,23 @@ std::string TailForStatus(std::string_view text, size_t max_bytes) {
   return tail.substr(start);
 }
 
+std::string CheckEventNote(const api::CheckResult& r) {
+  std::string out = r.output_tail.value_or("");
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  const size_t nl = out.rfind('\n');
+  std::string last = nl == std::string::npos ? out : out.substr(nl + 1);
+  if (last.size() > 120) last = last.substr(0, 117) + "...";
+  std::string note = "check " + r.name;
+  if (r.passed) {
+    note += " passed";
+    if (r.exit_code) note += " (exit " + std::to_string(*r.exit_code) + ")";
+  } else {
+    note += " failed: " + r.message.value_or("");
+  }
+  if (!last.empty()) note += ": " + last;
+  return note;
+}
+
 api::CheckResult EvaluateCheck(const api::Check& check, int64_t exit_code,
                                const std::string& output, double duration_seconds) {
   api::CheckResult r;

@@ -246,6 +246,8 @@ std::string ReleaseKeyOfTask(std::string_view task_key);
 // The result of one check from its exit code and output, against its expectations.
 api::CheckResult EvaluateCheck(const api::Check& check, int64_t exit_code,
                                const std::string& output, double duration_seconds);
+// "check NAME passed (exit 0): <last line of output>" / "... failed: <why>" for Events.
+std::string CheckEventNote(const api::CheckResult& result);
 // The last `max_bytes` of `text` (from a line boundary), secrets redacted.
 std::string TailForStatus(std::string_view text, size_t max_bytes = 4096);
 

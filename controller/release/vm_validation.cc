@@ -188,10 +188,8 @@ StepResult VmValidationBackend::Validate(ReleaseContext& ctx) {
     StepResult r = RunCheck(ctx, check);
     if (!r.done()) return r;
     const api::CheckResult& last = v.results.back();
-    ctx.Event(
-        last.passed ? "CheckPassed" : "CheckFailed", "Validate",
-        "check " + check.name + (last.passed ? " passed" : " failed: " + last.message.value_or("")),
-        last.passed ? kube::EventType::kNormal : kube::EventType::kWarning);
+    ctx.Event(last.passed ? "CheckPassed" : "CheckFailed", "Validate", CheckEventNote(last),
+              last.passed ? kube::EventType::kNormal : kube::EventType::kWarning);
     if (!last.passed) return StepResult::Done();
   }
   return StepResult::Done();
