@@ -549,8 +549,10 @@ enum class ValidationState { kPreparing, kRunningChecks, kCleaningUp, kDone, kKe
 template <>
 struct EnumTraits<ValidationState> {
   static constexpr std::pair<ValidationState, std::string_view> kValues[] = {
-      {ValidationState::kPreparing, "Preparing"},   {ValidationState::kRunningChecks, "RunningChecks"},
-      {ValidationState::kCleaningUp, "CleaningUp"}, {ValidationState::kDone, "Done"},
+      {ValidationState::kPreparing, "Preparing"},
+      {ValidationState::kRunningChecks, "RunningChecks"},
+      {ValidationState::kCleaningUp, "CleaningUp"},
+      {ValidationState::kDone, "Done"},
       {ValidationState::kKept, "Kept"},
   };
 };

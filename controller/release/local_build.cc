@@ -25,6 +25,16 @@ std::string LastLine(std::string_view text) {
 
 std::string UploadKey(const ReleaseContext& ctx) { return ctx.TaskKey("upload"); }
 
+// The SHA-256 of a staged blob that is a complete upload by this release, else "".
+std::string CompleteUploadSha256(const azure::BlobProperties& props, const std::string& uid) {
+  auto meta = [&](const char* k) {
+    auto it = props.metadata.find(k);
+    return it == props.metadata.end() ? std::string() : it->second;
+  };
+  if (meta(image::kMetaUploadId) != uid || meta(image::kMetaUploadState) != "complete") return "";
+  return meta(image::kMetaSha256);
+}
+
 }  // namespace
 
 StepResult LocalBuildBackend::Start(ReleaseContext& ctx, bool again) {
@@ -143,23 +153,26 @@ StepResult LocalBuildBackend::Upload(ReleaseContext& ctx) {
   const std::string path = OutputPath(ctx);
   const std::string image = ctx.release.spec.image, version = ctx.release.spec.version;
   if (!ctx.env.tasks->Busy(UploadKey(ctx)) && !fs::exists(path)) {
-    // The output is gone (cleaned up after an upload that a crash kept from being
-    // recorded, a new host, a wiped work directory): adopt our complete upload,
-    // else build again.
+    // The output is gone. When this release's upload had completed (the Build
+    // step then removed the work directory, and a crash lost the status saying
+    // so), the staged blob is the build: adopt it. Building again would replace
+    // the staged VHD under the same name, after a gallery version may already
+    // have been created from the first one.
     StatusOr<azure::BlobProperties> props = store->GetProperties(ref);
-    if (props.ok() && props->metadata.count(image::kMetaUploadId) &&
-        props->metadata.at(image::kMetaUploadId) == uid &&
-        props->metadata.count(image::kMetaUploadState) &&
-        props->metadata.at(image::kMetaUploadState) == "complete" &&
-        props->metadata.count(image::kMetaSha256)) {
-      if (!ctx.status.artifact) ctx.status.artifact.emplace();
-      ctx.status.artifact->sha256 = props->metadata.at(image::kMetaSha256);
-      ctx.status.build->completed_at = ctx.Now();
-      ctx.status.build->operation.reset();
-      return StepResult::Done();
-    }
-    if (!props.ok() && props.status().code() != StatusCode::kNotFound)
+    if (props.ok()) {
+      if (std::string sha = CompleteUploadSha256(*props, uid); !sha.empty()) {
+        log::Info(kLogger, "adopted the completed upload of an earlier controller process",
+                  {{"release", ctx.names.key}, {"blob", ref.ToString()}});
+        if (!ctx.status.artifact) ctx.status.artifact.emplace();
+        ctx.status.artifact->sha256 = sha;
+        if (!ctx.status.build->completed_at) ctx.status.build->completed_at = ctx.Now();
+        ctx.status.build->operation.reset();
+        return StepResult::Done();
+      }
+    } else if (props.status().code() != StatusCode::kNotFound) {
       return StepResult::FromAzure(props.status(), reason::kBuildFailed);
+    }
+    // Nothing usable staged (a new host, a wiped work directory): build again.
     ctx.status.build->exit_code.reset();
     return Start(ctx, true);
   }
@@ -178,13 +191,8 @@ StepResult LocalBuildBackend::Upload(ReleaseContext& ctx) {
     // A complete upload of this very file by an earlier controller process: adopt it.
     StatusOr<azure::BlobProperties> props = store->GetProperties(ref);
     if (!props.ok()) return {props.status(), ""};
-    auto meta = [&](const char* k) {
-      auto it = props->metadata.find(k);
-      return it == props->metadata.end() ? std::string() : it->second;
-    };
-    if (meta(image::kMetaUploadId) == uid && meta(image::kMetaUploadState) == "complete" &&
-        !meta(image::kMetaSha256).empty())
-      return {Status::Ok(), meta(image::kMetaSha256)};
+    if (std::string sha = CompleteUploadSha256(*props, uid); !sha.empty())
+      return {Status::Ok(), sha};
     return {up.status(), ""};
   });
   if (!task.done) return StepResult::Wait(ctx.env.local_poll_interval, "uploading the disk");

@@ -14,6 +14,7 @@ using api::ConditionStatus;
 using api::ReleasePhase;
 
 constexpr char kLogger[] = "release";
+constexpr Duration kCacheCatchUp = std::chrono::milliseconds(200);
 
 void Cond(ReleaseContext& ctx, const char* type, ConditionStatus status, const std::string& reason,
           const std::string& message) {
@@ -137,8 +138,7 @@ kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
     return kube::Action::AwaitChange();
   }
   // 1b. Never act on a state older than what this process last wrote.
-  if (CacheBehindOwnWrite(ref.Key(), *obj))
-    return kube::Action::RequeueAfter(std::chrono::milliseconds(100));
+  if (CacheBehindOwnWrite(ref.Key(), *obj)) return kube::Action::RequeueAfter(kCacheCatchUp);
   // 2. What cannot be handled safely is refused before anything copies it.
   if (auto where = FindDeeperThan(*obj, kMaxObjectDepth, "")) {
     return StallRaw(*obj, *where + ": nested deeper than " + std::to_string(kMaxObjectDepth) +

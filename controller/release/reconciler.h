@@ -8,7 +8,8 @@
 //   kube::Controller controller({.name = "imagerelease", ...}, reconciler);
 //
 // Reading top to bottom (Flux style), Reconcile():
-//   1. fetch from the store; gone → done;
+//   1. fetch from the store; gone → done; a store that has not caught up with
+//      our own last status write → requeue (never act on a status we replaced);
 //   2. refuse what cannot be handled safely (nested too deep, unparsable) with
 //      Stalled/InvalidSpec;
 //   3. deleting → the Delete step (what holds it, what deletionPolicy removes),
@@ -62,6 +63,9 @@ class Reconciler final : public kube::Reconciler {
                                std::optional<api::ReleaseStep> step);
   void Summarize(ReleaseContext& ctx, const StepResult& result);
   void ObservePhaseChange(ReleaseContext& ctx, api::ReleasePhase from, api::ReleasePhase to);
+  // Whether the store still holds the version of `obj` that our last status
+  // write replaced (the watch has not delivered our own write yet).
+  bool CacheBehindOwnWrite(const kube::ObjectRef& ref, const kube::Json& obj);
 
   ReconcilerOptions o_;
   Steps steps_;

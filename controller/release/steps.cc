@@ -115,21 +115,31 @@ ValidationBackend* Steps::ValidationBackendFor(const api::ImageRelease& r) const
 
 StepResult Steps::CheckSpec(ReleaseContext& ctx) {
   const api::ImageRelease& r = ctx.release;
+  // A release that cannot start stalls at Pending (where `kubectl get ir` shows
+  // it), and a Warning Event says why whenever the reason or message changes.
+  auto stall = [&ctx](const char* why, std::string message) {
+    if (!ctx.status.phase) ctx.SetPhase(ReleasePhase::kPending);
+    const api::Condition* was = api::FindCondition(ctx.status.conditions, api::kConditionStalled);
+    if (!was || was->status != ConditionStatus::kTrue || was->reason != why ||
+        was->message != TailForStatus(message, 32 * 1024))
+      ctx.Event(why, "CheckSpec", message, kube::EventType::kWarning);
+    return StepResult::Stalled(why, std::move(message));
+  };
   api::FieldErrors errors = api::Validate(r);
   if (!errors.empty()) {
     std::vector<std::string> lines;
     for (const auto& e : errors) lines.push_back(e.ToString());
-    return StepResult::Stalled(reason::kInvalidSpec, Join(lines, "; "));
+    return stall(reason::kInvalidSpec, Join(lines, "; "));
   }
   if ((r.spec.build.local || r.spec.validation.local) && !env_.allow_local_builds) {
-    return StepResult::Stalled(
+    return stall(
         reason::kLocalBuildsDisabled,
         std::string(r.spec.build.local ? "spec.build.local" : "spec.validation.local") +
             ": local builds and checks run on the controller's host and are disabled; start the "
             "controller with --allow-local-builds to allow them");
   }
   if (!BuildBackendFor(r) || !ValidationBackendFor(r)) {
-    return StepResult::Stalled(
+    return stall(
         reason::kInvalidSpec,
         "this controller does not support the " +
             std::string(!BuildBackendFor(r) ? "build backend " + BuildBackendName(r)
@@ -145,7 +155,7 @@ StepResult Steps::CheckSpec(ReleaseContext& ctx) {
     if (kube::Name(*other) == r.metadata.name) continue;
     const std::string version = SpecString(*other, "version");
     if (version == r.spec.version && self && Older(*other, *self)) {
-      return StepResult::Stalled(
+      return stall(
           reason::kDuplicateVersion,
           "version " + r.spec.version + " of image " + r.spec.image +
               " is already claimed by ImageRelease " + kube::Name(*other) +

@@ -509,5 +509,35 @@ TEST_F(BlobAzuriteTest, ImmutabilityPolicyReturnsCapabilityError) {
   EXPECT_TRUE(logged);
 }
 
+// The fixture's Restart() (used by the pipeline fault test to take Azurite away
+// during an upload): the same port and account URL, the blobs still there, and
+// requests in between fail as a restart would make them fail.
+TEST(AzuriteFixtureTest, RestartKeepsPortUrlAndBlobs) {
+  auto a = Azurite::Start();
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  Azurite& azurite = **a;
+  auto signer = azure::SharedKeySigner::Create(kAzuriteAccount, kAzuriteKey);
+  ASSERT_TRUE(signer.ok());
+  auto c = BlobClient::Create({.account_url = azurite.account_url()},
+                              azure::SharedKeyAuth(std::move(*signer)));
+  ASSERT_TRUE(c.ok());
+  BlobClient& client = **c;
+  ASSERT_TRUE(client.CreateContainer("keep").ok());
+  ASSERT_TRUE(client.PutBlockBlob({"keep", "a.txt"}, "survives", {}).ok());
+  const int port = azurite.port();
+  const std::string url = azurite.account_url();
+
+  azurite.Stop();
+  http::Client probe;
+  EXPECT_FALSE(probe.Send({.method = "GET", .url = url + "?comp=list", .timeout = 2s}).ok())
+      << "Azurite still answers after Stop()";
+  ASSERT_TRUE(azurite.Restart().ok());
+  EXPECT_EQ(azurite.port(), port);
+  EXPECT_EQ(azurite.account_url(), url);
+  auto back = client.GetBlob({"keep", "a.txt"});
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, "survives");
+}
+
 }  // namespace
 }  // namespace vmrelease

@@ -15,8 +15,8 @@
 #include "controller/kube/config.h"
 #include "controller/kube/errors.h"
 #include "controller/kube/rest_client.h"
-#include "tests/support/stack/controller_process.h"
 #include "tests/support/apiserver/fixture.h"
+#include "tests/support/stack/controller_process.h"
 
 namespace vmrelease::itest {
 namespace {

@@ -27,19 +27,11 @@ StatusOr<std::unique_ptr<Azurite>> Azurite::Start(Options options) {
     return NotFoundError("azurite-blob not found at " + tool + " (run ./scripts/setup.sh)");
   }
   std::unique_ptr<Azurite> a(new Azurite());
+  a->options_ = options;
   a->dir_ = std::make_unique<TempDir>();
   a->workspace_ = a->dir_->Join("data");
   mkdir(a->workspace_.c_str(), 0700);
   a->log_path_ = a->dir_->Join("azurite.log");
-
-  std::vector<std::string> argv = {
-      tool, "--blobHost", "127.0.0.1",          "--blobPort",
-      "0",  "--silent",   "--disableTelemetry", "--skipApiVersionCheck"};
-  if (options.in_memory) {
-    argv.push_back("--inMemoryPersistence");
-  } else {
-    argv.insert(argv.end(), {"--location", a->workspace_});
-  }
   if (options.https) {
     ASSIGN_OR_RETURN(CertKey ca, GenerateCa("vmrelease-azurite-ca"));
     ASSIGN_OR_RETURN(CertKey cert,
@@ -48,10 +40,30 @@ StatusOr<std::unique_ptr<Azurite>> Azurite::Start(Options options) {
     WriteFile(a->dir_->Join("key.pem"), cert.key_pem);
     a->ca_pem_ = ca.cert_pem;
     a->scheme_ = "https";
-    argv.insert(argv.end(),
-                {"--cert", a->dir_->Join("cert.pem"), "--key", a->dir_->Join("key.pem")});
   }
-  if (options.oauth) argv.insert(argv.end(), {"--oauth", "basic"});
+  RETURN_IF_ERROR(a->Launch());
+  return a;
+}
+
+Status Azurite::Launch() {
+  const std::string tool = ToolPath("azurite-blob");
+  std::vector<std::string> argv = {tool,
+                                   "--blobHost",
+                                   "127.0.0.1",
+                                   "--blobPort",
+                                   std::to_string(port_),
+                                   "--silent",
+                                   "--disableTelemetry",
+                                   "--skipApiVersionCheck"};
+  if (options_.in_memory) {
+    argv.push_back("--inMemoryPersistence");
+  } else {
+    argv.insert(argv.end(), {"--location", workspace_});
+  }
+  if (options_.https) {
+    argv.insert(argv.end(), {"--cert", dir_->Join("cert.pem"), "--key", dir_->Join("key.pem")});
+  }
+  if (options_.oauth) argv.insert(argv.end(), {"--oauth", "basic"});
 
   // If the test process dies without running destructors (a sanitizer abort, a
   // crash), Azurite must not outlive it: util-linux setpriv makes the kernel kill
@@ -60,46 +72,52 @@ StatusOr<std::unique_ptr<Azurite>> Azurite::Start(Options options) {
   if (stat("/usr/bin/setpriv", &setpriv) == 0) {
     argv.insert(argv.begin(), {"/usr/bin/setpriv", "--pdeathsig", "KILL", "--"});
   }
-  ASSIGN_OR_RETURN(a->process_, Subprocess::Start(argv, {}, a->log_path_));
+  // Only this run's lines of the (appended) log count when looking for the port.
+  const size_t log_offset = ReadFile(log_path_).size();
+  ASSIGN_OR_RETURN(process_, Subprocess::Start(argv, {}, log_path_));
 
-  // Azurite binds port 0 and prints the address it got.
+  // Azurite binds the port asked for (0: any) and prints the address it got.
   const std::regex listening(R"(successfully listens on https?://127\.0\.0\.1:(\d+))");
   bool exited = false;
   const bool announced = WaitFor(
       [&] {
-        if (!a->process_->Running()) {
+        if (!process_->Running()) {
           exited = true;
           return true;
         }
         std::smatch m;
-        const std::string log = ReadFile(a->log_path_);
+        const std::string log = ReadFile(log_path_).substr(log_offset);
         if (!std::regex_search(log, m, listening)) return false;
-        a->port_ = std::stoi(m[1]);
+        port_ = std::stoi(m[1]);
         return true;
       },
       std::chrono::seconds(60));
   if (exited || !announced) {
     const std::string why = exited ? "exited during start-up" : "did not start within 60 s";
     return Status(exited ? StatusCode::kUnavailable : StatusCode::kDeadlineExceeded,
-                  "azurite " + why + "; log tail:\n" + Tail(ReadFile(a->log_path_)));
+                  "azurite " + why + "; log tail:\n" + Tail(ReadFile(log_path_)));
   }
 
   // Listening is not the same as serving: wait for a real HTTP answer.
-  http::Client probe(http::Client::Options{.tls = {.ca_pem = a->ca_pem_}});
+  http::Client probe(http::Client::Options{.tls = {.ca_pem = ca_pem_}});
   const bool answers = WaitFor(
       [&] {
         auto r = probe.Send({.method = "GET",
-                             .url = a->account_url() + "?comp=list",
+                             .url = account_url() + "?comp=list",
                              .timeout = std::chrono::seconds(5)});
         return r.ok() && r->status > 0;
       },
       std::chrono::seconds(30));
   if (!answers) {
-    return DeadlineExceededError("azurite listens on port " + std::to_string(a->port_) +
-                                 " but does not answer; log tail:\n" +
-                                 Tail(ReadFile(a->log_path_)));
+    return DeadlineExceededError("azurite listens on port " + std::to_string(port_) +
+                                 " but does not answer; log tail:\n" + Tail(ReadFile(log_path_)));
   }
-  return a;
+  return Status::Ok();
+}
+
+Status Azurite::Restart() {
+  Stop();
+  return Launch();
 }
 
 Azurite::~Azurite() { Stop(); }

@@ -55,9 +55,16 @@ class Azurite {
   const std::string& workspace() const { return workspace_; }
   // SIGTERM, then SIGKILL after 2 s. Idempotent.
   void Stop();
+  // Stops Azurite (if it runs) and starts it again on the same port with the
+  // same workspace, so clients keep their URLs and the blobs survive (an
+  // in-memory Azurite comes back empty). Waits until it answers.
+  Status Restart();
 
  private:
   Azurite() = default;
+  // Starts the process on port_ (0: any free port, learnt from its log) and waits for it.
+  Status Launch();
+  Options options_;
   std::unique_ptr<TempDir> dir_;
   std::unique_ptr<Subprocess> process_;
   std::string workspace_;

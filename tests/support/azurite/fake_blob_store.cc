@@ -347,7 +347,8 @@ StatusOr<std::vector<std::string>> FakeBlobStore::ListBlobs(const std::string& c
   std::lock_guard g(mu_);
   std::vector<std::string> out;
   const std::string start = container + "/" + prefix;
-  for (auto it = blobs_.lower_bound(start); it != blobs_.end() && it->first.rfind(start, 0) == 0; ++it)
+  for (auto it = blobs_.lower_bound(start); it != blobs_.end() && it->first.rfind(start, 0) == 0;
+       ++it)
     out.push_back(it->first.substr(container.size() + 1));
   return out;
 }

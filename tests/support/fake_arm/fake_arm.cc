@@ -443,6 +443,13 @@ void Dispatch(FakeArm::State& s, const http::ServerRequest& req, http::Responder
       res.Abort();
       return;
     }
+    if (*fault == FaultKind::kSlowAnswer) {
+      Reply reply;
+      Handle(s, kind, p, tenant, req, reply);  // it happens now; the answer comes later
+      std::this_thread::sleep_for(s.opts.no_answer_delay);
+      SendReply(req, res, std::move(reply));
+      return;
+    }
     Reply r;
     {
       std::lock_guard g(s.mu);
@@ -614,6 +621,11 @@ void FakeArm::SetRetryAfterSeconds(int seconds) {
 void FakeArm::AddRunCommandRule(RunCommandRule rule) {
   std::lock_guard g(state_->mu);
   state_->run_rules.push_back(std::move(rule));
+}
+
+void FakeArm::ClearRunCommandRules() {
+  std::lock_guard g(state_->mu);
+  state_->run_rules.clear();
 }
 
 void FakeArm::FailNextOperation(OperationFailure failure) {

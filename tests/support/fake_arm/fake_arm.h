@@ -51,6 +51,9 @@ enum class FaultKind {
   kNoAnswer,        // the request is held for Options::no_answer_delay, then dropped
   kLostAnswer,      // the request is carried out, then its answer is lost (dropped
                     // connection): the client cannot tell whether it landed
+  kSlowAnswer,      // the request is carried out at once and answered after
+                    // Options::no_answer_delay (a client that crashes meanwhile
+                    // never learns it landed)
 };
 
 struct Options {
@@ -150,6 +153,8 @@ class FakeArm {
   void SetVmDefaultSecurityType(const std::string& security_type);
   void SetRetryAfterSeconds(int seconds);
   void AddRunCommandRule(RunCommandRule rule);
+  // Forgets every rule: each script then succeeds with exit code 0 and no output.
+  void ClearRunCommandRules();
   void FailNextOperation(OperationFailure failure);
   // The next `count` ARM requests whose path contains `path_contains` (and
   // whose method is `method`, when given) get `kind`.

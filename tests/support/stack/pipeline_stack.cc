@@ -19,6 +19,8 @@ using namespace std::chrono_literals;
 
 const kube::ResourceType kReleases{"vmrelease.io", "v1alpha1", "imagereleases", "ImageRelease",
                                    true};
+const kube::ResourceType kPins{"vmrelease.io", "v1alpha1", "environmentpins", "EnvironmentPin",
+                               true};
 
 std::string StorageAccountId() {
   return std::string("/subscriptions/") + kSubscription + "/resourceGroups/" + kGalleryGroup +
@@ -119,7 +121,6 @@ Status PipelineStack::StartController() {
                                     options_.log_level,
                                     "--metrics-bind-address",
                                     "127.0.0.1:0",
-                                    "--allow-local-builds",
                                     "--work-dir",
                                     work_dir_,
                                     "--staging-account-url",
@@ -138,6 +139,7 @@ Status PipelineStack::StartController() {
                                     "1s",
                                     "--local-poll-interval",
                                     "200ms"};
+  if (options_.allow_local_builds) flags.push_back("--allow-local-builds");
   flags.insert(flags.end(), options_.controller_flags.begin(), options_.controller_flags.end());
   Env env = options_.controller_env;
   env["AZURE_TENANT_ID"] = kTenant;
@@ -253,6 +255,28 @@ bool PipelineStack::WaitGone(const std::string& name, std::chrono::milliseconds 
         return !r.ok() && kube::IsNotFound(r.status());
       },
       timeout);
+}
+
+Status PipelineStack::DeleteRelease(const std::string& name) {
+  return client_->Delete(kReleases, {"default", name}).status();
+}
+
+StatusOr<Json> PipelineStack::CreatePin(const std::string& name, const std::string& environment,
+                                        const std::string& image, const std::string& version) {
+  return client_->Create(
+      kPins, {{"apiVersion", "vmrelease.io/v1alpha1"},
+              {"kind", "EnvironmentPin"},
+              {"metadata", {{"name", name}, {"namespace", "default"}}},
+              {"spec", {{"environment", environment}, {"image", image}, {"version", version}}}});
+}
+
+StatusOr<Json> PipelineStack::PatchPinStatus(const std::string& name, const Json& status) {
+  return client_->PatchStatus(kPins, {"default", name}, kube::PatchType::kMerge,
+                              {{"status", status}});
+}
+
+Status PipelineStack::DeletePin(const std::string& name) {
+  return client_->Delete(kPins, {"default", name}).status();
 }
 
 std::vector<Json> PipelineStack::Events(const std::string& name) {

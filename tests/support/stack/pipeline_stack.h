@@ -80,6 +80,7 @@ class PipelineStack {
     fake_arm::Options arm;
     std::vector<std::string> image_definitions = {"app"};  // Linux, in the gallery
     std::vector<std::string> controller_flags;             // added to the defaults
+    bool allow_local_builds = true;                        // --allow-local-builds
     Env controller_env;
     bool start_controller = true;
     std::string log_level = "info";
@@ -96,6 +97,9 @@ class PipelineStack {
   const std::string& work_dir() const { return work_dir_; }
   const std::string& marker_dir() const { return marker_dir_; }
 
+  // The options the stack started with; changes (controller flags, environment,
+  // allow_local_builds) take effect at the next StartController().
+  Options& options() { return options_; }
   Status StartController();
   // SIGKILL (default) or SIGTERM, and wait for the process to be gone.
   void StopController(int signal = SIGKILL);
@@ -113,6 +117,13 @@ class PipelineStack {
   nlohmann::json WaitForPhase(const std::string& name, const std::string& phase,
                               std::chrono::milliseconds timeout, std::string* why = nullptr);
   bool WaitGone(const std::string& name, std::chrono::milliseconds timeout);
+  Status DeleteRelease(const std::string& name);
+  // EnvironmentPins (default namespace). No pin reconciler may run in the stack
+  // yet, so tests write a pin's status themselves (status subresource).
+  StatusOr<nlohmann::json> CreatePin(const std::string& name, const std::string& environment,
+                                     const std::string& image, const std::string& version);
+  StatusOr<nlohmann::json> PatchPinStatus(const std::string& name, const nlohmann::json& status);
+  Status DeletePin(const std::string& name);
   // Events (events.k8s.io) regarding a release, oldest first.
   std::vector<nlohmann::json> Events(const std::string& name);
 

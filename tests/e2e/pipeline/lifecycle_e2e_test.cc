@@ -1,0 +1,226 @@
+// After Released, end to end against one stack: revocation and its withdrawal
+// (what the gallery and the blob show), the finalizer holding a deletion for
+// the retention period and for the pins that resolve to the release, and what
+// deletionPolicy Delete and Retain leave in Azure.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/e2e/pipeline/pipeline_e2e_util.h"
+
+namespace vmrelease::testing {
+namespace {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string VersionId(const std::string& version) {
+  return std::string("/subscriptions/") + kSubscription + "/resourceGroups/" + kGalleryGroup +
+         "/providers/Microsoft.Compute/galleries/" + kGallery + "/images/app/versions/" + version;
+}
+
+class LifecycleE2ETest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { stack_ = NewFastStack().release(); }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(stack_, nullptr); }
+  PipelineStack& s() { return *stack_; }
+
+  // Creates the releases and waits until every one is Released.
+  void Release(const std::vector<ReleaseSpecOptions>& releases) {
+    for (const auto& o : releases) ASSERT_TRUE(s().Create(s().Release(o)).ok()) << o.name;
+    for (const auto& o : releases) {
+      std::string why;
+      ASSERT_FALSE(s().WaitForPhase(o.name, "Released", 90s, &why).is_null())
+          << why << "\n"
+          << s().ControllerLogs();
+    }
+  }
+  // The fake's stored gallery version: excludeFromLatest at the profile and per region.
+  struct Exclusion {
+    std::optional<bool> profile;
+    std::vector<std::pair<std::string, bool>> regions;
+  };
+  Exclusion ExclusionOf(const std::string& version) {
+    Exclusion out;
+    auto v = s().arm().Resource(VersionId(version));
+    if (!v) return out;
+    const Json& pub = (*v)["properties"]["publishingProfile"];
+    if (pub.contains("excludeFromLatest")) out.profile = pub["excludeFromLatest"].get<bool>();
+    for (const Json& r : pub.value("targetRegions", Json::array()))
+      out.regions.emplace_back(r.value("name", ""), r.value("excludeFromLatest", false));
+    return out;
+  }
+  static PipelineStack* stack_;
+};
+PipelineStack* LifecycleE2ETest::stack_ = nullptr;
+
+ReleaseSpecOptions GalleryAndBlob(const std::string& name, const std::string& version) {
+  ReleaseSpecOptions o{.name = name, .image = "app", .version = version};
+  o.gallery = true;
+  o.regions = {"westeurope", "northeurope"};
+  return o;
+}
+
+TEST_F(LifecycleE2ETest, RevocationExcludesFromLatestEverywhereTagsTheBlobAndIsUndone) {
+  Release({GalleryAndBlob("app-2-0-0", "2.0.0")});
+  const azure::BlobRef blob{"images", "app/2.0.0.vhd"};
+  Exclusion ex = ExclusionOf("2.0.0");
+  ASSERT_EQ(ex.profile, false);
+  ASSERT_EQ(ex.regions.size(), 2u);
+
+  ASSERT_TRUE(s().PatchRelease("app-2-0-0", {{"spec",
+                                              {{"revocation",
+                                                {{"reason", "CVE-2026-1234 in openssl"},
+                                                 {"reference", "https://example.test/adv/1"}}}}}})
+                  .ok());
+  std::string why;
+  const Json revoked = s().WaitForPhase("app-2-0-0", "Revoked", 60s, &why);
+  ASSERT_FALSE(revoked.is_null()) << why << "\n" << s().ControllerLogs();
+  const Json ready = ConditionOf(revoked, "Ready");
+  EXPECT_EQ(ready.value("status", ""), "False");
+  EXPECT_EQ(ready.value("reason", ""), "Revoked");
+  EXPECT_TRUE(Contains(ready.value("message", ""), "CVE-2026-1234")) << ready.dump();
+  EXPECT_FALSE(StatusString(revoked, {"status", "revokedAt"}).empty());
+  EXPECT_EQ(revoked["status"].value("observedGeneration", int64_t{0}),
+            revoked["metadata"].value("generation", int64_t{-1}));
+  ASSERT_TRUE(
+      WaitFor([&] { return !EventsWithReason(s(), "app-2-0-0", "ReleaseRevoked").empty(); }, 10s));
+  const Json event = EventsWithReason(s(), "app-2-0-0", "ReleaseRevoked")[0];
+  EXPECT_EQ(event.value("type", ""), "Warning");
+  EXPECT_TRUE(Contains(event.value("note", ""), "CVE-2026-1234")) << event.dump();
+  // The gallery: excluded from latest at the profile and in every target region.
+  ex = ExclusionOf("2.0.0");
+  EXPECT_EQ(ex.profile, true);
+  ASSERT_EQ(ex.regions.size(), 2u);
+  for (const auto& [region, excluded] : ex.regions) EXPECT_TRUE(excluded) << region;
+  // The blob: tagged revoked, its other tags kept.
+  auto tags = s().blobs().GetTags(blob);
+  ASSERT_TRUE(tags.ok()) << tags.status().ToString();
+  EXPECT_EQ((*tags)["revoked"], "true");
+  EXPECT_EQ((*tags)["vmrelease-version"], "2.0.0");
+
+  // Withdrawn: Released again, everything back to what the spec asks.
+  ASSERT_TRUE(s().PatchRelease("app-2-0-0", {{"spec", {{"revocation", nullptr}}}}).ok());
+  bool ok = false;
+  const Json restored = WaitForRelease(
+      s(), "app-2-0-0",
+      [](const Json& r) {
+        return StatusString(r, {"status", "phase"}) == "Released" &&
+               ConditionOf(r, "Ready").value("status", "") == "True";
+      },
+      60s, &ok);
+  ASSERT_TRUE(ok) << restored["status"].dump(2);
+  EXPECT_FALSE(restored["status"].contains("revokedAt")) << restored["status"].dump(2);
+  ex = ExclusionOf("2.0.0");
+  EXPECT_EQ(ex.profile, false);
+  for (const auto& [region, excluded] : ex.regions) EXPECT_FALSE(excluded) << region;
+  tags = s().blobs().GetTags(blob);
+  ASSERT_TRUE(tags.ok()) << tags.status().ToString();
+  EXPECT_EQ(tags->count("revoked"), 0u);
+  EXPECT_EQ((*tags)["vmrelease-version"], "2.0.0");
+  EXPECT_TRUE(
+      WaitFor([&] { return !EventsWithReason(s(), "app-2-0-0", "ReleaseRestored").empty(); }, 10s));
+}
+
+TEST_F(LifecycleE2ETest, RetentionHoldsTheDeletionUntilTheEndOfLife) {
+  ReleaseSpecOptions o{.name = "ret-3-0-0", .image = "ret", .version = "3.0.0"};
+  o.retention_days = 30;
+  Release({o});
+  const std::string eol = StatusString(*s().GetRelease("ret-3-0-0"), {"status", "endOfLife"});
+  ASSERT_FALSE(eol.empty());
+
+  ASSERT_TRUE(s().DeleteRelease("ret-3-0-0").ok());
+  bool ok = false;
+  Json held = WaitForRelease(
+      s(), "ret-3-0-0",
+      [](const Json& r) { return ConditionOf(r, "DeletionBlocked").value("status", "") == "True"; },
+      30s, &ok);
+  ASSERT_TRUE(ok) << held.dump(2) << s().ControllerLogs();
+  const Json blocked = ConditionOf(held, "DeletionBlocked");
+  EXPECT_EQ(blocked.value("reason", ""), "RetentionNotExpired");
+  EXPECT_TRUE(Contains(blocked.value("message", ""), eol)) << blocked.dump() << " vs " << eol;
+  // It stays, marked for deletion, with what it published.
+  std::this_thread::sleep_for(2s);
+  auto still = s().GetRelease("ret-3-0-0");
+  ASSERT_TRUE(still.ok()) << still.status().ToString();
+  EXPECT_TRUE((*still)["metadata"].contains("deletionTimestamp"));
+  EXPECT_EQ(StatusString(*still, {"status", "phase"}), "Released");
+  EXPECT_TRUE(s().blobs().GetProperties({"images", "ret/3.0.0.vhd"}).ok());
+}
+
+TEST_F(LifecycleE2ETest, PinsResolvingToTheReleaseHoldItsDeletion) {
+  Release({{.name = "pinned-3-1-0", .image = "pinned", .version = "3.1.0"}});
+  ASSERT_TRUE(s().CreatePin("prod-pinned", "production", "pinned", "3.1.0").ok());
+  ASSERT_TRUE(s().CreatePin("staging-pinned", "staging", "pinned", "3.1.0").ok());
+  const Json resolved = {{"resolved", {{"version", "3.1.0"}, {"release", "pinned-3-1-0"}}}};
+  ASSERT_TRUE(s().PatchPinStatus("prod-pinned", resolved).ok());
+  ASSERT_TRUE(s().PatchPinStatus("staging-pinned", resolved).ok());
+
+  ASSERT_TRUE(s().DeleteRelease("pinned-3-1-0").ok());
+  bool ok = false;
+  Json held = WaitForRelease(
+      s(), "pinned-3-1-0",
+      [](const Json& r) {
+        return ConditionOf(r, "DeletionBlocked").value("reason", "") == "PinnedByEnvironments";
+      },
+      30s, &ok);
+  ASSERT_TRUE(ok) << held.dump(2);
+  std::string msg = ConditionOf(held, "DeletionBlocked").value("message", "");
+  EXPECT_TRUE(Contains(msg, "prod-pinned")) << msg;
+  EXPECT_TRUE(Contains(msg, "staging-pinned")) << msg;
+  EXPECT_EQ(ConditionOf(held, "DeletionBlocked").value("status", ""), "True");
+
+  // One pin moves to another version: the other one still holds it, and the
+  // condition says so.
+  ASSERT_TRUE(
+      s().PatchPinStatus("staging-pinned",
+                         {{"resolved", {{"version", "3.2.0"}, {"release", "pinned-3-2-0"}}}})
+          .ok());
+  held = WaitForRelease(
+      s(), "pinned-3-1-0",
+      [](const Json& r) {
+        return !Contains(ConditionOf(r, "DeletionBlocked").value("message", ""), "staging-pinned");
+      },
+      30s, &ok);
+  ASSERT_TRUE(ok) << held.dump(2);
+  msg = ConditionOf(held, "DeletionBlocked").value("message", "");
+  EXPECT_TRUE(Contains(msg, "prod-pinned")) << msg;
+  EXPECT_TRUE((*s().GetRelease("pinned-3-1-0"))["metadata"].contains("deletionTimestamp"));
+
+  // The last pin goes: the deletion finishes.
+  ASSERT_TRUE(s().DeletePin("prod-pinned").ok());
+  EXPECT_TRUE(s().WaitGone("pinned-3-1-0", 30s)) << s().Summary("pinned-3-1-0");
+}
+
+TEST_F(LifecycleE2ETest, DeletionPolicyDeleteRemovesTheArtifactsRetainKeepsThem) {
+  ReleaseSpecOptions del = GalleryAndBlob("app-4-0-0", "4.0.0");
+  del.deletion_policy = "Delete";
+  ReleaseSpecOptions keep = GalleryAndBlob("app-4-1-0", "4.1.0");
+  keep.deletion_policy = "Retain";
+  Release({del, keep});
+  ASSERT_TRUE(s().arm().Exists(VersionId("4.0.0")));
+  ASSERT_TRUE(s().arm().Exists(VersionId("4.1.0")));
+  ASSERT_TRUE(s().blobs().GetProperties({"images", "app/4.0.0.vhd"}).ok());
+  ASSERT_TRUE(s().blobs().GetProperties({"images", "app/4.1.0.vhd"}).ok());
+
+  ASSERT_TRUE(s().DeleteRelease("app-4-0-0").ok());
+  ASSERT_TRUE(s().DeleteRelease("app-4-1-0").ok());
+  ASSERT_TRUE(s().WaitGone("app-4-0-0", 60s)) << s().Summary("app-4-0-0");
+  ASSERT_TRUE(s().WaitGone("app-4-1-0", 60s)) << s().Summary("app-4-1-0");
+
+  EXPECT_FALSE(s().arm().Exists(VersionId("4.0.0"))) << "Delete leaves the gallery version";
+  auto gone = s().blobs().GetProperties({"images", "app/4.0.0.vhd"});
+  EXPECT_EQ(gone.status().code(), StatusCode::kNotFound) << gone.status().ToString();
+  EXPECT_TRUE(s().arm().Exists(VersionId("4.1.0"))) << "Retain removed the gallery version";
+  EXPECT_TRUE(s().blobs().GetProperties({"images", "app/4.1.0.vhd"}).ok())
+      << "Retain removed the blob";
+  const LeakReport leaks = s().Leaks();
+  EXPECT_TRUE(leaks.clean()) << leaks.ToString();
+}
+
+}  // namespace
+}  // namespace vmrelease::testing
