@@ -48,6 +48,11 @@ ParsedFlags ParseFlags(int argc, char** argv) {
   cli.add_option("--graceful-shutdown-timeout", shutdown,
                  "How long in-flight reconciles may take to finish on shutdown")
       ->capture_default_str();
+  std::string sync_period = "10h";
+  cli.add_option("--sync-period", sync_period,
+                 "Every object is reconciled again this often even without a change (finds drift "
+                 "that no watch event announces); 0 disables")
+      ->capture_default_str();
   std::string azure_poll = "10s", local_poll = "2s";
   cli.add_flag("--allow-local-builds", o.allow_local_builds,
                "Allow spec.build.local and spec.validation.local: commands run on this host");
@@ -102,6 +107,11 @@ ParsedFlags ParseFlags(int argc, char** argv) {
       !duration("--graceful-shutdown-timeout", shutdown, &o.shutdown_timeout) ||
       !duration("--azure-poll-interval", azure_poll, &o.azure_poll_interval) ||
       !duration("--local-poll-interval", local_poll, &o.local_poll_interval)) {
+    return {std::nullopt, 2};
+  }
+  if (sync_period == "0") {
+    o.sync_period = Duration::zero();
+  } else if (!duration("--sync-period", sync_period, &o.sync_period)) {
     return {std::nullopt, 2};
   }
   if (Status s =

@@ -29,6 +29,8 @@ struct Options {
   log::Level log_level = log::Level::kInfo;
   std::string metrics_bind_address = "127.0.0.1:8080";
   Duration shutdown_timeout = std::chrono::seconds(30);
+  // Every object is reconciled again at least this often (0 = only on events).
+  Duration sync_period = std::chrono::hours(10);
 
   // --- the release pipeline ---
   // Local builds and checks run commands on this host (demos, labs, laptops).

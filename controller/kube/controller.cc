@@ -65,11 +65,16 @@ Controller::Controller(ControllerOptions options, Reconciler& reconciler)
 }
 
 Controller::~Controller() {
-  stopping_ = true;
+  {
+    std::lock_guard g(mu_);
+    stopping_ = true;
+  }
+  resync_cv_.notify_all();
   queue_.ShutDown();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+  if (resync_thread_.joinable()) resync_thread_.join();
 }
 
 EventHandler Controller::EnqueueHandler() {
@@ -87,12 +92,40 @@ void Controller::Start() {
   started_ = true;
   running_workers_ = options_.workers;
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { Worker(); });
+  if (options_.resync_period > Duration::zero() && options_.store)
+    resync_thread_ = std::thread([this] { Resync(); });
   log::Info(kLogger, "starting workers",
-            {{"controller", options_.name}, {"workers", options_.workers}});
+            {{"controller", options_.name},
+             {"workers", options_.workers},
+             {"resync_ms", Millis(options_.resync_period)}});
+}
+
+void Controller::Resync() {
+  std::unique_lock lock(mu_);
+  TimePoint next = clock_.Now() + options_.resync_period;
+  while (!stopping_) {
+    if (clock_.Now() < next) {
+      clock_.WaitUntil(lock, resync_cv_, next);
+      continue;
+    }
+    next = clock_.Now() + options_.resync_period;
+    lock.unlock();
+    size_t n = 0;
+    for (const ObjectPtr& obj : options_.store->List()) {
+      queue_.Add(KeyOf(*obj));
+      ++n;
+    }
+    log::Debug(kLogger, "resync", {{"controller", options_.name}, {"objects", n}});
+    lock.lock();
+  }
 }
 
 bool Controller::Stop() {
-  stopping_ = true;
+  {
+    std::lock_guard g(mu_);
+    stopping_ = true;
+  }
+  resync_cv_.notify_all();
   queue_.ShutDown();
   std::unique_lock lock(mu_);
   const TimePoint deadline = clock_.Now() + options_.shutdown_timeout;
@@ -110,6 +143,7 @@ bool Controller::Stop() {
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
+  if (resync_thread_.joinable()) resync_thread_.join();
   log::Info(kLogger, "stopped", {{"controller", options_.name}});
   return true;
 }

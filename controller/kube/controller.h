@@ -71,6 +71,11 @@ struct ControllerOptions {
   std::unique_ptr<RateLimiter> rate_limiter;  // default controller limiter when null
   ErrorPolicy error_policy;                   // DefaultErrorPolicy when empty
   Duration shutdown_timeout = std::chrono::seconds(30);
+  // Every resync_period (0 = never) every object of `store` is enqueued again, like
+  // controller-runtime's SyncPeriod: a reconcile that found nothing to do costs a
+  // cache read, and drift that no watch event announces (an Azure resource
+  // changed behind the controller's back) is found within one period.
+  Duration resync_period = Duration::zero();
 };
 
 class Controller {
@@ -93,6 +98,7 @@ class Controller {
  private:
   void Worker();
   void ProcessItem(const std::string& key);
+  void Resync();
 
   ControllerOptions options_;
   Reconciler& reconciler_;
@@ -102,11 +108,13 @@ class Controller {
 
   std::mutex mu_;
   std::condition_variable idle_cv_;
+  std::condition_variable resync_cv_;
   bool started_ = false;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> active_{0};
   int running_workers_ = 0;
   std::vector<std::thread> threads_;
+  std::thread resync_thread_;
 };
 
 }  // namespace vmrelease::kube

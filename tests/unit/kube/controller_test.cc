@@ -311,6 +311,39 @@ TEST(ControllerTest, StoreHandlerEnqueuesAddsUpdatesAndDeletes) {
   ctl.queue().Done("ns/a");
 }
 
+TEST(ControllerTest, ResyncReconcilesEveryCachedObjectOncePerPeriod) {
+  ManualClock clock;
+  Store store;
+  FuncReconciler rec([](const ObjectRef&) { return Action::AwaitChange(); });
+  ControllerOptions o;
+  o.name = "t";
+  o.clock = &clock;
+  o.store = &store;
+  o.resync_period = std::chrono::minutes(10);
+  Controller ctl(std::move(o), rec);
+  store.AddHandler(ctl.EnqueueHandler());
+  auto obj = [](const std::string& name) {
+    return std::make_shared<const Json>(
+        Json{{"metadata", {{"name", name}, {"namespace", "ns"}, {"resourceVersion", "1"}}}});
+  };
+  store.Replace({obj("a"), obj("b")});
+  ctl.Start();
+  ASSERT_TRUE(
+      WaitFor([&] { return rec.calls("ns/a") == 1 && rec.calls("ns/b") == 1; }, seconds(10)));
+  clock.AwaitWaiters(1);  // the resync timer
+  clock.Advance(std::chrono::minutes(9));
+  std::this_thread::sleep_for(milliseconds(50));
+  EXPECT_EQ(rec.calls("ns/a"), 1) << "no resync before the period";
+  clock.Advance(std::chrono::minutes(1));
+  ASSERT_TRUE(
+      WaitFor([&] { return rec.calls("ns/a") == 2 && rec.calls("ns/b") == 2; }, seconds(10)));
+  clock.AwaitWaiters(1);
+  clock.Advance(std::chrono::minutes(10));
+  ASSERT_TRUE(
+      WaitFor([&] { return rec.calls("ns/a") == 3 && rec.calls("ns/b") == 3; }, seconds(10)));
+  EXPECT_TRUE(ctl.Stop());
+}
+
 TEST(ControllerTest, StopFinishesInFlightAndTakesNoNewWork) {
   ManualClock clock;
   std::mutex mu;
