@@ -135,7 +135,10 @@ StepResult LocalValidationBackend::RunCheck(ReleaseContext& ctx, const api::Chec
                              ? std::chrono::duration<double>(ctx.now - started).count()
                              : 0;
   if (ps.phase == ProcessPhase::kRunning) {
-    if (ctx.now - started < timeout) {
+    // The command enforces the check's timeout itself (it gets VMRELEASE_CHECK_TIMEOUT_SECONDS and
+    // may first need to boot a VM, which does not count); the controller only stops a command that
+    // overran it by more than kLocalCheckGrace.
+    if (ctx.now - started < timeout + kLocalCheckGrace) {
       return StepResult::Wait(ctx.env.local_poll_interval, "check " + check.name + " is running");
     }
     LocalProcess::Kill(state_dir);
@@ -143,7 +146,9 @@ StepResult LocalValidationBackend::RunCheck(ReleaseContext& ctx, const api::Chec
         EvaluateCheck(check, -1, LocalProcess::OutputTail(state_dir, 64 * 1024), seconds);
     r.passed = false;
     r.exit_code.reset();
-    r.message = "timed out after " + FormatDuration(timeout) + " (the check's timeout)";
+    r.message = "stopped after " + FormatDuration(timeout + kLocalCheckGrace) +
+                " (the check's timeout of " + FormatDuration(timeout) + " plus " +
+                FormatDuration(kLocalCheckGrace) + " for the command to set up and report)";
     ctx.status.validation->results.push_back(std::move(r));
     return StepResult::Done();
   }

@@ -15,6 +15,12 @@
 
 namespace vmrelease::release {
 
+// How long past a check's timeout the controller lets a local check command run before it stops
+// the process group. The command enforces the timeout itself (VMRELEASE_CHECK_TIMEOUT_SECONDS);
+// this covers what it does before the clock starts, such as booting a test VM (the QEMU validator
+// allows 180 s for that under TCG).
+inline constexpr Duration kLocalCheckGrace = std::chrono::minutes(4);
+
 class LocalValidationBackend final : public ValidationBackend {
  public:
   std::string_view Name() const override { return "local"; }
