@@ -211,6 +211,7 @@ int Run(const Options& options) {
       co.store = &inf.store();
       co.metrics = &prom;
       co.shutdown_timeout = options.shutdown_timeout;
+      co.resync_period = options.sync_period;
       controllers.push_back(std::make_unique<kube::Controller>(std::move(co), *reconcilers.back()));
       inf.store().AddHandler(controllers.back()->EnqueueHandler());
       controller_list.push_back(controllers.back().get());
@@ -283,6 +284,10 @@ int Run(const Options& options) {
                {"namespace", options.ns.empty() ? "(all)" : options.ns},
                {"workers", options.workers},
                {"leaderElection", options.leader_elect}});
+    if (log::RedactionDisabledForTesting())
+      log::Warn(kLogger,
+                "secret redaction is OFF (VMRELEASE_TESTING_DISABLE_REDACTION=1): for the "
+                "secret-leak test's control run only, never in a real deployment");
 
     if (elector) {
       elector_thread = std::thread([&] {

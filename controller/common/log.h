@@ -61,6 +61,10 @@ void UnregisterSecret(std::string_view value);
 // Use it for any text that leaves the process (status messages, Events).
 std::string Redact(std::string_view text);
 
+// True when VMRELEASE_TESTING_DISABLE_REDACTION=1 switched redaction off (the
+// secret-leak test's control run only; the controller warns at startup).
+bool RedactionDisabledForTesting();
+
 // Tests: capture every formatted line (in addition to stderr unless `also_stderr` is false).
 void SetCaptureForTesting(std::function<void(const std::string&)> sink, bool also_stderr = false);
 

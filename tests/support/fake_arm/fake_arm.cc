@@ -63,7 +63,15 @@ Reply FaultReply(FakeArm::State& s, FaultKind kind) {
   return r;
 }
 
-void SendReply(const http::ServerRequest& req, http::Responder& res, Reply r) {
+void SendReply(const http::ServerRequest& req, http::Responder& res, Reply r, bool echo = false) {
+  if (echo && r.status >= 400 && r.body.is_object() && r.body.contains("error") &&
+      r.body["error"].is_object() &&
+      r.body["error"].value("message", nlohmann::json()).is_string()) {
+    std::string& m = r.body["error"]["message"].get_ref<std::string&>();
+    m += " (received " + req.method + " " + req.path +
+         " with Authorization: " + req.headers.Get("Authorization") +
+         "; body: " + req.body.substr(0, 512) + ")";
+  }
   r.headers.Set("x-ms-request-id", NewUuid());
   const std::string corr = req.headers.Get("x-ms-correlation-request-id");
   r.headers.Set("x-ms-correlation-request-id", corr.empty() ? NewUuid() : corr);
@@ -455,13 +463,13 @@ void Dispatch(FakeArm::State& s, const http::ServerRequest& req, http::Responder
       std::lock_guard g(s.mu);
       r = FaultReply(s, *fault);
     }
-    SendReply(req, res, std::move(r));
+    SendReply(req, res, std::move(r), s.opts.echo_requests_in_errors);
     return;
   }
 
   Reply reply;
   Handle(s, kind, p, tenant, req, reply);
-  SendReply(req, res, std::move(reply));
+  SendReply(req, res, std::move(reply), s.opts.echo_requests_in_errors);
 }
 
 }  // namespace

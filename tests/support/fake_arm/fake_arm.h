@@ -81,6 +81,11 @@ struct Options {
   // securityProfile.securityType a VM gets when its PUT sends none (Azure's
   // platform default; it has been moving from Standard to TrustedLaunch).
   std::string vm_default_security_type = "Standard";
+  // Error answers (4xx/5xx, injected or not) quote what the request carried — its
+  // Authorization header and the start of its body — in error.message, as some real
+  // services and proxies do. The secret-leak test uses it to push secrets through
+  // the controller's error paths.
+  bool echo_requests_in_errors = false;
 };
 
 // "script contains X → exit code / stdout / stderr" for Run Command.

@@ -25,6 +25,9 @@ TEST(LogTest, JsonLinesWithFieldsAndRedaction) {
   EXPECT_NE(lines[0].find("sig=REDACTED"), std::string::npos);
   EXPECT_EQ(log::Redact("AccountKey=Eby8vdM02x==;EndpointSuffix"),
             "AccountKey=REDACTED;EndpointSuffix");
+  // A signature printed on its own, not inside a URL (found by the secret-leak e2e test).
+  EXPECT_EQ(log::Redact("signed with sig=abc%2Bdef%3D"), "signed with sig=REDACTED");
+  EXPECT_EQ(log::Redact("config=keep"), "config=keep");
 }
 
 }  // namespace
