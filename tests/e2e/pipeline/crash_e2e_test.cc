@@ -83,7 +83,11 @@ TEST(CrashSafetyE2ETest, KillNineAtStepBoundariesAndInsideStepsLeavesNothingBehi
   auto last_kill = std::chrono::steady_clock::now();
   int gap = random_gap_ms(rng);
   const auto deadline = std::chrono::steady_clock::now() + 5min;
+  // The phases some release was in at the moment of a kill: every step must have
+  // been interrupted at least once, however fast this machine runs the pipeline.
+  std::set<std::string> killed_in;
   auto kill_and_restart = [&](bool at_boundary) {
+    for (const auto& [n, phase] : last_phase) killed_in.insert(phase);
     s.StopController(SIGKILL);
     ++kills;
     (at_boundary ? boundary_kills : random_kills)++;
@@ -123,7 +127,11 @@ TEST(CrashSafetyE2ETest, KillNineAtStepBoundariesAndInsideStepsLeavesNothingBehi
              << LogLinesAbout(s.ControllerLogs(), n);
     }
   }
-  EXPECT_GE(kills, 40);
+  // How many kills fit depends on the machine's speed (62-75 here, 32 on a quiet CI
+  // run); what must hold is that each step was cut at least once.
+  EXPECT_GE(kills, 20);
+  for (const char* phase : {"Building", "Validating", "Publishing"})
+    EXPECT_TRUE(killed_in.count(phase)) << "no kill landed while a release was " << phase;
 
   // Every release ended as without kills: its published blob is its artifact.
   int blobs = 0;
