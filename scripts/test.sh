@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up (if needed), builds and runs every test of vmrelease:
 #   1. clang-format check of every tracked C++ file
-#   2. Debug build (GCC) and all unit, integration and kubectl end-to-end tests, then a smoke run of
-#      ./scripts/up.sh
+#   2. Debug build (GCC) and all unit, integration and end-to-end tests, then the demo
+#      (./scripts/up.sh with UP_DEMO_CHECK=1: it must end with both releases Released and the pins resolved)
 #   3. a second build with clang under AddressSanitizer + UndefinedBehaviorSanitizer running the unit and
 #      integration tests, plus the libFuzzer targets (60 s each)
 #   4. a ThreadSanitizer build of the threaded runtime parts and their tests
@@ -35,13 +35,10 @@ if has_stage debug; then
   ninja -C build -j"$JOBS"
   stage "unit + integration + e2e tests (Debug)"
   ctest --test-dir build --output-on-failure -j"$JOBS" -L 'unit|integration|e2e'
-  stage "smoke: ./scripts/up.sh (the README's run command) for 20 s"
-  UP_EXIT_AFTER=20 ./scripts/up.sh >build/up-smoke.log 2>&1 || { cat build/up-smoke.log; exit 1; }
-  for kind in ImageRelease EnvironmentPin; do
-    grep -q "kind=$kind" build/up-smoke.log || { cat build/up-smoke.log; echo "up.sh: the controller never reconciled a $kind" >&2; exit 1; }
-  done
-  grep -q "stopped exitCode=0" build/up-smoke.log || { cat build/up-smoke.log; echo "up.sh: the controller did not stop cleanly" >&2; exit 1; }
-  echo "up.sh: controller saw both kinds and stopped cleanly"
+  stage "the demo: ./scripts/up.sh (the README's run command), its outcome checked"
+  # Two releases built, booted and checked in QEMU, published; the pins resolve (about 4 minutes).
+  UP_DEMO_CHECK=1 ./scripts/up.sh >build/up-demo.log 2>&1 || { cat build/up-demo.log; exit 1; }
+  tail -n 3 build/up-demo.log
 fi
 
 if has_stage asan; then
