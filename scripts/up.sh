@@ -26,24 +26,41 @@ ninja -C build -j"$JOBS" vmrelease-apiserver vmrelease-controller vmrelease-fake
   vmrelease-job-runner vmrelease-vm-validate >/dev/null
 
 rm -rf "$RUN" && mkdir -p "$RUN/azurite"
-pids=()
+# Every background service runs in its own process group (setsid), so stopping it
+# also stops whatever it started (Azurite's node, kubectl's helpers), and nothing
+# is left holding this script's terminal or pipes after it exits.
+groups=()       # process group ids, in start order
+watch_loop=""   # the loop that prints Events (a plain child of this shell)
+stop_group() {  # pgid: SIGTERM, up to 10 s to go, then SIGKILL
+  kill -TERM -- "-$1" 2>/dev/null || return 0
+  for _ in $(seq 1 100); do
+    kill -0 -- "-$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL -- "-$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
 cleanup() {
+  local code=$?
   trap - EXIT INT TERM
   echo
   say "stopping"
-  # Newest first, each waited for: the controller stops while its API server
-  # is still there to answer.
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill "${pids[i]}" 2>/dev/null || true
-    wait "${pids[i]}" 2>/dev/null || true
-  done
+  if [ -n "$watch_loop" ]; then
+    kill "$watch_loop" 2>/dev/null || true
+    wait "$watch_loop" 2>/dev/null || true
+  fi
+  # Newest first: the controller stops while its API server is still there to answer.
+  for ((i = ${#groups[@]} - 1; i >= 0; i--)); do stop_group "${groups[i]}"; done
   # Job containers outlive the job runner by design (a restarted runner adopts
   # them); the demo leaves none behind.
   for f in "$RUN"/job-runner/pods/*/*/pid; do
     if [ -f "$f" ]; then kill -KILL -- "-$(cut -d' ' -f1 "$f")" 2>/dev/null || true; fi
   done
+  exit "$code"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 wait_for_file() {  # path, seconds
   for _ in $(seq 1 $(( $2 * 10 ))); do [ -s "$1" ] && return 0; sleep 0.1; done
@@ -52,34 +69,34 @@ wait_for_file() {  # path, seconds
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 say "starting the local API server, Azurite, the fake Azure Resource Manager and the job runner"
-build/bin/vmrelease-apiserver --listen 127.0.0.1:0 --kubeconfig-out "$RUN/kubeconfig" \
-  >"$RUN/apiserver.log" 2>&1 &
-pids+=($!)
+setsid build/bin/vmrelease-apiserver --listen 127.0.0.1:0 --kubeconfig-out "$RUN/kubeconfig" \
+  >"$RUN/apiserver.log" 2>&1 </dev/null &
+groups+=($!)
 wait_for_file "$RUN/kubeconfig" 30
 export KUBECONFIG="$RUN/kubeconfig"
 KUBECTL="$ROOT/.tools/bin/kubectl"
 
-build/bin/vmrelease-job-runner --kubeconfig "$RUN/kubeconfig" --work-dir "$RUN/job-runner" \
-  --log-format text >"$RUN/job-runner.log" 2>&1 &
-pids+=($!)
+setsid build/bin/vmrelease-job-runner --kubeconfig "$RUN/kubeconfig" --work-dir "$RUN/job-runner" \
+  --log-format text >"$RUN/job-runner.log" 2>&1 </dev/null &
+groups+=($!)
 
 AZURITE_PORT=$(free_port)
 AZURITE_URL="http://127.0.0.1:$AZURITE_PORT/devstoreaccount1"
-"$ROOT/.tools/bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
-  --location "$RUN/azurite" --silent --skipApiVersionCheck >"$RUN/azurite.log" 2>&1 &
-pids+=($!)
+setsid "$ROOT/.tools/bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$AZURITE_PORT" \
+  --location "$RUN/azurite" --silent --skipApiVersionCheck >"$RUN/azurite.log" 2>&1 </dev/null &
+groups+=($!)
 # Azurite's well-known development account key (public, documented by Microsoft).
 echo "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==" \
   >"$RUN/azurite.key"
 
 # A service principal the fake Entra ID knows, a gallery with the image definition "demo".
 DEMO_SECRET="demo-secret-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-build/bin/vmrelease-fake-arm --listen 127.0.0.1:0 --port-file "$RUN/fake-arm.port" \
+setsid build/bin/vmrelease-fake-arm --listen 127.0.0.1:0 --port-file "$RUN/fake-arm.port" \
   --app "demo-tenant:demo-client:$DEMO_SECRET" --retry-after 1 --lro-polls 2 \
   --gallery "$SUBSCRIPTION/images/releases/westeurope" \
   --image-definition "$SUBSCRIPTION/images/releases/demo/Linux" \
-  >"$RUN/fake-arm.log" 2>&1 &
-pids+=($!)
+  >"$RUN/fake-arm.log" 2>&1 </dev/null &
+groups+=($!)
 wait_for_file "$RUN/fake-arm.port" 30
 ARM_URL="http://127.0.0.1:$(cat "$RUN/fake-arm.port")"
 
@@ -89,24 +106,29 @@ ARM_URL="http://127.0.0.1:$(cat "$RUN/fake-arm.port")"
 say "starting vmrelease-controller (log: .run/controller.log)"
 PATH="$ROOT/build/bin:$ROOT/images:$PATH" \
 AZURE_TENANT_ID=demo-tenant AZURE_CLIENT_ID=demo-client AZURE_CLIENT_SECRET="$DEMO_SECRET" \
-  build/bin/vmrelease-controller --kubeconfig "$RUN/kubeconfig" --log-format "${LOG_FORMAT:-text}" \
+  setsid build/bin/vmrelease-controller --kubeconfig "$RUN/kubeconfig" --log-format "${LOG_FORMAT:-text}" \
   --metrics-bind-address 127.0.0.1:0 --allow-local-builds --work-dir "$RUN/work" \
   --staging-account-url "$AZURITE_URL" --storage-key-file "devstoreaccount1=$RUN/azurite.key" \
   --staging-storage-account-id "/subscriptions/$SUBSCRIPTION/resourceGroups/images/providers/Microsoft.Storage/storageAccounts/devstoreaccount1" \
   --azure-arm-endpoint "$ARM_URL" --azure-authority-host "$ARM_URL/" --azure-imds-endpoint "$ARM_URL" \
-  --azure-poll-interval 1s --local-poll-interval 500ms >"$RUN/controller.log" 2>&1 &
-pids+=($!)
+  --azure-poll-interval 1s --local-poll-interval 500ms >"$RUN/controller.log" 2>&1 </dev/null &
+groups+=($!)
 
 # Everything the controller reports, as it happens: one line per Event.
 elapsed() { local s=$(( $(date +%s) - START )); printf '%d:%02d' $((s / 60)) $((s % 60)); }
-"$KUBECTL" get events.events.k8s.io --watch-only --no-headers \
+# kubectl writes into a FIFO from its own process group; the loop reads it. Both
+# are stopped by name of their pid in cleanup (a pipeline's $! would be only the loop).
+mkfifo "$RUN/events.fifo"
+setsid "$KUBECTL" get events.events.k8s.io --watch-only --no-headers \
   -o 'custom-columns=KIND:.regarding.kind,NAME:.regarding.name,TYPE:.type,REASON:.reason,NOTE:.note' \
-  2>/dev/null | while read -r kind name type reason note; do
-    kind=${kind/ImageRelease/release}; kind=${kind/EnvironmentPin/pin}
-    mark=" "; [ "$type" = Warning ] && mark="!"
-    printf '  %6s %s %-8s %-16s %-20s %s\n' "$(elapsed)" "$mark" "$kind" "$name" "$reason" "${note:0:110}"
-  done &
-pids+=($!)
+  >"$RUN/events.fifo" 2>/dev/null </dev/null &
+groups+=($!)
+while read -r kind name type reason note; do
+  kind=${kind/ImageRelease/release}; kind=${kind/EnvironmentPin/pin}
+  mark=" "; [ "$type" = Warning ] && mark="!"
+  printf '  %6s %s %-8s %-16s %-20s %s\n' "$(elapsed)" "$mark" "$kind" "$name" "$reason" "${note:0:150}"
+done <"$RUN/events.fifo" &
+watch_loop=$!
 
 render() { sed -e "s|\${AZURITE_URL}|$AZURITE_URL|g" -e "s|\${SUBSCRIPTION}|$SUBSCRIPTION|g" "$1"; }
 wait_phase() {  # release, phase, seconds
@@ -116,26 +138,34 @@ wait_phase() {  # release, phase, seconds
 echo
 say "the demo: image 'demo' 1.0.0, then 1.1.0, each built by images/build-demo-image, booted in a"
 say "QEMU VM for each of its 3 checks (TCG, no KVM needed), published to Azurite and the fake gallery;"
-say "pins: dev tracks >=1.0.0 <2.0.0, production wants 1.0.0 after 30s in dev (deploy/demo/)."
+say "pins: dev tracks >=1.0.0 <2.0.0, production wants 1.0.0 after 30s in dev (deploy/demo/);"
+say "Warnings are marked '!' (e.g. PromotionBlocked while production's gate is closed)."
 echo
 render deploy/demo/pins.yaml | "$KUBECTL" apply -f - >/dev/null
 render deploy/demo/release-1.0.0.yaml | "$KUBECTL" apply -f - >/dev/null
+pin_version() { "$KUBECTL" get pin "$1" -o jsonpath='{.status.resolved.version}' 2>/dev/null || true; }
+wait_pin() {  # pin, version, seconds
+  for _ in $(seq 1 "$3"); do [ "$(pin_version "$1")" = "$2" ] && return 0; sleep 1; done
+  return 1
+}
 ok=true
 wait_phase demo-1.0.0 Released 300 || ok=false
 if $ok; then
   echo
-  say "demo-1.0.0 is Released. Now 1.1.0 (a new feature): dev will follow it, production stays on 1.0.0."
+  say "demo-1.0.0 is Released: dev follows at once; production waits until dev has run it for 30s."
+  echo
+  wait_pin demo-production 1.0.0 90 || ok=false
+fi
+if $ok; then
+  echo
+  say "production runs 1.0.0. Now 1.1.0 (a new feature): dev will follow it, production stays on 1.0.0."
   echo
   render deploy/demo/release-1.1.0.yaml | "$KUBECTL" apply -f - >/dev/null
   wait_phase demo-1.1.0 Released 300 || ok=false
 fi
-# Give the pins a moment to settle (production's gate is a 30 s soak in dev).
-for _ in $(seq 1 60); do
-  dev=$("$KUBECTL" get pin demo-dev -o jsonpath='{.status.resolved.version}' 2>/dev/null || true)
-  prod=$("$KUBECTL" get pin demo-production -o jsonpath='{.status.resolved.version}' 2>/dev/null || true)
-  [ "$dev" = 1.1.0 ] && [ "$prod" = 1.0.0 ] && break
-  sleep 1
-done
+wait_pin demo-dev 1.1.0 30 || true
+dev=$(pin_version demo-dev)
+prod=$(pin_version demo-production)
 sleep 1
 echo
 say "where things are ($(elapsed) since start):"
@@ -156,6 +186,14 @@ if [ -n "${UP_DEMO_CHECK:-}" ]; then
   $ok || fail "a release did not reach Released (see .run/controller.log)"
   [ "$dev" = 1.1.0 ] || fail "the dev pin resolves to '$dev', not 1.1.0"
   [ "$prod" = 1.0.0 ] || fail "the production pin resolves to '$prod', not 1.0.0"
+  blocked=$("$KUBECTL" get events.events.k8s.io \
+    -o jsonpath='{range .items[?(@.regarding.name=="demo-production")]}{.reason}{"\n"}{end}' |
+    grep -c '^PromotionBlocked$' || true)
+  [ "$blocked" -ge 1 ] || fail "production was never held by its promotion gate (no PromotionBlocked Event)"
+  [ "$("$KUBECTL" get configmap demo-production-image -o jsonpath='{.data.version}')" = 1.0.0 ] ||
+    fail "the ConfigMap demo-production-image does not hold 1.0.0"
+  [ "$("$KUBECTL" get ir demo-1.0.0 -o jsonpath='{.status.pinnedBy[*].environment}')" = production ] ||
+    fail "demo-1.0.0 does not list production in status.pinnedBy"
   for r in demo-1.0.0 demo-1.1.0; do
     n=$("$KUBECTL" get ir "$r" -o jsonpath='{range .status.validation.results[?(@.passed==true)]}x{end}')
     [ "$n" = xxx ] || fail "$r: not all 3 checks passed in the VM"

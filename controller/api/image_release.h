@@ -642,6 +642,19 @@ struct PublishStatus {
   }
 };
 
+// An EnvironmentPin that resolves to a release (status.pinnedBy[]).
+struct PinnedBy {
+  std::string environment;
+  std::string pin;  // the EnvironmentPin's name
+  Json extra;
+
+  template <typename Io, typename Self>
+  static void Fields(Io& io, Self& s) {
+    io.Always("environment", s.environment);
+    io.Always("pin", s.pin);
+  }
+};
+
 struct ImageReleaseStatus {
   std::optional<int64_t> observed_generation;
   std::optional<ReleasePhase> phase;
@@ -657,6 +670,7 @@ struct ImageReleaseStatus {
   std::optional<ReleaseStep> failed_step;
   std::optional<std::string> last_handled_retry;
   std::optional<PendingOperation> operation;
+  std::vector<PinnedBy> pinned_by;  // the environments that run this release
   Json extra;
 
   template <typename Io, typename Self>
@@ -675,6 +689,7 @@ struct ImageReleaseStatus {
     io.Field("failedStep", s.failed_step);
     io.Field("lastHandledRetry", s.last_handled_retry);
     io.Field("operation", s.operation);
+    io.Field("pinnedBy", s.pinned_by);
   }
 };
 

@@ -4,6 +4,7 @@
 #include "controller/api/image_release.h"
 #include "controller/app/wiring.h"
 #include "controller/common/log.h"
+#include "controller/pin/reconciler.h"
 #include "controller/release/reconciler.h"
 
 namespace vmrelease::app {
@@ -17,31 +18,7 @@ kube::ResourceType EnvironmentPinType() {
           true};
 }
 
-kube::ReconcileResult ObservingReconciler::Reconcile(const kube::ObjectRef& ref) {
-  kube::ObjectPtr obj = store_.Get(ref);
-  if (!obj) {
-    log::Info("app.reconciler", "object is gone; reconcilers are not wired yet",
-              {{"controller", controller_},
-               {"kind", type_.kind},
-               {"namespace", ref.ns},
-               {"name", ref.name}});
-    return kube::Action::AwaitChange();
-  }
-  log::Info("app.reconciler", "observed object; reconcilers are not wired yet",
-            {{"controller", controller_},
-             {"kind", type_.kind},
-             {"namespace", ref.ns},
-             {"name", ref.name},
-             {"generation", kube::Generation(*obj)},
-             {"resourceVersion", kube::ResourceVersion(*obj)},
-             {"deleting", kube::IsDeleting(*obj)}});
-  return kube::Action::AwaitChange();
-}
-
 std::vector<ControllerSpec> DefaultControllers() {
-  auto observe = [](ControllerDeps& deps) -> std::unique_ptr<kube::Reconciler> {
-    return std::make_unique<ObservingReconciler>(deps.controller_name, deps.type, deps.store);
-  };
   auto releases = [](ControllerDeps& deps) -> std::unique_ptr<kube::Reconciler> {
     const kube::Store* pins = nullptr;
     if (auto it = deps.informers.find(EnvironmentPinType().Name()); it != deps.informers.end())
@@ -91,11 +68,27 @@ std::vector<ControllerSpec> DefaultControllers() {
            .on_delete = resolved});
     }
   };
-  return {
-      std::move(release_spec),
-      ControllerSpec{
-          .name = "environmentpin", .type = EnvironmentPinType(), .make_reconciler = observe},
+  auto pins = [](ControllerDeps& deps) -> std::unique_ptr<kube::Reconciler> {
+    const kube::Store& releases = deps.informers.at(ImageReleaseType().Name())->store();
+    kube::EventRecorder* events = &deps.events;
+    return std::make_unique<pin::Reconciler>(pin::ReconcilerOptions{
+        .client = deps.client,
+        .pins = deps.store,
+        .releases = releases,
+        .clock = deps.clock,
+        .type = deps.type,
+        .metrics = deps.wiring ? &deps.wiring->product_metrics() : nullptr,
+        .publish_event = [events](kube::Event e) { events->Publish(std::move(e)); }});
   };
+  ControllerSpec pin_spec{
+      .name = "environmentpin", .type = EnvironmentPinType(), .make_reconciler = pins};
+  // A pin depends on the releases of its image and on the other pins of its image.
+  pin_spec.wire = [](kube::Controller& controller,
+                     const std::map<std::string, kube::Informer*>& informers) {
+    pin::WireWatches(controller, informers.at(EnvironmentPinType().Name())->store(),
+                     informers.at(ImageReleaseType().Name())->store());
+  };
+  return {std::move(release_spec), std::move(pin_spec)};
 }
 
 }  // namespace vmrelease::app

@@ -53,23 +53,9 @@ struct ControllerSpec {
   std::function<void(kube::Controller&, const std::map<std::string, kube::Informer*>&)> wire;
 };
 
-// Until the real reconcilers land: looks the object up in the store and logs one
-// JSON line with what it sees (kind, namespace/name, generation,
-// resourceVersion), then waits for the next change.
-class ObservingReconciler final : public kube::Reconciler {
- public:
-  ObservingReconciler(std::string controller, kube::ResourceType type, const kube::Store& store)
-      : controller_(std::move(controller)), type_(std::move(type)), store_(store) {}
-  kube::ReconcileResult Reconcile(const kube::ObjectRef& ref) override;
-
- private:
-  std::string controller_;
-  kube::ResourceType type_;
-  const kube::Store& store_;
-};
-
 // The imagerelease controller (release::Reconciler) and the environmentpin
-// controller, with the store indexes and cross-kind wake-ups they need.
+// controller (pin::Reconciler), with the store indexes and cross-kind wake-ups
+// they need.
 std::vector<ControllerSpec> DefaultControllers();
 
 }  // namespace vmrelease::app

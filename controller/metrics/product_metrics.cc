@@ -5,6 +5,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <optional>
+
 namespace vmrelease::metrics {
 namespace {
 
@@ -23,6 +25,27 @@ struct ProductMetrics::Impl {
     std::map<std::string, prometheus::Gauge*> gauges;  // phase → series
   };
   std::map<std::string, Release> releases;  // "ns/name"
+  prometheus::Family<prometheus::Gauge>& pin_info;
+  prometheus::Family<prometheus::Gauge>& pin_behind;
+  prometheus::Family<prometheus::Gauge>& pin_ready;
+  prometheus::Family<prometheus::Gauge>& pin_revoked;
+  struct Pin {
+    std::string environment, image;
+    std::optional<std::string> version;
+    prometheus::Gauge* info = nullptr;
+    prometheus::Gauge* behind = nullptr;
+    prometheus::Gauge* ready = nullptr;
+    prometheus::Gauge* revoked = nullptr;
+  };
+  std::map<std::string, Pin> pins;  // "ns/name"
+
+  void RemovePin(Pin& p) {
+    if (p.info) pin_info.Remove(p.info);
+    if (p.behind) pin_behind.Remove(p.behind);
+    if (p.ready) pin_ready.Remove(p.ready);
+    if (p.revoked) pin_revoked.Remove(p.revoked);
+    p = Pin{};
+  }
 
   explicit Impl(prometheus::Registry& r)
       : phase(prometheus::BuildGauge()
@@ -38,7 +61,25 @@ struct ProductMetrics::Impl {
                   .Name("vmrelease_azure_requests_total")
                   .Help("Requests to Azure by service (arm, blob, token) and HTTP status code "
                         "(0 = no answer)")
-                  .Register(r)) {}
+                  .Register(r)),
+        pin_info(prometheus::BuildGauge()
+                     .Name("vmrelease_pin_info")
+                     .Help("The version each EnvironmentPin resolves to (1 for that version)")
+                     .Register(r)),
+        pin_behind(prometheus::BuildGauge()
+                       .Name("vmrelease_pin_behind_by")
+                       .Help("How many Released, unrevoked versions are newer than the version "
+                             "an EnvironmentPin resolves to")
+                       .Register(r)),
+        pin_ready(prometheus::BuildGauge()
+                      .Name("vmrelease_pin_ready")
+                      .Help("1 when the EnvironmentPin is Ready (resolves to what it asks for)")
+                      .Register(r)),
+        pin_revoked(prometheus::BuildGauge()
+                        .Name("vmrelease_pin_revoked")
+                        .Help("1 while the EnvironmentPin resolves to a revoked release: a person "
+                              "must move it")
+                        .Register(r)) {}
 };
 
 ProductMetrics::ProductMetrics(PrometheusMetrics& prom)
@@ -85,6 +126,49 @@ void ProductMetrics::ObserveStep(std::string_view step, std::string_view backend
             {"result", std::string(result)}},
            kBuckets)
       .Observe(seconds);
+}
+
+void ProductMetrics::SetPin(const pin::PinSample& s) {
+  std::lock_guard g(impl_->mu);
+  Impl::Pin& p = impl_->pins[s.ns + "/" + s.name];
+  if (!p.ready || p.environment != s.environment || p.image != s.image) {
+    impl_->RemovePin(p);
+    p.environment = s.environment;
+    p.image = s.image;
+    const prometheus::Labels labels = {
+        {"namespace", s.ns}, {"environment", s.environment}, {"image", s.image}};
+    p.ready = &impl_->pin_ready.Add(labels);
+    p.revoked = &impl_->pin_revoked.Add(labels);
+  }
+  if (p.version != s.version && p.info) {
+    impl_->pin_info.Remove(p.info);
+    p.info = nullptr;
+  }
+  p.version = s.version;
+  if (s.version && !p.info)
+    p.info = &impl_->pin_info.Add({{"namespace", s.ns},
+                                   {"environment", s.environment},
+                                   {"image", s.image},
+                                   {"version", *s.version}});
+  if (p.info) p.info->Set(1);
+  if (s.behind_by && !p.behind)
+    p.behind = &impl_->pin_behind.Add(
+        {{"namespace", s.ns}, {"environment", s.environment}, {"image", s.image}});
+  if (!s.behind_by && p.behind) {
+    impl_->pin_behind.Remove(p.behind);
+    p.behind = nullptr;
+  }
+  if (p.behind) p.behind->Set(static_cast<double>(*s.behind_by));
+  p.ready->Set(s.ready ? 1 : 0);
+  p.revoked->Set(s.revoked ? 1 : 0);
+}
+
+void ProductMetrics::ForgetPin(const std::string& ns, const std::string& name) {
+  std::lock_guard g(impl_->mu);
+  auto it = impl_->pins.find(ns + "/" + name);
+  if (it == impl_->pins.end()) return;
+  impl_->RemovePin(it->second);
+  impl_->pins.erase(it);
 }
 
 void ProductMetrics::CountAzureRequest(std::string_view service, int code) {

@@ -157,6 +157,9 @@ kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
                      .env = o_.env,
                      .now = o_.env.clock->WallNow()};
 
+  // Where it runs (status.pinnedBy): the pins' own view, whatever else happens.
+  if (!kube::IsDeleting(*obj) || kube::HasFinalizer(*obj, kFinalizer))
+    status.pinned_by = steps_.PinnedByRefs(release);
   // 3. Deleting: cleanup, then the finalizer goes; nothing else runs.
   if (kube::IsDeleting(*obj)) {
     if (!kube::HasFinalizer(*obj, kFinalizer)) return kube::Action::AwaitChange();

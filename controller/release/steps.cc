@@ -708,8 +708,9 @@ StepResult Steps::CleanupFailed(ReleaseContext& ctx, ReleaseStep step) {
 
 // --- Delete --------------------------------------------------------------------------------
 
-std::vector<std::string> Steps::PinnedBy(const api::ImageRelease& r) const {
-  std::vector<std::string> out;
+std::vector<api::PinnedBy> Steps::PinnedByRefs(const api::ImageRelease& r) const {
+  // The pin reconciler's own view: status.resolved of the pins in the pin cache.
+  std::vector<api::PinnedBy> out;
   if (!pins_) return out;
   for (const kube::ObjectPtr& pin : pins_->List(r.metadata.ns)) {
     if (SpecString(*pin, "image") != r.spec.image) continue;
@@ -719,8 +720,14 @@ std::vector<std::string> Steps::PinnedBy(const api::ImageRelease& r) const {
     const bool by_version =
         !rel && ver && ver->is_string() && ver->get<std::string>() == r.spec.version;
     if (by_name || by_version)
-      out.push_back(SpecString(*pin, "environment") + " (" + kube::Name(*pin) + ")");
+      out.push_back({.environment = SpecString(*pin, "environment"), .pin = kube::Name(*pin)});
   }
+  return out;
+}
+
+std::vector<std::string> Steps::PinnedBy(const api::ImageRelease& r) const {
+  std::vector<std::string> out;
+  for (const api::PinnedBy& p : PinnedByRefs(r)) out.push_back(p.environment + " (" + p.pin + ")");
   return out;
 }
 

@@ -75,7 +75,10 @@ class Steps {
   // Returns true when it changed the status.
   bool HandleRetry(ReleaseContext& ctx);
 
-  // Names of the pins that resolve to this release ("environment (pin)").
+  // The pins that resolve to this release, as the pin reconciler recorded it
+  // (status.resolved of the pins in the pin cache); status.pinnedBy.
+  std::vector<api::PinnedBy> PinnedByRefs(const api::ImageRelease& release) const;
+  // The same as "environment (pin)" for messages.
   std::vector<std::string> PinnedBy(const api::ImageRelease& release) const;
 
  private:

@@ -153,15 +153,32 @@ TEST_F(LifecycleE2ETest, RetentionHoldsTheDeletionUntilTheEndOfLife) {
 }
 
 TEST_F(LifecycleE2ETest, PinsResolvingToTheReleaseHoldItsDeletion) {
-  Release({{.name = "pinned-3-1-0", .image = "pinned", .version = "3.1.0"}});
+  Release({{.name = "pinned-3-1-0", .image = "pinned", .version = "3.1.0"},
+           {.name = "pinned-3-2-0", .image = "pinned", .version = "3.2.0"}});
   ASSERT_TRUE(s().CreatePin("prod-pinned", "production", "pinned", "3.1.0").ok());
   ASSERT_TRUE(s().CreatePin("staging-pinned", "staging", "pinned", "3.1.0").ok());
-  const Json resolved = {{"resolved", {{"version", "3.1.0"}, {"release", "pinned-3-1-0"}}}};
-  ASSERT_TRUE(s().PatchPinStatus("prod-pinned", resolved).ok());
-  ASSERT_TRUE(s().PatchPinStatus("staging-pinned", resolved).ok());
+  auto resolved_to = [](const std::string& v) {
+    return [v](const Json& p) { return StatusString(p, {"status", "resolved", "version"}) == v; };
+  };
+  bool ok = false;
+  Json pin = s().WaitForPin("prod-pinned", resolved_to("3.1.0"), 30s, &ok);
+  ASSERT_TRUE(ok) << pin.dump(2) << s().ControllerLogs();
+  pin = s().WaitForPin("staging-pinned", resolved_to("3.1.0"), 30s, &ok);
+  ASSERT_TRUE(ok) << pin.dump(2);
+  // The release says where it runs (kubectl get ir -o wide: Pinned-By).
+  Json rel = WaitForRelease(
+      s(), "pinned-3-1-0",
+      [](const Json& r) {
+        return kube::Find(r, {"status", "pinnedBy"}) && r["status"]["pinnedBy"].size() == 2;
+      },
+      30s, &ok);
+  ASSERT_TRUE(ok) << rel.dump(2);
+  EXPECT_EQ(rel["status"]["pinnedBy"][0],
+            Json({{"environment", "production"}, {"pin", "prod-pinned"}}));
+  EXPECT_EQ(rel["status"]["pinnedBy"][1],
+            Json({{"environment", "staging"}, {"pin", "staging-pinned"}}));
 
   ASSERT_TRUE(s().DeleteRelease("pinned-3-1-0").ok());
-  bool ok = false;
   Json held = WaitForRelease(
       s(), "pinned-3-1-0",
       [](const Json& r) {
@@ -173,13 +190,14 @@ TEST_F(LifecycleE2ETest, PinsResolvingToTheReleaseHoldItsDeletion) {
   EXPECT_TRUE(Contains(msg, "prod-pinned")) << msg;
   EXPECT_TRUE(Contains(msg, "staging-pinned")) << msg;
   EXPECT_EQ(ConditionOf(held, "DeletionBlocked").value("status", ""), "True");
+  // The pins keep it while it is being deleted.
+  EXPECT_EQ(StatusString(*s().GetPin("prod-pinned"), {"status", "resolved", "version"}), "3.1.0");
 
   // One pin moves to another version: the other one still holds it, and the
   // condition says so.
-  ASSERT_TRUE(
-      s().PatchPinStatus("staging-pinned",
-                         {{"resolved", {{"version", "3.2.0"}, {"release", "pinned-3-2-0"}}}})
-          .ok());
+  ASSERT_TRUE(s().PatchPin("staging-pinned", {{"spec", {{"version", "3.2.0"}}}}).ok());
+  pin = s().WaitForPin("staging-pinned", resolved_to("3.2.0"), 30s, &ok);
+  ASSERT_TRUE(ok) << pin.dump(2);
   held = WaitForRelease(
       s(), "pinned-3-1-0",
       [](const Json& r) {
@@ -191,9 +209,23 @@ TEST_F(LifecycleE2ETest, PinsResolvingToTheReleaseHoldItsDeletion) {
   EXPECT_TRUE(Contains(msg, "prod-pinned")) << msg;
   EXPECT_TRUE((*s().GetRelease("pinned-3-1-0"))["metadata"].contains("deletionTimestamp"));
 
-  // The last pin goes: the deletion finishes.
-  ASSERT_TRUE(s().DeletePin("prod-pinned").ok());
+  // The last pin moves too: the deletion finishes.
+  ASSERT_TRUE(s().PatchPin("prod-pinned", {{"spec", {{"version", "3.2.0"}}}}).ok());
   EXPECT_TRUE(s().WaitGone("pinned-3-1-0", 30s)) << s().Summary("pinned-3-1-0");
+  pin = s().WaitForPin("prod-pinned", resolved_to("3.2.0"), 30s, &ok);
+  ASSERT_TRUE(ok) << pin.dump(2);
+  // A pin deleted under a release releases it as well.
+  ASSERT_TRUE(s().DeleteRelease("pinned-3-2-0").ok());
+  held = WaitForRelease(
+      s(), "pinned-3-2-0",
+      [](const Json& r) {
+        return ConditionOf(r, "DeletionBlocked").value("reason", "") == "PinnedByEnvironments";
+      },
+      30s, &ok);
+  ASSERT_TRUE(ok) << held.dump(2);
+  ASSERT_TRUE(s().DeletePin("prod-pinned").ok());
+  ASSERT_TRUE(s().DeletePin("staging-pinned").ok());
+  EXPECT_TRUE(s().WaitGone("pinned-3-2-0", 30s)) << s().Summary("pinned-3-2-0");
 }
 
 TEST_F(LifecycleE2ETest, DeletionPolicyDeleteRemovesTheArtifactsRetainKeepsThem) {

@@ -263,16 +263,38 @@ Status PipelineStack::DeleteRelease(const std::string& name) {
 
 StatusOr<Json> PipelineStack::CreatePin(const std::string& name, const std::string& environment,
                                         const std::string& image, const std::string& version) {
-  return client_->Create(
-      kPins, {{"apiVersion", "vmrelease.io/v1alpha1"},
-              {"kind", "EnvironmentPin"},
-              {"metadata", {{"name", name}, {"namespace", "default"}}},
-              {"spec", {{"environment", environment}, {"image", image}, {"version", version}}}});
+  return CreatePin(name, {{"environment", environment}, {"image", image}, {"version", version}});
 }
 
-StatusOr<Json> PipelineStack::PatchPinStatus(const std::string& name, const Json& status) {
-  return client_->PatchStatus(kPins, {"default", name}, kube::PatchType::kMerge,
-                              {{"status", status}});
+StatusOr<Json> PipelineStack::CreatePin(const std::string& name, const Json& spec) {
+  return client_->Create(kPins, {{"apiVersion", "vmrelease.io/v1alpha1"},
+                                 {"kind", "EnvironmentPin"},
+                                 {"metadata", {{"name", name}, {"namespace", "default"}}},
+                                 {"spec", spec}});
+}
+
+StatusOr<Json> PipelineStack::GetPin(const std::string& name) {
+  return client_->Get(kPins, {"default", name});
+}
+
+StatusOr<Json> PipelineStack::PatchPin(const std::string& name, const Json& patch) {
+  return client_->Patch(kPins, {"default", name}, kube::PatchType::kMerge, patch);
+}
+
+Json PipelineStack::WaitForPin(const std::string& name,
+                               const std::function<bool(const Json&)>& pred,
+                               std::chrono::milliseconds timeout, bool* ok) {
+  Json last;
+  const bool met = WaitFor(
+      [&] {
+        auto p = GetPin(name);
+        if (!p.ok()) return false;
+        last = *p;
+        return pred(last);
+      },
+      timeout);
+  if (ok) *ok = met;
+  return last;
 }
 
 Status PipelineStack::DeletePin(const std::string& name) {

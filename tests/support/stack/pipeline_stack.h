@@ -18,6 +18,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -118,11 +119,17 @@ class PipelineStack {
                               std::chrono::milliseconds timeout, std::string* why = nullptr);
   bool WaitGone(const std::string& name, std::chrono::milliseconds timeout);
   Status DeleteRelease(const std::string& name);
-  // EnvironmentPins (default namespace). No pin reconciler may run in the stack
-  // yet, so tests write a pin's status themselves (status subresource).
+  // EnvironmentPins (default namespace); the controller's pin reconciler resolves them.
   StatusOr<nlohmann::json> CreatePin(const std::string& name, const std::string& environment,
                                      const std::string& image, const std::string& version);
-  StatusOr<nlohmann::json> PatchPinStatus(const std::string& name, const nlohmann::json& status);
+  StatusOr<nlohmann::json> CreatePin(const std::string& name, const nlohmann::json& spec);
+  StatusOr<nlohmann::json> GetPin(const std::string& name);
+  // Merge-patches a pin's metadata or spec.
+  StatusOr<nlohmann::json> PatchPin(const std::string& name, const nlohmann::json& patch);
+  // Polls the pin until `pred` holds on it (or the timeout); returns the last object read.
+  nlohmann::json WaitForPin(const std::string& name,
+                            const std::function<bool(const nlohmann::json&)>& pred,
+                            std::chrono::milliseconds timeout, bool* ok = nullptr);
   Status DeletePin(const std::string& name);
   // Events (events.k8s.io) regarding a release, oldest first.
   std::vector<nlohmann::json> Events(const std::string& name);

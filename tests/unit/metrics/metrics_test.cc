@@ -5,6 +5,7 @@
 
 #include "controller/http/client.h"
 #include "controller/kube/controller.h"
+#include "controller/metrics/product_metrics.h"
 #include "controller/metrics/prometheus.h"
 #include "controller/metrics/server.h"
 #include "tests/support/testing/process.h"
@@ -66,6 +67,54 @@ TEST(PrometheusMetricsTest, ExposesControllerRuntimeNames) {
   auto le = prom.NewLeaderElectionMetrics("vmrelease-controller");
   le->SetLeader(true);
   EXPECT_TRUE(Has(prom.Scrape(), "leader_election_master_status{name=\"vmrelease-controller\"} 1"));
+}
+
+TEST(ProductMetricsTest, PinSeriesFollowTheResolutionAndGoWithThePin) {
+  PrometheusMetrics prom;
+  ProductMetrics product(prom);
+  product.SetPin({.ns = "default",
+                  .name = "prod",
+                  .environment = "production",
+                  .image = "sql",
+                  .version = "1.2.0",
+                  .ready = true,
+                  .behind_by = 2});
+  std::string text = prom.Scrape();
+  const std::string labels = "environment=\"production\",image=\"sql\",namespace=\"default\"";
+  EXPECT_TRUE(Has(text, "vmrelease_pin_info{" + labels + ",version=\"1.2.0\"} 1")) << text;
+  EXPECT_TRUE(Has(text, "vmrelease_pin_behind_by{" + labels + "} 2")) << text;
+  EXPECT_TRUE(Has(text, "vmrelease_pin_ready{" + labels + "} 1")) << text;
+  EXPECT_TRUE(Has(text, "vmrelease_pin_revoked{" + labels + "} 0")) << text;
+
+  // Revoked under the pin: still the same version, not ready, revoked = 1.
+  product.SetPin({.ns = "default",
+                  .name = "prod",
+                  .environment = "production",
+                  .image = "sql",
+                  .version = "1.2.0",
+                  .ready = false,
+                  .behind_by = 2,
+                  .revoked = true});
+  text = prom.Scrape();
+  EXPECT_TRUE(Has(text, "vmrelease_pin_revoked{" + labels + "} 1")) << text;
+  EXPECT_TRUE(Has(text, "vmrelease_pin_ready{" + labels + "} 0")) << text;
+
+  // A move replaces the info series (one version at a time).
+  product.SetPin({.ns = "default",
+                  .name = "prod",
+                  .environment = "production",
+                  .image = "sql",
+                  .version = "1.3.0",
+                  .ready = true,
+                  .behind_by = 0});
+  text = prom.Scrape();
+  EXPECT_FALSE(Has(text, "version=\"1.2.0\"")) << text;
+  EXPECT_TRUE(Has(text, "vmrelease_pin_info{" + labels + ",version=\"1.3.0\"} 1")) << text;
+
+  product.ForgetPin("default", "prod");
+  text = prom.Scrape();
+  EXPECT_FALSE(Has(text, "vmrelease_pin_info{")) << text;
+  EXPECT_FALSE(Has(text, "vmrelease_pin_ready{")) << text;
 }
 
 TEST(MetricsServerTest, ParsesBindAddresses) {
