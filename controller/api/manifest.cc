@@ -154,6 +154,15 @@ StatusOr<J> ToJson(const YAML::Node& node, int depth) {
 
 template <typename J>
 StatusOr<std::vector<J>> ParseDocuments(std::string_view text) {
+  // YAML streams may not hold C0 control characters other than tab, LF and CR (go-yaml
+  // refuses them too), and yaml-cpp 0.7 can loop forever on some (found by object_fuzz).
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) {
+      return InvalidArgumentError("invalid YAML: control characters are not allowed (byte " +
+                                  std::to_string(i) + ")");
+    }
+  }
   std::vector<YAML::Node> nodes;
   try {
     nodes = YAML::LoadAll(std::string(text));

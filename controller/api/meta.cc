@@ -54,13 +54,14 @@ Status CheckTypeMeta(const Json& json, const char* kind) {
   if (auto it = json.find("kind"); it != json.end() && !it->is_null()) {
     if (!it->is_string() || it->get<std::string>() != kind) {
       return InvalidArgumentError("kind: expected \"" + std::string(kind) + "\", got " +
-                                  it->dump());
+                                  it->dump(-1, ' ', false, Json::error_handler_t::replace));
     }
   }
   if (auto it = json.find("apiVersion"); it != json.end() && !it->is_null()) {
     if (!it->is_string() || it->get<std::string>() != kApiVersion) {
       return InvalidArgumentError("apiVersion: expected \"" + std::string(kApiVersion) +
-                                  "\", got " + it->dump());
+                                  "\", got " +
+                                  it->dump(-1, ' ', false, Json::error_handler_t::replace));
     }
   }
   return Status::Ok();

@@ -27,6 +27,32 @@ size_t JsonDepth(const nlohmann::json& j, size_t limit) {
   return deepest;
 }
 
+size_t JsonTextDepth(std::string_view text, size_t limit) {
+  size_t open = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++open > deepest) deepest = open;
+      if (deepest > limit) return limit + 1;
+    } else if ((c == ']' || c == '}') && open > 0) {
+      --open;
+    }
+  }
+  return deepest;
+}
+
 std::optional<std::string> FindDeeperThan(const nlohmann::json& j, size_t max_depth,
                                           std::string_view base) {
   // Depth-first with the path of every frame on an explicit stack.

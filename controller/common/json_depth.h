@@ -28,6 +28,13 @@ inline constexpr size_t kMaxObjectDepth = 64;
 // The depth of `j`, or `limit + 1` as soon as it is known to exceed `limit`.
 size_t JsonDepth(const nlohmann::json& j, size_t limit = static_cast<size_t>(-1));
 
+// Deepest nesting of arrays/objects in JSON *text* (a real API server's
+// decoder, Go's encoding/json, refuses more than 10,000). Counts the `[` and `{`
+// open at once outside strings, without parsing; stops counting (and returns
+// `limit + 1`) as soon as the count exceeds `limit`. Text that is not valid
+// JSON gets some count; the parser refuses it afterwards.
+size_t JsonTextDepth(std::string_view text, size_t limit = static_cast<size_t>(-1));
+
 // The field path (e.g. "spec.build.job.template.spec.a[0].b", starting from
 // `base`; at most the first `kMaxObjectDepth` + 1 segments) of the first value
 // whose depth below `j` exceeds `max_depth`; nullopt when everything fits.

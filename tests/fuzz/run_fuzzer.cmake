@@ -1,10 +1,13 @@
 # Runs one libFuzzer binary for $ENV{VMRELEASE_FUZZ_SECONDS} seconds (default 60)
 # on a scratch copy of its seed corpus; any crash, leak or sanitizer report fails.
-# Usage: cmake -DFUZZER=... -DSEEDS=... -DWORK=... -P run_fuzzer.cmake
+# Usage: cmake -DFUZZER=... -DSEEDS=... -DWORK=... [-DMAX_LEN=512] -P run_fuzzer.cmake
 if(DEFINED ENV{VMRELEASE_FUZZ_SECONDS})
   set(seconds $ENV{VMRELEASE_FUZZ_SECONDS})
 else()
   set(seconds 60)
+endif()
+if(NOT DEFINED MAX_LEN)
+  set(MAX_LEN 512)
 endif()
 file(REMOVE_RECURSE ${WORK})
 file(MAKE_DIRECTORY ${WORK}/corpus ${WORK}/artifacts)
@@ -12,7 +15,7 @@ file(GLOB seeds ${SEEDS}/*)
 file(COPY ${seeds} DESTINATION ${WORK}/corpus)
 execute_process(
   COMMAND ${FUZZER} -max_total_time=${seconds} -timeout=10 -rss_limit_mb=2048
-          -max_len=512 -print_final_stats=1 -artifact_prefix=${WORK}/artifacts/
+          -max_len=${MAX_LEN} -print_final_stats=1 -artifact_prefix=${WORK}/artifacts/
           ${WORK}/corpus
   RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)

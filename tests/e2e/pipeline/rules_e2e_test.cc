@@ -2,8 +2,10 @@
 // once (the younger of two claims stalls with DuplicateVersion until the older
 // goes), a spec the API server let through but a real cluster's CEL rules would
 // refuse stalls with InvalidSpec naming the field, local builds need
-// --allow-local-builds (LocalBuildsDisabled), and `vmrelease.io/reconcile:
-// disabled` pauses a release in flight until the annotation goes.
+// --allow-local-builds (LocalBuildsDisabled), `vmrelease.io/reconcile:
+// disabled` pauses a release in flight until the annotation goes, and a release
+// nested 9,000 levels deep (which a real API server accepts) stalls naming the
+// field while the controller keeps reconciling the others.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -231,6 +233,72 @@ TEST_F(RulesE2ETest, ReconcileDisabledAnnotationPausesAReleaseInFlight) {
                                                       << s().ControllerLogs();
   EXPECT_EQ(StatusString(released, {"status", "build", "startedAt"}),
             StatusString(before, {"status", "build", "startedAt"}));
+}
+
+// {"a":{"a":...{}}} nested `depth` levels, as text (never built as a JSON value here:
+// copying one recurses once per level).
+std::string NestedObjects(size_t depth) {
+  std::string s;
+  for (size_t i = 0; i + 1 < depth; ++i) s += "{\"a\":";
+  return s + "{}" + std::string(depth - 1, '}');
+}
+
+TEST_F(RulesE2ETest, JobTemplateNested9000LevelsDeepStallsNamingTheFieldAndOthersGoOn) {
+  constexpr char kPath[] = "/apis/vmrelease.io/v1alpha1/namespaces/default/imagereleases";
+  Json r = s().Release({.name = "deep", .image = "deep", .version = "1.0.0"});
+  r["spec"]["build"] = {
+      {"job",
+       {{"template",
+         {{"spec",
+           {{"containers", {{{"name", "packer"}, {"image", "hashicorp/packer:1.11"}}}},
+            {"deep", "DEEP"}}}}}}}};
+  std::string body = r.dump();
+  const size_t at = body.find("\"DEEP\"");
+  ASSERT_NE(at, std::string::npos);
+  body.replace(at, 6, NestedObjects(9000));
+  // Accepted, as by a real API server (x-kubernetes-preserve-unknown-fields, under 10,000).
+  auto created = s().api().Request("POST", kPath, body);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  ASSERT_EQ(created->status, 201) << created->body.substr(0, 400);
+  // A release created after it is reconciled all the way.
+  ASSERT_TRUE(
+      s().Create(s().Release({.name = "after-deep", .image = "deep", .version = "1.0.1"})).ok());
+
+  // The deep one stalls with a message naming the field (read raw: the test copies
+  // nothing that deep either).
+  Json stalled;
+  const bool ok = WaitFor(
+      [&] {
+        auto got = s().api().Request("GET", std::string(kPath) + "/deep");
+        if (!got.ok() || got->status != 200) return false;
+        const Json obj = Json::parse(got->body);
+        stalled = ConditionOf(obj, "Stalled");
+        return StalledWith(obj, "InvalidSpec");
+      },
+      60s);
+  ASSERT_TRUE(ok) << stalled.dump() << "\n" << s().ControllerLogs().substr(0, 4000);
+  const std::string msg = stalled.value("message", "");
+  std::printf("InvalidSpec (9,000 levels): %.200s...\n", msg.c_str());
+  EXPECT_EQ(msg.rfind("spec.build.job.template.spec.deep.a.a.a", 0), 0u) << msg;
+  EXPECT_TRUE(Contains(msg, "nested deeper than 64 levels")) << msg;
+  EXPECT_LT(msg.size(), 4200u);
+
+  std::string why;
+  const Json released = s().WaitForPhase("after-deep", "Released", 90s, &why);
+  ASSERT_FALSE(released.is_null()) << why << "\n" << s().Summary("after-deep");
+  EXPECT_TRUE(FileLines(s().marker_dir() + "/deep-1.0.0.starts").empty()) << "nothing was built";
+
+  // Deleting it needs no cleanup: it goes, and the controller is still the first one.
+  auto del = s().api().Request("DELETE", std::string(kPath) + "/deep");
+  ASSERT_TRUE(del.ok()) << del.status().ToString();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto got = s().api().Request("GET", std::string(kPath) + "/deep");
+        return got.ok() && got->status == 404;
+      },
+      30s))
+      << "the deep release was never let go";
+  EXPECT_FALSE(Contains(s().ControllerLogs(), "Segmentation fault"));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "controller/common/log.h"
 #include "tests/support/apiserver/discovery.h"
 #include "tests/support/apiserver/event_conversion.h"
+#include "tests/support/apiserver/limits.h"
 #include "tests/support/apiserver/protobuf.h"
 
 namespace vmrelease::apiserver {
@@ -75,7 +76,7 @@ json PartialMetadata(const StoredObject& o) {
           {"metadata", o.obj["metadata"]}};
 }
 
-ApiOr<json> ParseBody(const http::ServerRequest& req) {
+ApiOr<json> ParseBody(const http::ServerRequest& req, const std::string& kind) {
   const std::string ct = req.headers.Get("Content-Type");
   if (ct.rfind(kProtobufContentType, 0) == 0) return DecodeKubeProtobuf(req.body);
   if (ct.find("yaml") != std::string::npos) {
@@ -88,12 +89,13 @@ ApiOr<json> ParseBody(const http::ServerRequest& req) {
         "the body of the request was in an unknown format - "
         "accepted media types include: application/json, "
         "application/yaml");
+  // Before parsing: what is refused here never reaches code that recurses.
+  if (auto too_deep = CheckJsonDepth(req.body, kind)) return *too_deep;
   try {
     return json::parse(req.body);
   } catch (const json::exception& e) {
-    return ApiError::BadRequest(
-        std::string("the object provided is unrecognized (must be of type ") +
-        "JSON): " + e.what());
+    return ApiError::BadRequest("the object provided is unrecognized (must be of type " + kind +
+                                "): " + e.what());
   }
 }
 
@@ -447,6 +449,8 @@ void ResourceHandler::RunWatch(std::shared_ptr<Watcher> watcher,
 void ResourceHandler::HandleWrite(const Target& t, const http::ServerRequest& req,
                                   http::Responder& res) {
   const std::string& m = req.method;
+  // apiserver reads at most MaxRequestBodyBytes of a write's body.
+  if (req.body.size() > kMaxRequestBodyBytes) return SendError(res, RequestEntityTooLarge());
   const bool status = t.sub == "status";
   auto wo = WriteOptionsFor(req, status);
   if (!wo.ok()) return SendError(res, wo.error());
@@ -458,7 +462,7 @@ void ResourceHandler::HandleWrite(const Target& t, const http::ServerRequest& re
     if (!t.name.empty() || (t.rt->namespaced && t.ns.empty()))
       return SendError(res, ApiError::MethodNotAllowed(
                                 "the server does not allow this method on the requested resource"));
-    auto body = ParseBody(req);
+    auto body = ParseBody(req, t.rt->kind);
     if (!body.ok()) return SendError(res, body.error());
     return reply(store_.Create(*t.rt, t.ns, std::move(body.value()), *wo));
   }
@@ -466,7 +470,7 @@ void ResourceHandler::HandleWrite(const Target& t, const http::ServerRequest& re
     if (t.name.empty())
       return SendError(res, ApiError::MethodNotAllowed(
                                 "the server does not allow this method on the requested resource"));
-    auto body = ParseBody(req);
+    auto body = ParseBody(req, t.rt->kind);
     if (!body.ok()) return SendError(res, body.error());
     return reply(store_.Update(*t.rt, t.ns, t.name, std::move(body.value()), *wo));
   }
@@ -481,6 +485,9 @@ void ResourceHandler::HandleWrite(const Target& t, const http::ServerRequest& re
                                 "types include: application/json-patch+json, "
                                 "application/merge-patch+json, application/apply-patch+yaml, "
                                 "application/strategic-merge-patch+json"));
+    if (type != PatchType::kApply) {
+      if (auto too_deep = CheckJsonDepth(req.body, t.rt->kind)) return SendError(res, *too_deep);
+    }
     return reply(store_.Patch(*t.rt, t.ns, t.name, type, req.body, *wo));
   }
   // DELETE
@@ -495,6 +502,7 @@ void ResourceHandler::HandleWrite(const Target& t, const http::ServerRequest& re
     }
   }
   if (!req.body.empty()) {
+    if (auto too_deep = CheckJsonDepth(req.body, "DeleteOptions")) return SendError(res, *too_deep);
     try {
       json b = json::parse(req.body);
       if (b.contains("propagationPolicy") && b["propagationPolicy"].is_string())

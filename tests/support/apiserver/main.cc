@@ -3,6 +3,7 @@
 //
 //   vmrelease-apiserver --listen 127.0.0.1:0 --kubeconfig-out /tmp/kc --crds crds/
 //   KUBECONFIG=/tmp/kc kubectl get ns
+#include <pthread.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -35,6 +36,20 @@ bool WriteAtomically(const std::string& path, const std::string& content) {
   return !ec;
 }
 
+// A real API server accepts objects nested up to Go's JSON limit (10,000 levels)
+// and handles them on goroutine stacks that grow to 1 GiB. Copying, comparing
+// and serialising such an object recurses once per level here, so every thread
+// this process starts gets a stack that holds it (address space only; pages
+// are committed as they are touched).
+constexpr size_t kThreadStackBytes = size_t{256} << 20;
+
+void UseDeepThreadStacks() {
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) return;
+  if (pthread_attr_setstacksize(&attr, kThreadStackBytes) == 0) pthread_setattr_default_np(&attr);
+  pthread_attr_destroy(&attr);
+}
+
 int Fail(const std::string& msg) {
   std::cerr << "vmrelease-apiserver: " << msg << "\n";
   return 2;
@@ -43,6 +58,7 @@ int Fail(const std::string& msg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  UseDeepThreadStacks();  // before any thread starts
   CLI::App app{"Local in-memory Kubernetes API server for vmrelease tests and demos"};
   std::string listen = "127.0.0.1:0";
   std::string kubeconfig_out, crds, token, auth = "token", bookmark = "5s", latency = "0",

@@ -372,5 +372,16 @@ TEST(ManifestTest, OrderedVariantKeepsKeyOrder) {
   EXPECT_EQ((*docs)[0].dump(), R"({"zeta":1,"alpha":{"y":2,"b":3}})");
 }
 
+TEST(ManifestTest, RefusesControlCharactersInsteadOfHanging) {
+  // A release manifest with NUL and ^A bytes made yaml-cpp 0.7 loop forever (object_fuzz).
+  const std::string text = std::string("publish:\n  blob:\n    accountUrl: http://127") + '\x01' +
+                           std::string(2, '\0') + "\x12.0.0.1:10000/x\n";
+  auto docs = ParseYamlDocuments(text);
+  ASSERT_FALSE(docs.ok());
+  EXPECT_NE(docs.status().message().find("control characters are not allowed"), std::string::npos)
+      << docs.status().message();
+  EXPECT_TRUE(ParseYamlDocuments("a: \"tab\there\"\r\nb: 1\n").ok());
+}
+
 }  // namespace
 }  // namespace vmrelease::api

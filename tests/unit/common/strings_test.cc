@@ -55,6 +55,16 @@ TEST(JsonDepthTest, MeasuresWithoutRecursion) {
   EXPECT_EQ(*where, "spec.x[0][0][0]");
 }
 
+TEST(JsonDepthTest, CountsTextNestingOutsideStrings) {
+  EXPECT_EQ(JsonTextDepth("1"), 0u);
+  EXPECT_EQ(JsonTextDepth(R"({"a":[1,{"b":[]}]})"), 4u);
+  // Brackets inside strings (escaped quotes included) do not count.
+  EXPECT_EQ(JsonTextDepth(R"({"a":"[[[{\"[[["})"), 1u);
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  EXPECT_EQ(JsonTextDepth(deep), 200000u);
+  EXPECT_EQ(JsonTextDepth(deep, 10000), 10001u);
+}
+
 TEST(JsonDepthTest, NamesTheFieldPath) {
   const auto j = nlohmann::json::parse(R"({"spec":{"ok":{"a":1},"deep":{"x":[{"y":{"z":1}}]}}})");
   EXPECT_EQ(JsonDepth(j), 7u);
