@@ -150,7 +150,8 @@ TEST(PrinterColumnsTest, GetShowsTheColumnsWithStatusValues) {
   std::string wide = Ok({"get", "ir", "-o", "wide"});
   EXPECT_TRUE(std::regex_search(
       wide,
-      std::regex(R"(^NAME\s+IMAGE\s+VERSION\s+PHASE\s+READY\s+AGE\s+REASON\s+GALLERY-VERSION\n)")))
+      std::regex(
+          R"(^NAME\s+IMAGE\s+VERSION\s+PHASE\s+READY\s+AGE\s+REASON\s+GALLERY-VERSION\s+PINNED-BY\n)")))
       << wide;
   EXPECT_NE(wide.find("/versions/1.3.0"), std::string::npos) << wide;
 

@@ -50,7 +50,9 @@ Reply PutDisk(FakeArm::State& s, const ArmPath& p, const nlohmann::json& request
     return ErrorReply(400, "InvalidParameter",
                       "createOption Import requires creationData.sourceUri and "
                       "creationData.storageAccountId.");
-  if (auto* existing = Find(s, p.Id()); existing && !existing->pending_op.empty())
+  // Azure finishes an operation whether or not anyone polls it: a caller that lost the
+  // operation (a crash) and asks again counts as time passing, so it is not busy forever.
+  if (auto* existing = s.FindObserved(Lower(p.Id())); existing && !existing->pending_op.empty())
     return ErrorReply(409, "AnotherOperationInProgress", "Another operation is in progress.");
   nlohmann::json body = request;
   body["id"] = p.Id();
@@ -344,7 +346,9 @@ Reply PutRunCommand(FakeArm::State& s, const ArmPath& p, const nlohmann::json& r
     return ErrorReply(400, "InvalidParameter",
                       "Run command source must set script, scriptUri or commandId.");
   const std::string key = Lower(p.Id());
-  if (auto* existing = Find(s, p.Id()); existing && !existing->pending_op.empty())
+  // Azure finishes an operation whether or not anyone polls it: a caller that lost the
+  // operation (a crash) and asks again counts as time passing, so it is not busy forever.
+  if (auto* existing = s.FindObserved(Lower(p.Id())); existing && !existing->pending_op.empty())
     return ErrorReply(409, "AnotherOperationInProgress", "Another operation is in progress.");
   nlohmann::json body = ExampleBody("VirtualMachineRunCommand_CreateOrUpdate.json");
   body["id"] = p.Id();
