@@ -5,6 +5,7 @@
 #include "controller/kube/conditions.h"
 #include "controller/kube/errors.h"
 #include "controller/kube/patch.h"
+#include "controller/kube/stall.h"
 #include "controller/pin/export.h"
 
 namespace vmrelease::pin {
@@ -78,47 +79,16 @@ std::vector<kube::ObjectPtr> Reconciler::OfImage(const kube::Store& store, const
   return out;
 }
 
-bool Reconciler::CacheBehindOwnWrite(const std::string& key, const kube::Json& obj) {
-  std::lock_guard g(mu_);
-  auto it = own_writes_.find(key);
-  if (it == own_writes_.end()) return false;
-  if (kube::ResourceVersion(obj) == it->second.based_on &&
-      o_.clock.Now() - it->second.at < std::chrono::seconds(5))
-    return true;
-  own_writes_.erase(it);
-  return false;
-}
-
-void Reconciler::RememberWrite(const std::string& key, const kube::Json& base) {
-  std::lock_guard g(mu_);
-  own_writes_[key] = {kube::ResourceVersion(base), o_.clock.Now()};
-}
-
 kube::ReconcileResult Reconciler::StallRaw(const kube::Json& obj, const std::string& message) {
+  // The object cannot be handled as an EnvironmentPin: say so without copying it.
   const kube::ObjectRef ref = kube::ObjectRef::FromObject(obj);
   if (kube::IsDeleting(obj)) return kube::Action::AwaitChange();
-  const kube::Json* conds = kube::Find(obj, {"status", "conditions"});
-  auto stalled = conds ? kube::FindCondition(*conds, api::kConditionStalled) : std::nullopt;
-  const std::string msg = message.substr(0, 4096);
-  if (stalled && stalled->status == "True" && stalled->reason == reason::kInvalidSpec &&
-      stalled->message == msg)
-    return kube::Action::AwaitChange();
-  const std::string now = api::FormatTime(o_.clock.WallNow());
-  const int64_t gen = kube::Generation(obj);
-  kube::Json cond = kube::Json::array();
-  for (const char* type : {api::kConditionReady, api::kConditionStalled}) {
-    const bool is_stalled = std::string(type) == api::kConditionStalled;
-    cond.push_back({{"type", type},
-                    {"status", is_stalled ? "True" : "False"},
-                    {"observedGeneration", gen},
-                    {"lastTransitionTime", now},
-                    {"reason", reason::kInvalidSpec},
-                    {"message", msg}});
-  }
-  kube::Json patch = {{"metadata", {{"resourceVersion", kube::ResourceVersion(obj)}}},
-                      {"status", {{"observedGeneration", gen}, {"conditions", cond}}}};
-  auto written = o_.client.PatchStatus(o_.type, ref, kube::PatchType::kMerge, patch);
+  const std::string msg = log::Redact(message);
+  auto written = kube::WriteRawStall(
+      o_.client, o_.type, obj,
+      {.reason = reason::kInvalidSpec, .message = msg, .now = api::FormatTime(o_.clock.WallNow())});
   if (!written.ok()) return written.status();
+  if (!*written) return kube::Action::AwaitChange();
   log::Warn(kLogger, "pin stalled: it cannot be processed", {{"pin", ref.Key()}, {"error", msg}});
   if (o_.publish_event)
     o_.publish_event({.regarding = kube::ObjectReference::To(obj),
@@ -134,11 +104,11 @@ kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
   const kube::ObjectPtr obj = o_.pins.Get(ref);
   if (!obj) {
     metrics_.ForgetPin(ref.ns, ref.name);
-    std::lock_guard g(mu_);
-    own_writes_.erase(ref.Key());
+    own_writes_.Forget(ref.Key());
     return kube::Action::AwaitChange();
   }
-  if (CacheBehindOwnWrite(ref.Key(), *obj)) return kube::Action::RequeueAfter(kCacheCatchUp);
+  if (own_writes_.CacheBehind(ref.Key(), *obj, o_.clock.Now()))
+    return kube::Action::RequeueAfter(kCacheCatchUp);
   // 2. What cannot be handled; deleting.
   if (auto where = FindDeeperThan(*obj, kMaxObjectDepth, "")) {
     return StallRaw(*obj, *where + ": nested deeper than " + std::to_string(kMaxObjectDepth) +
@@ -248,7 +218,7 @@ kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
     auto written = o_.client.PatchStatus(o_.type, ref, kube::PatchType::kMerge, patch);
     if (!written.ok())
       return kube::ReconcileError::Transient(written.status().WithContext("writing status"));
-    RememberWrite(ref.Key(), *obj);
+    own_writes_.Remember(ref.Key(), *obj, o_.clock.Now());
     wrote_status = true;
     if (o_.publish_event) {
       const kube::ObjectReference regarding = kube::ObjectReference::To(*written);

@@ -38,6 +38,7 @@
 #include "controller/kube/client.h"
 #include "controller/kube/controller.h"
 #include "controller/kube/events.h"
+#include "controller/kube/own_writes.h"
 #include "controller/kube/store.h"
 #include "controller/pin/metrics.h"
 #include "controller/pin/resolve.h"
@@ -68,17 +69,10 @@ class Reconciler final : public kube::Reconciler {
   kube::ReconcileResult StallRaw(const kube::Json& obj, const std::string& message);
   std::vector<kube::ObjectPtr> OfImage(const kube::Store& store, const std::string& ns,
                                        const std::string& image) const;
-  bool CacheBehindOwnWrite(const std::string& key, const kube::Json& obj);
-  void RememberWrite(const std::string& key, const kube::Json& base);
 
   ReconcilerOptions o_;
   PinMetrics& metrics_;
-  std::mutex mu_;
-  struct OwnWrite {
-    std::string based_on;  // the resourceVersion our last write replaced
-    TimePoint at;
-  };
-  std::map<std::string, OwnWrite> own_writes_;
+  kube::OwnWrites own_writes_;  // never act on a cache older than our own last write
 };
 
 // Wakes the pin controller for what a pin's resolution depends on: every

@@ -6,6 +6,7 @@
 #include "controller/kube/errors.h"
 #include "controller/kube/finalizer.h"
 #include "controller/kube/patch.h"
+#include "controller/kube/stall.h"
 
 namespace vmrelease::release {
 namespace {
@@ -77,29 +78,16 @@ kube::ReconcileResult Reconciler::StallRaw(const kube::Json& obj, const std::str
     }
     return kube::Action::AwaitChange();
   }
-  const kube::Json* conds = kube::Find(obj, {"status", "conditions"});
-  auto stalled = conds ? kube::FindCondition(*conds, api::kConditionStalled) : std::nullopt;
   const std::string msg = TailForStatus(message, 4096);
-  if (stalled && stalled->status == "True" && stalled->reason == reason::kInvalidSpec &&
-      stalled->message == msg)
-    return kube::Action::AwaitChange();
-  const std::string now = api::FormatTime(o_.env.clock->WallNow());
-  const int64_t gen = kube::Generation(obj);
-  kube::Json cond = kube::Json::array();
-  for (const char* type : {api::kConditionReady, api::kConditionStalled}) {
-    const bool is_stalled = std::string(type) == api::kConditionStalled;
-    cond.push_back({{"type", type},
-                    {"status", is_stalled ? "True" : "False"},
-                    {"observedGeneration", gen},
-                    {"lastTransitionTime", now},
-                    {"reason", reason::kInvalidSpec},
-                    {"message", msg}});
-  }
-  kube::Json patch = {{"metadata", {{"resourceVersion", kube::ResourceVersion(obj)}}},
-                      {"status", {{"observedGeneration", gen}, {"conditions", cond}}}};
-  if (!kube::Find(obj, {"status", "phase"})) patch["status"]["phase"] = "Pending";
-  auto written = o_.client.PatchStatus(o_.type, ref, kube::PatchType::kMerge, patch);
+  kube::Json first_phase = kube::Json::object();
+  if (!kube::Find(obj, {"status", "phase"})) first_phase["phase"] = "Pending";
+  auto written = kube::WriteRawStall(o_.client, o_.type, obj,
+                                     {.reason = reason::kInvalidSpec,
+                                      .message = msg,
+                                      .now = api::FormatTime(o_.env.clock->WallNow()),
+                                      .extra_status = std::move(first_phase)});
   if (!written.ok()) return written.status();
+  if (!*written) return kube::Action::AwaitChange();
   log::Warn(kLogger, "release stalled: it cannot be processed",
             {{"release", ref.Key()}, {"error", msg}});
   if (o_.publish_event)
@@ -111,34 +99,16 @@ kube::ReconcileResult Reconciler::StallRaw(const kube::Json& obj, const std::str
   return kube::ReconcileError::Stalled(InvalidArgumentError(msg));
 }
 
-bool Reconciler::CacheBehindOwnWrite(const std::string& key, const kube::Json& obj) {
-  std::lock_guard g(mu_);
-  auto it = own_writes_.find(key);
-  if (it == own_writes_.end()) return false;
-  // A write the server answered as a no-op keeps the resourceVersion: stop
-  // waiting after a while rather than forever.
-  if (kube::ResourceVersion(obj) == it->second.based_on &&
-      o_.env.clock->Now() - it->second.at < std::chrono::seconds(5))
-    return true;
-  own_writes_.erase(it);
-  return false;
-}
-
-void Reconciler::RememberWrite(const std::string& key, const kube::Json& base) {
-  std::lock_guard g(mu_);
-  own_writes_[key] = {kube::ResourceVersion(base), o_.env.clock->Now()};
-}
-
 kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
   const kube::ObjectPtr obj = o_.releases.Get(ref);
   if (!obj) {
     o_.env.metrics->ForgetRelease(ref.ns, ref.name);
-    std::lock_guard g(mu_);
-    own_writes_.erase(ref.Key());
+    own_writes_.Forget(ref.Key());
     return kube::Action::AwaitChange();
   }
   // 1b. Never act on a state older than what this process last wrote.
-  if (CacheBehindOwnWrite(ref.Key(), *obj)) return kube::Action::RequeueAfter(kCacheCatchUp);
+  if (own_writes_.CacheBehind(ref.Key(), *obj, o_.env.clock->Now()))
+    return kube::Action::RequeueAfter(kCacheCatchUp);
   // 2. What cannot be handled safely is refused before anything copies it.
   if (auto where = FindDeeperThan(*obj, kMaxObjectDepth, "")) {
     return StallRaw(*obj, *where + ": nested deeper than " + std::to_string(kMaxObjectDepth) +
@@ -189,7 +159,7 @@ kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
   if (!kube::HasFinalizer(*obj, kFinalizer)) {
     auto added = kube::AddFinalizer(o_.client, o_.type, *obj, kFinalizer);
     if (!added.ok()) return added.status();
-    RememberWrite(ref.Key(), *obj);
+    own_writes_.Remember(ref.Key(), *obj, o_.env.clock->Now());
     return kube::Action::AwaitChange();  // the update brings the next reconcile
   }
   // 5. A requested retry of a Failed release.
@@ -365,7 +335,7 @@ kube::ReconcileResult Reconciler::Finish(ReleaseContext& ctx, const kube::Json& 
       // A stale cache (conflict) or a blip: nothing was lost, the next run redoes it.
       return kube::ReconcileError::Transient(written.status().WithContext("writing status"));
     }
-    RememberWrite(kube::ObjectRef::FromObject(obj).Key(), obj);
+    own_writes_.Remember(kube::ObjectRef::FromObject(obj).Key(), obj, o_.env.clock->Now());
     if (o_.publish_event) {
       const kube::ObjectReference regarding = kube::ObjectReference::To(*written);
       for (PendingEvent& e : ctx.events)

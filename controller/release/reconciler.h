@@ -33,6 +33,7 @@
 
 #include "controller/kube/controller.h"
 #include "controller/kube/events.h"
+#include "controller/kube/own_writes.h"
 #include "controller/kube/store.h"
 #include "controller/release/steps.h"
 
@@ -63,9 +64,6 @@ class Reconciler final : public kube::Reconciler {
                                std::optional<api::ReleaseStep> step);
   void Summarize(ReleaseContext& ctx, const StepResult& result);
   void ObservePhaseChange(ReleaseContext& ctx, api::ReleasePhase from, api::ReleasePhase to);
-  // Whether the store still holds the version of `obj` that our last status
-  // write replaced (the watch has not delivered our own write yet).
-  bool CacheBehindOwnWrite(const kube::ObjectRef& ref, const kube::Json& obj);
 
   ReconcilerOptions o_;
   Steps steps_;
@@ -75,13 +73,7 @@ class Reconciler final : public kube::Reconciler {
   // The informer cache lags our own writes. After a write based on resourceVersion
   // R, a reconcile that still sees R would act on a status we already replaced (and
   // repeat or undo side effects before its own write is refused): it waits instead.
-  struct OwnWrite {
-    std::string based_on;  // the resourceVersion the write replaced
-    TimePoint at;
-  };
-  std::map<std::string, OwnWrite> own_writes_;  // key → last write
-  bool CacheBehindOwnWrite(const std::string& key, const kube::Json& obj);
-  void RememberWrite(const std::string& key, const kube::Json& base);
+  kube::OwnWrites own_writes_;
 };
 
 }  // namespace vmrelease::release
