@@ -27,7 +27,7 @@ size_t JsonDepth(const nlohmann::json& j, size_t limit) {
   return deepest;
 }
 
-size_t JsonTextDepth(std::string_view text, size_t limit) {
+size_t JsonTextDepth(std::string_view text, size_t limit, char* culprit) {
   size_t open = 0, deepest = 0;
   bool in_string = false, escaped = false;
   for (char c : text) {
@@ -45,7 +45,10 @@ size_t JsonTextDepth(std::string_view text, size_t limit) {
       in_string = true;
     } else if (c == '[' || c == '{') {
       if (++open > deepest) deepest = open;
-      if (deepest > limit) return limit + 1;
+      if (deepest > limit) {
+        if (culprit) *culprit = c;
+        return limit + 1;
+      }
     } else if ((c == ']' || c == '}') && open > 0) {
       --open;
     }

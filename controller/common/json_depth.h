@@ -33,7 +33,9 @@ size_t JsonDepth(const nlohmann::json& j, size_t limit = static_cast<size_t>(-1)
 // open at once outside strings, without parsing; stops counting (and returns
 // `limit + 1`) as soon as the count exceeds `limit`. Text that is not valid
 // JSON gets some count; the parser refuses it afterwards.
-size_t JsonTextDepth(std::string_view text, size_t limit = static_cast<size_t>(-1));
+// `culprit`, when given, receives the bracket that went past `limit`.
+size_t JsonTextDepth(std::string_view text, size_t limit = static_cast<size_t>(-1),
+                     char* culprit = nullptr);
 
 // The field path (e.g. "spec.build.job.template.spec.a[0].b", starting from
 // `base`; at most the first `kMaxObjectDepth` + 1 segments) of the first value

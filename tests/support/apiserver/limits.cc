@@ -11,31 +11,9 @@ ApiError RequestEntityTooLarge() {
 }
 
 std::optional<ApiError> CheckJsonDepth(std::string_view body, const std::string& kind) {
-  if (JsonTextDepth(body, kMaxJsonNesting) <= kMaxJsonNesting) return std::nullopt;
   // The bracket that went one level too deep, as Go's scanner names it.
-  size_t open = 0;
   char culprit = '{';
-  bool in_string = false, escaped = false;
-  for (char c : body) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++open > kMaxJsonNesting) {
-        culprit = c;
-        break;
-      }
-    } else if ((c == ']' || c == '}') && open > 0) {
-      --open;
-    }
-  }
+  if (JsonTextDepth(body, kMaxJsonNesting, &culprit) <= kMaxJsonNesting) return std::nullopt;
   // apiserver's transformDecodeError: the kind, the decoder's error, the first 30 bytes.
   std::string summary(body.substr(0, 30));
   if (body.size() > 30) summary += " ...";
