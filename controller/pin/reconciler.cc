@@ -203,10 +203,13 @@ kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
             "no resolution yet: " + d.message, "no resolution yet: " + d.stable_message, gen, now);
   }
   const api::Condition* new_ready = api::FindCondition(status.conditions, api::kConditionReady);
+  // A pin waiting for its release warns once; the release's own Events show its phases
+  // (the message, which names the phase, still changes in status).
+  const bool message_matters = new_ready && new_ready->reason != api::kReasonReleaseNotReady;
   const bool ready_changed =
-      new_ready &&
-      (!old_ready || old_ready_copy.status != new_ready->status ||
-       old_ready_copy.reason != new_ready->reason || old_ready_copy.message != new_ready->message);
+      new_ready && (!old_ready || old_ready_copy.status != new_ready->status ||
+                    old_ready_copy.reason != new_ready->reason ||
+                    (message_matters && old_ready_copy.message != new_ready->message));
   if (ready_changed && new_ready->status != ConditionStatus::kTrue)
     events.push_back({kube::EventType::kWarning, ready_reason, "Resolve", new_ready->message});
 

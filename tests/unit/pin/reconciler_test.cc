@@ -228,6 +228,21 @@ TEST_F(PinReconcilerTest, RevocationKeepsThePinWarnsOnceAndRaisesTheMetric) {
   EXPECT_FALSE(metrics_.last["dev"].revoked);
 }
 
+TEST_F(PinReconcilerTest, WaitingForAReleaseWarnsOnceNotAtEveryPhase) {
+  PutPin("dev", "dev", {{"version", "1.0.0"}});
+  for (const char* phase : {"Pending", "Building", "Staging", "Validating", "Publishing"}) {
+    PutRelease("1.0.0", phase);
+    ASSERT_TRUE(Run("dev").ok());
+    EXPECT_EQ(ReadyReason("dev"), "ReleaseNotReady");
+    EXPECT_NE(Pin("dev").dump().find(std::string("phase ") + phase), std::string::npos)
+        << "the status still names the phase";
+  }
+  EXPECT_EQ(EventsWith("ReleaseNotReady", kube::EventType::kWarning), 1);
+  PutRelease("1.0.0", "Released");
+  ASSERT_TRUE(Run("dev").ok());
+  EXPECT_EQ(Pin("dev")["status"]["resolved"]["version"], "1.0.0");
+}
+
 TEST_F(PinReconcilerTest, AGateRequeuesForTheMomentItOpens) {
   PutRelease("1.0.0");
   PutRelease("1.1.0");
