@@ -277,6 +277,10 @@ Status JobController::DeletePod(const Json& job, const Json& pod, bool remove_fi
 ReconcileResult JobController::LetPodsGo(const Json& job,
                                          const std::vector<kube::ObjectPtr>& pods) {
   const bool deleting = kube::IsDeleting(job);
+  {
+    std::lock_guard lock(mu_);
+    counted_.erase(kube::Uid(job));
+  }
   for (const auto& p : pods) {
     const std::string phase = Phase(*p);
     const bool terminal = phase == "Succeeded" || phase == "Failed";
@@ -323,6 +327,11 @@ ReconcileResult JobController::Reconcile(const kube::ObjectRef& ref) {
   // --- what the Pods say
   std::set<std::string> unc_ok = UidSet(status, "succeeded");
   std::set<std::string> unc_fail = UidSet(status, "failed");
+  std::set<std::string> counted;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = counted_.find(uid); it != counted_.end()) counted = it->second;
+  }
   std::vector<kube::ObjectPtr> active, terminating;
   int ready = 0, restarts = 0;
   std::optional<WallTime> last_failure;
@@ -330,7 +339,7 @@ ReconcileResult JobController::Reconcile(const kube::ObjectRef& ref) {
     const std::string phase = Phase(*p);
     const std::string puid = kube::Uid(*p);
     if (phase == "Succeeded" || phase == "Failed") {
-      if (HasFinalizer(*p) && !unc_ok.count(puid) && !unc_fail.count(puid))
+      if (HasFinalizer(*p) && !unc_ok.count(puid) && !unc_fail.count(puid) && !counted.count(puid))
         (phase == "Succeeded" ? unc_ok : unc_fail).insert(puid);
       if (phase == "Failed") {
         auto t = FinishedAt(*p);
@@ -480,7 +489,10 @@ ReconcileResult JobController::Reconcile(const kube::ObjectRef& ref) {
   if (!unc_ok.empty() || !unc_fail.empty()) {
     for (const auto& p : pods) {
       const std::string puid = kube::Uid(*p);
-      if (unc_ok.count(puid) || unc_fail.count(puid)) RETURN_IF_ERROR(RemoveFinalizer(*p));
+      if (!unc_ok.count(puid) && !unc_fail.count(puid)) continue;
+      RETURN_IF_ERROR(RemoveFinalizer(*p));
+      std::lock_guard lock(mu_);
+      counted_[uid].insert(puid);
     }
     next["succeeded"] = succeeded;
     next["failed"] = failed;

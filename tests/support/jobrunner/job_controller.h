@@ -87,6 +87,9 @@ class JobController final : public kube::Reconciler {
   std::mutex mu_;
   std::map<std::string, std::map<std::string, TimePoint>> expected_;  // job uid -> pod names
   std::set<std::string> warned_indexed_;
+  // Finished Pods already counted whose finalizer removal the Pod cache may not show yet
+  // (the Job controller's finalizer-removal expectations): never counted twice.
+  std::map<std::string, std::set<std::string>> counted_;  // job uid -> pod uids
 };
 
 }  // namespace vmrelease::jobrunner
