@@ -182,10 +182,21 @@ TEST(ControllerBinaryTest, ObservesBothKindsServesMetricsAndStopsCleanly) {
     }
   }
   ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  // The edit is seen: a reconcile of generation 2. (Not "of the update's resourceVersion":
+  // the reconciler's own status write can land between the update and the worker's read,
+  // and the worker then rightly starts from the newer object.)
+  const int64_t want_generation = (*updated)["metadata"].value("generation", int64_t{0});
+  ASSERT_EQ(want_generation, 2);
   ASSERT_TRUE(WaitFor(
       [&] {
-        return Contains(Observed(*ctl), "ImageRelease/default/sql-server-baseline-1.3.0@" +
-                                            kube::ResourceVersion(*updated));
+        for (const Json& l : ctl->Find("reconcile started")) {
+          if (l.value("controller", "") == "imagerelease" &&
+              l.value("name", "") == "sql-server-baseline-1.3.0" &&
+              l.value("generation", int64_t{0}) == want_generation) {
+            return true;
+          }
+        }
+        return false;
       },
       seconds(30)))
       << ctl->log();
