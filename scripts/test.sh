@@ -44,7 +44,8 @@ fi
 if has_stage asan; then
   stage "ASan+UBSan build (clang) with fuzzers"
   CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-    -DVMRELEASE_BUILD_BENCH=OFF -DVMRELEASE_FUZZ=ON -DVMRELEASE_SANITIZE=address,undefined >/dev/null
+    -DVMRELEASE_BUILD_BENCH=OFF -DVMRELEASE_BUILD_E2E=OFF -DVMRELEASE_FUZZ=ON \
+    -DVMRELEASE_SANITIZE=address,undefined >/dev/null
   ninja -C build-asan -j"$JOBS"
   stage "unit + integration tests + fuzzers (ASan+UBSan)"
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
@@ -57,7 +58,7 @@ fi
 if has_stage tsan; then
   stage "ThreadSanitizer build (clang) of the threaded runtime"
   CC=clang CXX=clang++ cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
-    -DVMRELEASE_BUILD_BENCH=OFF -DVMRELEASE_SANITIZE=thread >/dev/null
+    -DVMRELEASE_BUILD_BENCH=OFF -DVMRELEASE_BUILD_E2E=OFF -DVMRELEASE_SANITIZE=thread >/dev/null
   # Only the tests labelled "tsan" (work queue, store, watcher, runner, clock, upload) are built and run.
   mapfile -t tsan_tests < <(ctest --test-dir build-tsan -N -L tsan | awk '/Test +#/{print $3}')
   if [ ${#tsan_tests[@]} -gt 0 ]; then
