@@ -94,6 +94,9 @@ StepResult JobBuildBackend::Build(ReleaseContext& ctx) {
         return StepResult::Wait(ctx.env.local_poll_interval, "waiting for an old Job to go");
       return Start(ctx);
     }
+    // Our own timeout deleted it (a reconcile whose status write was lost): still a timeout.
+    const WallTime started = api::ParseTime(*b.started_at).value_or(ctx.now);
+    if (ctx.now - started >= ctx.release.spec.build.TimeoutOrDefault()) return TimedOut(ctx);
     b.completed_at = ctx.Now();
     return StepResult::Failed(reason::kBuildFailed,
                               "the build Job " + ctx.names.job +
