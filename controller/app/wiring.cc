@@ -201,6 +201,7 @@ StatusOr<std::unique_ptr<Wiring>> Wiring::Create(const Options& options, kube::K
 release::Backends Wiring::backends() {
   release::Backends b;
   b.build["local"] = &local_build_;
+  b.build["job"] = &job_build_;
   b.validation["local"] = &local_validation_;
   b.validation["vm"] = &vm_validation_;
   return b;

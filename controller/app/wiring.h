@@ -25,6 +25,7 @@
 #include "controller/azure/credential_chain.h"
 #include "controller/kube/client.h"
 #include "controller/metrics/product_metrics.h"
+#include "controller/release/job_build.h"
 #include "controller/release/local_build.h"
 #include "controller/release/local_validation.h"
 #include "controller/release/steps.h"
@@ -89,6 +90,7 @@ class Wiring {
   std::unique_ptr<ReleasePublishers> publishers_;
   std::unique_ptr<release::TaskRunner> tasks_;
   release::LocalBuildBackend local_build_;
+  release::JobBuildBackend job_build_;
   release::LocalValidationBackend local_validation_;
   release::VmValidationBackend vm_validation_;
   release::Environment env_;

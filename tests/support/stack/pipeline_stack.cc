@@ -69,7 +69,8 @@ std::string LeakReport::ToString() const {
     return "[" + s + "]";
   };
   return "VMs " + list(vms) + " NICs " + list(nics) + " disks " + list(disks) + " staging blobs " +
-         list(staging_blobs) + " processes " + list(processes) + " gallery versions " +
+         list(staging_blobs) + " processes " + list(processes) + " Jobs " + list(jobs) + " Pods " +
+         list(pods) + " Secrets " + list(secrets) + " gallery versions " +
          std::to_string(gallery_versions);
 }
 
@@ -99,12 +100,18 @@ StatusOr<std::unique_ptr<PipelineStack>> PipelineStack::Start(Options options) {
                    azure::SharedKeySigner::Create(kAzuriteAccount, kAzuriteKey));
   ASSIGN_OR_RETURN(s->blobs_, azure::BlobClient::Create({.account_url = s->azurite_->account_url()},
                                                         azure::SharedKeyAuth(std::move(signer))));
+  if (s->options_.job_runner) {
+    ASSIGN_OR_RETURN(s->job_runner_,
+                     JobRunnerProcess::Start({.kubeconfig = s->api_->kubeconfig(),
+                                              .extra_args = s->options_.job_runner_args}));
+  }
   if (s->options_.start_controller) RETURN_IF_ERROR(s->StartController());
   return s;
 }
 
 PipelineStack::~PipelineStack() {
   StopController(SIGTERM);
+  job_runner_.reset();  // stops the runner and the containers it started
   // Local runs of this stack must not outlive it (a failed test may leave some).
   for (const std::string& p : ProcessesMentioning(work_dir_)) {
     const int pid = std::atoi(p.c_str());
@@ -180,6 +187,19 @@ Json PipelineStack::Release(const ReleaseSpecOptions& o) const {
   for (const auto& [name, script] : o.checks)
     checks.push_back({{"name", name}, {"script", script}});
   Json validation = {{"checks", checks}, {"timeout", "10m"}};
+  // A Pod template running a script of tests/testdata/pipeline (the job runner
+  // runs the first container's command on this machine; the image is not pulled).
+  auto job_template = [&](const std::string& script, const Json& env) {
+    Json env_list = Json::array();
+    for (const auto& [k, v] : env.items()) env_list.push_back({{"name", k}, {"value", v}});
+    return Json{{"metadata", {{"labels", {{"app.kubernetes.io/name", "vmrelease-e2e"}}}}},
+                {"spec",
+                 {{"containers",
+                   {{{"name", "main"},
+                     {"image", "registry.example/vmrelease-e2e:1"},
+                     {"command", {SourceDir() + "/tests/testdata/pipeline/" + script}},
+                     {"env", env_list}}}}}}};
+  };
   if (o.validation == "vm") {
     validation["vm"] = {{"location", kGalleryLocation},
                         {"size", "Standard_D2s_v5"},
@@ -212,8 +232,11 @@ Json PipelineStack::Release(const ReleaseSpecOptions& o) const {
             {"changelog", {{{"kind", "Feature"}, {"summary", "version " + o.version}}}},
             {"source",
              {{"platformImage", {{"publisher", "Debian"}, {"offer", "debian-12"}, {"sku", "12"}}}}},
-            {"build",
-             {{"local", {{"command", {"build-disk"}}, {"env", build_env}}}, {"timeout", "10m"}}},
+            {"build", o.build == "job"
+                          ? Json{{"job", {{"template", job_template("job-build-disk", build_env)}}},
+                                 {"timeout", o.build_timeout}}
+                          : Json{{"local", {{"command", {"build-disk"}}, {"env", build_env}}},
+                                 {"timeout", o.build_timeout}}},
             {"validation", validation},
             {"publish", publish},
             {"retention", retention}}}};
@@ -335,6 +358,22 @@ LeakReport PipelineStack::Leaks() {
   auto staged = blobs_->ListBlobs("vmrelease-staging");
   if (staged.ok()) r.staging_blobs = *staged;
   r.processes = ProcessesMentioning(work_dir_);
+  if (job_runner_) {
+    for (std::string& p : ProcessesMentioning(job_runner_->work_dir() + "/pods/"))
+      r.processes.push_back(std::move(p));
+  }
+  // Jobs, Pods and Secrets a job backend made (they carry the release uid label).
+  auto ours = [&](const kube::ResourceType& type, std::vector<std::string>* out) {
+    auto list = client_->List(type, {.label_selector = "vmrelease.io/release-uid"});
+    if (!list.ok()) {
+      out->push_back("(list failed: " + list.status().ToString() + ")");
+      return;
+    }
+    for (const Json& o : list->items) out->push_back(kube::Name(o));
+  };
+  ours({"batch", "v1", "jobs", "Job", true}, &r.jobs);
+  ours({"", "v1", "pods", "Pod", true}, &r.pods);
+  ours(kube::SecretResource(), &r.secrets);
   return r;
 }
 

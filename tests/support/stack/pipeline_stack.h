@@ -31,6 +31,7 @@
 #include "tests/support/apiserver/fixture.h"
 #include "tests/support/azurite/azurite.h"
 #include "tests/support/fake_arm/fake_arm.h"
+#include "tests/support/jobrunner/fixture.h"
 #include "tests/support/stack/controller_process.h"
 #include "tests/support/testing/process.h"
 
@@ -50,6 +51,8 @@ struct ReleaseSpecOptions {
   std::string image = "app";
   std::string version = "1.0.0";
   std::string validation = "local";  // local | vm
+  std::string build = "local";       // local | job (job-build-disk, run by the job runner)
+  std::string build_timeout = "10m";
   bool gallery = false;
   bool blob = true;
   std::vector<std::string> regions = {"westeurope"};
@@ -67,10 +70,12 @@ struct LeakReport {
   std::vector<std::string> vms, nics, disks, run_commands;
   std::vector<std::string> staging_blobs;  // left in the staging container
   std::vector<std::string> processes;      // local build/check processes still running
+  // Kubernetes objects of the job backends (labelled with a release uid).
+  std::vector<std::string> jobs, pods, secrets;
   int gallery_versions = 0;
   bool clean() const {
     return vms.empty() && nics.empty() && disks.empty() && staging_blobs.empty() &&
-           processes.empty();
+           processes.empty() && jobs.empty() && pods.empty() && secrets.empty();
   }
   std::string ToString() const;
 };
@@ -85,6 +90,10 @@ class PipelineStack {
     Env controller_env;
     bool start_controller = true;
     std::string log_level = "info";
+    // Starts build/bin/vmrelease-job-runner (tests/support/jobrunner) against the
+    // local API server: it runs the Jobs of the job backends as local processes.
+    bool job_runner = false;
+    std::vector<std::string> job_runner_args = {"--pod-failure-backoff", "0"};
   };
   static StatusOr<std::unique_ptr<PipelineStack>> Start(Options options);
   ~PipelineStack();
@@ -95,6 +104,7 @@ class PipelineStack {
   kube::RestClient& client() { return *client_; }
   azure::BlobClient& blobs() { return *blobs_; }  // the Azurite account, Shared Key
   itest::ControllerProcess* controller() { return controller_.get(); }
+  JobRunnerProcess* job_runner() { return job_runner_.get(); }
   const std::string& work_dir() const { return work_dir_; }
   const std::string& marker_dir() const { return marker_dir_; }
 
@@ -148,6 +158,7 @@ class PipelineStack {
   std::unique_ptr<kube::RestClient> client_;
   std::unique_ptr<azure::BlobClient> blobs_;
   std::unique_ptr<itest::ControllerProcess> controller_;
+  std::unique_ptr<JobRunnerProcess> job_runner_;
   std::string earlier_logs_;
 };
 

@@ -1,0 +1,170 @@
+// The `job` build backend end to end: the controller creates a Kubernetes Job
+// from the release's Pod template, the job runner (tests/support/jobrunner)
+// plays Job controller and kubelet and runs the container's command here
+// (job-build-disk: a raw disk made a fixed VHD with qemu-img, uploaded with
+// curl to VMRELEASE_OUTPUT_URL), and the release goes on from the staged VHD.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "controller/azure/sas.h"
+#include "controller/common/crypto.h"
+#include "tests/e2e/pipeline/pipeline_e2e_util.h"
+
+namespace vmrelease::testing {
+namespace {
+
+using Json = nlohmann::json;
+using namespace std::chrono_literals;
+
+bool HaveTools() {
+  return RunCommand({"sh", "-c", "command -v qemu-img && command -v curl"}).exit_code == 0;
+}
+
+std::unique_ptr<PipelineStack> NewJobStack() {
+  PipelineStack::Options o;
+  o.job_runner = true;
+  return NewFastStack(std::move(o));
+}
+
+// HTTP status of `curl` with these arguments (never printed: the URL holds a SAS).
+int CurlStatus(std::vector<std::string> args) {
+  std::vector<std::string> argv = {"curl", "-s",           "-o", "/dev/null",
+                                   "-w",   "%{http_code}", "-H", "x-ms-version: 2021-12-02"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const CommandResult out = RunCommand(argv);
+  if (out.exit_code != 0) return -1;
+  return std::atoi(out.out.c_str());
+}
+
+int PutPageBlob(const std::string& url) {
+  return CurlStatus({"-X", "PUT", "-H", "x-ms-blob-type: PageBlob", "-H",
+                     "x-ms-blob-content-length: 1024", "-H", "Content-Length: 0", url});
+}
+
+// The URL of another blob in the same container, with the same query (SAS).
+std::string OtherBlob(const std::string& url) {
+  const size_t q = url.find('?');
+  const std::string path = url.substr(0, q);
+  return path.substr(0, path.rfind('/')) + "/someone-else.vhd" + url.substr(q);
+}
+
+// Everything a user or an operator can see: status, Events, controller and runner logs.
+std::string Visible(PipelineStack& s, const std::string& name) {
+  std::string out = s.Summary(name);
+  for (const Json& e : s.Events(name)) out += e.dump();
+  out += s.ControllerLogs();
+  if (s.job_runner()) out += s.job_runner()->log();
+  return out;
+}
+
+TEST(JobBuildE2ETest, JobBuildReachesReleasedAndLeavesNothing) {
+  if (!HaveTools()) GTEST_SKIP() << "needs qemu-img and curl";
+  auto stack = NewJobStack();
+  ASSERT_NE(stack, nullptr);
+  PipelineStack& s = *stack;
+  const std::string url_file = s.marker_dir() + "/../output-url";
+  ReleaseSpecOptions o{.name = "app-2-0-0", .image = "app", .version = "2.0.0"};
+  o.build = "job";
+  o.build_env = {{"SAVE_OUTPUT_URL_TO", url_file}, {"DISK_MIB", "5"}};
+  ASSERT_TRUE(s.Create(s.Release(o)).ok());
+  std::string why;
+  Json r = s.WaitForPhase("app-2-0-0", "Released", 180s, &why);
+  ASSERT_FALSE(r.is_null()) << why << "\n" << s.ControllerLogs() << s.job_runner()->log();
+
+  const Json& st = r["status"];
+  EXPECT_EQ(StatusString(r, {"status", "build", "name"}).rfind("vmr-build-app-2-0-0-", 0), 0u)
+      << st["build"].dump();
+  EXPECT_EQ(st["build"].value("exitCode", -1), 0);
+  // (On success the kubelet gives no log tail: FallbackToLogsOnError applies to failures.)
+  // The published blob is the VHD the Job uploaded, verified and hashed by the controller.
+  auto blob = s.blobs().GetBlob({"images", "app/2.0.0.vhd"});
+  ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+  EXPECT_EQ(static_cast<int64_t>(blob->size()), 5 * 1024 * 1024 + 512);
+  EXPECT_EQ(Sha256Hex(*blob), st["artifact"]["sha256"]);
+  EXPECT_EQ(blob->substr(0, 19), "vmrelease-test-disk");
+  EXPECT_EQ(EventsWithReason(s, "app-2-0-0", "BuildStarted").size(), 1u);
+
+  // The Job, its Pod and its Secret are gone once the release moved on.
+  LeakReport leaks;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        leaks = s.Leaks();
+        return leaks.clean();
+      },
+      30s))
+      << leaks.ToString();
+
+  // The SAS the build got: never visible; it cannot read its blob nor write another one.
+  const std::string url = ReadFile(url_file);
+  ASSERT_NE(url.find("sig="), std::string::npos);
+  const std::string sig = url.substr(url.find("sig=") + 4, 20);
+  EXPECT_FALSE(Contains(Visible(s, "app-2-0-0"), sig)) << "the SAS leaked";
+  EXPECT_EQ(CurlStatus({url}), 403) << "the build's SAS can read";
+  EXPECT_EQ(PutPageBlob(OtherBlob(url)), 403) << "the build's SAS can write another blob";
+  EXPECT_FALSE(s.blobs().GetProperties({"vmrelease-staging", "default/someone-else.vhd"}).ok());
+}
+
+TEST(JobBuildE2ETest, FailingJobBuildFailsAtBuildingWithThePodsMessage) {
+  if (!HaveTools()) GTEST_SKIP() << "needs qemu-img and curl";
+  auto stack = NewJobStack();
+  ASSERT_NE(stack, nullptr);
+  PipelineStack& s = *stack;
+  ReleaseSpecOptions o{.name = "app-3-0-0", .image = "app", .version = "3.0.0"};
+  o.build = "job";
+  o.build_env = {{"BUILD_FAIL", "7"},
+                 {"BUILD_FAIL_MESSAGE", "packer: provisioner shell: apt-get exited 100"}};
+  ASSERT_TRUE(s.Create(s.Release(o)).ok());
+  std::string why;
+  Json r = s.WaitForPhase("app-3-0-0", "Failed", 120s, &why);
+  ASSERT_FALSE(r.is_null()) << why << "\n" << s.ControllerLogs();
+  const Json ready = ConditionOf(r, "Ready");
+  EXPECT_EQ(ready.value("reason", ""), "BuildFailed") << ready.dump();
+  EXPECT_TRUE(Contains(ready.value("message", ""), "apt-get exited 100")) << ready.dump();
+  EXPECT_TRUE(Contains(ready.value("message", ""), "exited with code 7")) << ready.dump();
+  EXPECT_EQ(r["status"]["build"].value("exitCode", 0), 7);
+  EXPECT_EQ(StatusString(r, {"status", "failedStep"}), "Build") << r["status"].dump();
+  LeakReport leaks;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        leaks = s.Leaks();
+        return leaks.clean();
+      },
+      60s))
+      << leaks.ToString();
+}
+
+// The SAS shape the build gets ("cw" on exactly the staging blob), against Azurite:
+// it writes that blob; it cannot read it, write another blob, or be used after expiry.
+TEST(JobBuildSasTest, OutputSasWritesExactlyTheStagingBlobUntilItExpires) {
+  if (!HaveTools()) GTEST_SKIP() << "needs curl";
+  auto azurite = Azurite::Start();
+  ASSERT_TRUE(azurite.ok()) << azurite.status().ToString();
+  auto signer = azure::SharedKeySigner::Create(kAzuriteAccount, kAzuriteKey);
+  ASSERT_TRUE(signer.ok());
+  auto blobs = azure::BlobClient::Create({.account_url = (*azurite)->account_url()},
+                                         azure::SharedKeyAuth(std::move(*signer)));
+  ASSERT_TRUE(blobs.ok());
+  ASSERT_TRUE((*blobs)->CreateContainer("vmrelease-staging").ok());
+  const azure::BlobRef ref{"vmrelease-staging", "default/app-1/uid-1.vhd"};
+  const WallTime now = RealClock().WallNow();
+  auto url = (*blobs)->GenerateSasUrl(
+      ref, {.permissions = "cw", .start = now - 5min, .expiry = now + 4s, .protocol = ""});
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+
+  EXPECT_EQ(PutPageBlob(*url), 201);
+  TempDir dir;
+  WriteFile(dir.Join("page"), std::string(512, 'x'));
+  EXPECT_EQ(
+      CurlStatus({"-X", "PUT", "-H", "x-ms-page-write: update", "-H", "x-ms-range: bytes=0-511",
+                  "--data-binary", "@" + dir.Join("page"), *url + "&comp=page"}),
+      201);
+  EXPECT_EQ(CurlStatus({*url}), 403) << "read with a write-only SAS";
+  EXPECT_EQ(PutPageBlob(OtherBlob(*url)), 403) << "wrote another blob";
+  EXPECT_TRUE((*blobs)->GetProperties(ref).ok());
+  std::this_thread::sleep_until(std::chrono::system_clock::now() + 6s);
+  EXPECT_EQ(PutPageBlob(*url), 403) << "used after expiry";
+}
+
+}  // namespace
+}  // namespace vmrelease::testing
