@@ -163,6 +163,11 @@ StatusOr<std::vector<J>> ParseDocuments(std::string_view text) {
                                   std::to_string(i) + ")");
     }
   }
+  // YAML text is Unicode (YAML 1.2 §5.2; Kubernetes reads UTF-8), and yaml-cpp 0.7 hangs
+  // in Parser::HandleNextDocument on some invalid UTF-8 (found by object_fuzz).
+  if (const size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+    return InvalidArgumentError("invalid YAML: not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  }
   std::vector<YAML::Node> nodes;
   try {
     nodes = YAML::LoadAll(std::string(text));

@@ -5,6 +5,7 @@
 
 #include "controller/azure/azure_error.h"
 #include "controller/common/crypto.h"
+#include "controller/common/json_depth.h"
 #include "controller/common/log.h"
 #include "controller/common/strings.h"
 
@@ -32,11 +33,8 @@ bool RetryableHttpStatus(int status) {
 
 nlohmann::json ParseJsonBody(const std::string& body) {
   if (body.empty()) return nullptr;
-  try {
-    return nlohmann::json::parse(body);
-  } catch (const nlohmann::json::exception&) {
-    return nullptr;
-  }
+  auto j = ParseJsonBounded(body, kMaxServiceJsonDepth);
+  return j.ok() ? std::move(*j) : nlohmann::json(nullptr);
 }
 
 }  // namespace

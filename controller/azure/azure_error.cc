@@ -4,6 +4,7 @@
 #include <cctype>
 #include <nlohmann/json.hpp>
 
+#include "controller/common/json_depth.h"
 #include "controller/common/log.h"
 #include "controller/common/strings.h"
 
@@ -166,13 +167,9 @@ bool IsTransientArmError(const Status& status) {
 }
 
 std::optional<ArmErrorBody> ParseArmErrorBody(std::string_view body) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(body);
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
-  if (!j.is_object()) return std::nullopt;
+  auto parsed = ParseJsonBounded(body, kMaxServiceJsonDepth);
+  if (!parsed.ok() || !parsed->is_object()) return std::nullopt;
+  const nlohmann::json& j = *parsed;
   const nlohmann::json* e = &j;
   if (auto it = j.find("error"); it != j.end() && it->is_object()) e = &*it;
   ArmErrorBody out;

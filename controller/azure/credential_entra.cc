@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/azure/azure_error.h"
+#include "controller/common/json_depth.h"
 #include "controller/common/log.h"
 
 namespace vmrelease::azure {
@@ -34,7 +35,7 @@ Status EntraError(const http::Response& r, const std::string& what) {
   detail.retry_after = ParseRetryAfter(r.headers);
   std::string error, description;
   try {
-    const auto j = nlohmann::json::parse(r.body);
+    const auto j = ParseJsonBounded(r.body, kMaxServiceJsonDepth).value_or(nlohmann::json());
     if (j.is_object()) {
       if (auto it = j.find("error"); it != j.end() && it->is_string()) error = *it;
       if (auto it = j.find("error_description"); it != j.end() && it->is_string())
@@ -108,12 +109,12 @@ StatusOr<AccessToken> ExchangeEntraToken(http::Client& http, const CredentialOpt
     } else if (!r->ok()) {
       last = EntraError(*r, what);
     } else {
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(r->body);
-      } catch (const nlohmann::json::exception& e) {
-        return InternalError(what + ": token endpoint returned invalid JSON: " + e.what());
+      auto parsed = ParseJsonBounded(r->body, kMaxServiceJsonDepth);
+      if (!parsed.ok()) {
+        return InternalError(what + ": token endpoint returned invalid JSON: " +
+                             std::string(parsed.status().message()));
       }
+      nlohmann::json j = std::move(*parsed);
       if (!j.is_object() || !j.contains("access_token") || !j["access_token"].is_string())
         return InternalError(what + ": token endpoint response has no access_token");
       const auto expires_in = NumberField(j, "expires_in");

@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "controller/azure/azure_error.h"
+#include "controller/common/json_depth.h"
 
 namespace vmrelease::azure {
 namespace {
@@ -17,11 +18,8 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
 
 nlohmann::json ParseBody(const std::string& body) {
   if (body.empty()) return nullptr;
-  try {
-    return nlohmann::json::parse(body);
-  } catch (const nlohmann::json::exception&) {
-    return nullptr;
-  }
+  auto j = ParseJsonBounded(body, kMaxServiceJsonDepth);
+  return j.ok() ? std::move(*j) : nlohmann::json(nullptr);
 }
 
 std::string ProvisioningState(const nlohmann::json& body) {
@@ -96,12 +94,12 @@ std::string OperationRef::Serialize() const {
 }
 
 StatusOr<OperationRef> OperationRef::Parse(std::string_view serialized) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(serialized);
-  } catch (const nlohmann::json::exception& e) {
-    return InvalidArgumentError(std::string("operation reference is not JSON: ") + e.what());
+  auto parsed = ParseJsonBounded(serialized, kMaxServiceJsonDepth);
+  if (!parsed.ok()) {
+    return InvalidArgumentError("operation reference is not JSON: " +
+                                std::string(parsed.status().message()));
   }
+  const nlohmann::json j = std::move(*parsed);
   if (!j.is_object() || j.value("v", 0) != 1)
     return InvalidArgumentError("operation reference: unknown format version");
   OperationRef ref;

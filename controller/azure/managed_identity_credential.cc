@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "controller/azure/azure_error.h"
+#include "controller/common/json_depth.h"
 #include "controller/common/log.h"
 
 namespace vmrelease::azure {
@@ -33,7 +34,7 @@ Status ImdsError(const http::Response& r) {
   detail.retry_after = ParseRetryAfter(r.headers);
   std::string message = "managed identity: IMDS answered HTTP " + std::to_string(r.status);
   try {
-    const auto j = nlohmann::json::parse(r.body);
+    const auto j = ParseJsonBounded(r.body, kMaxServiceJsonDepth).value_or(nlohmann::json());
     if (j.is_object()) {
       if (auto it = j.find("error"); it != j.end() && it->is_string()) {
         detail.reason = *it;
@@ -117,13 +118,12 @@ StatusOr<AccessToken> ManagedIdentityCredential::Fetch(const std::string& scope)
                     std::move(detail));
     }
     if (r->ok()) {
-      nlohmann::json j;
-      try {
-        j = nlohmann::json::parse(r->body);
-      } catch (const nlohmann::json::exception& e) {
-        return InternalError(std::string("managed identity: IMDS returned invalid JSON: ") +
-                             e.what());
+      auto parsed = ParseJsonBounded(r->body, kMaxServiceJsonDepth);
+      if (!parsed.ok()) {
+        return InternalError("managed identity: IMDS returned invalid JSON: " +
+                             std::string(parsed.status().message()));
       }
+      nlohmann::json j = std::move(*parsed);
       if (!j.is_object() || !j.contains("access_token") || !j["access_token"].is_string())
         return InternalError("managed identity: IMDS response has no access_token");
       AccessToken token{.token = j["access_token"].get<std::string>()};

@@ -83,4 +83,15 @@ std::optional<std::string> FindDeeperThan(const nlohmann::json& j, size_t max_de
   return std::nullopt;
 }
 
+StatusOr<nlohmann::json> ParseJsonBounded(std::string_view text, size_t max_depth) {
+  if (JsonTextDepth(text, max_depth) > max_depth) {
+    return InvalidArgumentError("JSON nested deeper than " + std::to_string(max_depth) + " levels");
+  }
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgumentError(e.what());
+  }
+}
+
 }  // namespace vmrelease

@@ -19,6 +19,8 @@
 #include <string>
 #include <string_view>
 
+#include "controller/common/status.h"
+
 namespace vmrelease {
 
 // Deepest nesting the controller accepts in an object it reconciles. Real
@@ -36,6 +38,21 @@ size_t JsonDepth(const nlohmann::json& j, size_t limit = static_cast<size_t>(-1)
 // `culprit`, when given, receives the bracket that went past `limit`.
 size_t JsonTextDepth(std::string_view text, size_t limit = static_cast<size_t>(-1),
                      char* culprit = nullptr);
+
+// The deepest JSON the controller parses from the API server: Kubernetes' own
+// decoder limit (a real server accepts objects this deep inside
+// x-kubernetes-preserve-unknown-fields), plus one for a watch event's envelope.
+inline constexpr size_t kMaxKubeJsonDepth = 10001;
+// The deepest JSON the controller parses from Azure, IMDS, token endpoints and its
+// own guest agent: their documents are a few levels deep; anything near this is
+// hostile or broken.
+inline constexpr size_t kMaxServiceJsonDepth = 256;
+
+// nlohmann::json::parse (which is iterative) after refusing text nested deeper
+// than `max_depth`, so that nothing recursive (copy, compare, dump) ever gets a
+// value deep enough to overflow a thread's stack. Errors: kInvalidArgument with
+// the parser's message, or "nested deeper than <max_depth> levels".
+StatusOr<nlohmann::json> ParseJsonBounded(std::string_view text, size_t max_depth);
 
 // The field path (e.g. "spec.build.job.template.spec.a[0].b", starting from
 // `base`; at most the first `kMaxObjectDepth` + 1 segments) of the first value

@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 #include <string_view>
+#include <vector>
 
 #include "controller/common/clock.h"
 
@@ -98,12 +99,18 @@ void ScrubString(std::string& s, const std::set<std::string, std::less<>>& secre
   for (const auto& [re, repl] : Patterns()) s = std::regex_replace(s, re, repl);
 }
 
-void ScrubJson(nlohmann::json& j, const std::set<std::string, std::less<>>& secrets) {
+// Iterative: log fields may carry objects from outside, nested arbitrarily deep.
+void ScrubJson(nlohmann::json& root, const std::set<std::string, std::less<>>& secrets) {
   if (S().redaction_off) return;
-  if (j.is_string()) {
-    ScrubString(j.get_ref<std::string&>(), secrets);
-  } else if (j.is_object() || j.is_array()) {
-    for (auto& v : j) ScrubJson(v, secrets);
+  std::vector<nlohmann::json*> todo{&root};
+  while (!todo.empty()) {
+    nlohmann::json* j = todo.back();
+    todo.pop_back();
+    if (j->is_string()) {
+      ScrubString(j->get_ref<std::string&>(), secrets);
+    } else if (j->is_structured()) {
+      for (auto& v : *j) todo.push_back(&v);
+    }
   }
 }
 

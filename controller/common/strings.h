@@ -26,6 +26,11 @@ std::string Trim(std::string_view s);
 bool StartsWith(std::string_view s, std::string_view prefix);
 bool EndsWith(std::string_view s, std::string_view suffix);
 
+// The offset of the first byte that does not start or continue a well-formed UTF-8
+// sequence (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF),
+// or npos when all of `s` is valid UTF-8.
+size_t FirstInvalidUtf8(std::string_view s);
+
 // The whole file. Errors: kNotFound when it cannot be opened (the message names
 // the path), kDataLoss when reading fails midway.
 StatusOr<std::string> ReadFileToString(const std::string& path);

@@ -60,6 +60,11 @@ Status MergeFile(const std::string& file, Merged* out) {
   auto read = ReadFileToString(file);
   if (!read.ok()) return read.status().WithContext("kubeconfig");
   const std::string& text = *read;
+  // yaml-cpp 0.7 can hang on invalid UTF-8 (see api/manifest.cc); refuse it first.
+  if (const size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
+    return InvalidArgumentError("kubeconfig " + file + ": not valid UTF-8 (byte " +
+                                std::to_string(bad) + ")");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(text);

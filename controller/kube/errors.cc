@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "controller/common/json_depth.h"
 #include "controller/common/strings.h"
 
 namespace vmrelease::kube {
@@ -128,12 +129,10 @@ Status FromKubeStatus(const Json& status, int http_status, std::string_view what
 }
 
 Status FromResponse(const http::Response& response, std::string_view what) {
-  Json body;
-  try {
-    if (!response.body.empty()) body = Json::parse(response.body);
-  } catch (const Json::exception&) {
-    body = Json();  // not JSON (e.g. a proxy's HTML page): fall back to the HTTP status
-  }
+  // Not JSON (e.g. a proxy's HTML page): fall back to the HTTP status.
+  Json body = response.body.empty()
+                  ? Json()
+                  : ParseJsonBounded(response.body, kMaxKubeJsonDepth).value_or(Json());
   if (!body.is_object() || body.value("kind", "") != "Status") {
     Json synthetic = Json::object();
     std::string text = response.body.substr(0, 200);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 
+#include "controller/common/json_depth.h"
 #include "controller/common/log.h"
 #include "controller/kube/errors.h"
 
@@ -27,11 +28,12 @@ const char* PatchContentType(PatchType t) {
 
 StatusOr<Json> ParseBody(const std::string& body, const std::string& what) {
   if (body.empty()) return Json::object();
-  try {
-    return Json::parse(body);
-  } catch (const Json::exception& e) {
-    return DataLossError(what + ": response is not valid JSON: " + e.what());
+  auto j = ParseJsonBounded(body, kMaxKubeJsonDepth);
+  if (!j.ok()) {
+    return DataLossError(what +
+                         ": response is not valid JSON: " + std::string(j.status().message()));
   }
+  return j;
 }
 
 StatusOr<WatchEventType> ParseEventType(const std::string& t) {
@@ -60,12 +62,12 @@ class RestWatchStream final : public WatchStream {
       if (!line->has_value()) return std::optional<WatchEvent>();
       const std::string& text = **line;
       if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
-      Json ev;
-      try {
-        ev = Json::parse(text);
-      } catch (const Json::exception& e) {
-        return DataLossError(what_ + ": malformed watch event: " + e.what());
+      auto parsed = ParseJsonBounded(text, kMaxKubeJsonDepth);
+      if (!parsed.ok()) {
+        return DataLossError(what_ +
+                             ": malformed watch event: " + std::string(parsed.status().message()));
       }
+      Json ev = std::move(*parsed);
       if (!ev.is_object() || !ev.contains("type") || !ev["type"].is_string() ||
           !ev.contains("object")) {
         return DataLossError(what_ + ": watch event without type or object");

@@ -5,6 +5,7 @@
 
 #include "controller/common/crypto.h"
 #include "controller/common/duration.h"
+#include "controller/common/json_depth.h"
 #include "controller/common/log.h"
 #include "controller/common/strings.h"
 #include "controller/release/local_process.h"
@@ -159,7 +160,7 @@ StepResult LocalValidationBackend::RunCheck(ReleaseContext& ctx, const api::Chec
   api::CheckResult r = EvaluateCheck(check, ps.exit_code, output, seconds);
   if (auto text = ReadFileToString(result_file); text.ok()) {
     try {
-      const auto j = nlohmann::json::parse(*text);
+      const auto j = ParseJsonBounded(*text, kMaxServiceJsonDepth).value_or(nlohmann::json());
       if (j.value("phase", "") == "boot" && !j.value("ok", true)) {
         r.passed = false;
         r.exit_code.reset();

@@ -383,5 +383,18 @@ TEST(ManifestTest, RefusesControlCharactersInsteadOfHanging) {
   EXPECT_TRUE(ParseYamlDocuments("a: \"tab\there\"\r\nb: 1\n").ok());
 }
 
+TEST(ManifestTest, RefusesInvalidUtf8InsteadOfHanging) {
+  // yaml-cpp 0.7 loops forever in Parser::HandleNextDocument on some invalid UTF-8
+  // (object_fuzz): the parser refuses it first and names the byte.
+  auto docs = ParseYamlDocuments(
+      "image: caf\xc3\xa9\nversion: \xff\xfe"
+      "1.0.0\n");
+  ASSERT_FALSE(docs.ok());
+  EXPECT_EQ(docs.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(docs.status().message().find("not valid UTF-8 (byte 22)"), std::string::npos)
+      << docs.status().message();
+  EXPECT_TRUE(ParseYamlDocuments("image: caf\xc3\xa9\n").ok());
+}
+
 }  // namespace
 }  // namespace vmrelease::api

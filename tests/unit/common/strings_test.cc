@@ -76,3 +76,41 @@ TEST(JsonDepthTest, NamesTheFieldPath) {
 
 }  // namespace
 }  // namespace vmrelease
+
+namespace vmrelease {
+namespace {
+
+TEST(JsonDepthTest, ParseJsonBoundedRefusesTooDeepTextBeforeParsing) {
+  auto ok = ParseJsonBounded(R"({"a":[{"b":1}]})", 3);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ok)["a"][0]["b"], 1);
+  auto deep =
+      ParseJsonBounded(std::string(200000, '[') + std::string(200000, ']'), kMaxKubeJsonDepth);
+  ASSERT_FALSE(deep.ok());
+  EXPECT_EQ(deep.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(deep.status().message().find("nested deeper than 10001 levels"), std::string::npos);
+  auto bad = ParseJsonBounded("{\"a\":", 10);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("parse error"), std::string::npos)
+      << bad.status().message();
+}
+
+TEST(StringsTest, FirstInvalidUtf8FindsTheFirstBadSequence) {
+  constexpr size_t kOk = std::string_view::npos;
+  EXPECT_EQ(FirstInvalidUtf8(""), kOk);
+  EXPECT_EQ(FirstInvalidUtf8("plain ascii\n\t"), kOk);
+  EXPECT_EQ(FirstInvalidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x9a\x80"), kOk);  // é € 🚀
+  EXPECT_EQ(FirstInvalidUtf8("\xf4\x8f\xbf\xbf"), kOk);                           // U+10FFFF
+  EXPECT_EQ(FirstInvalidUtf8("ab\x80"), 2u);              // a continuation byte alone
+  EXPECT_EQ(FirstInvalidUtf8("ab\xc3"), 2u);              // cut short at the end
+  EXPECT_EQ(FirstInvalidUtf8("\xc3("), 0u);               // bad continuation
+  EXPECT_EQ(FirstInvalidUtf8("x\xc0\xaf"), 1u);           // overlong '/'
+  EXPECT_EQ(FirstInvalidUtf8("\xe0\x80\xaf"), 0u);        // overlong, 3 bytes
+  EXPECT_EQ(FirstInvalidUtf8("\xed\xa0\x80"), 0u);        // a UTF-16 surrogate
+  EXPECT_EQ(FirstInvalidUtf8("ok\xf4\x90\x80\x80"), 2u);  // above U+10FFFF
+  EXPECT_EQ(FirstInvalidUtf8("\xff"), 0u);
+  EXPECT_EQ(FirstInvalidUtf8("\xe2\x82\xac\xe2\x82"), 3u);  // € then a truncated €
+}
+
+}  // namespace
+}  // namespace vmrelease
