@@ -14,6 +14,8 @@ ROOT=$(pwd)
 JOBS=${JOBS:-2}
 STAGES=${STAGES:-"format debug asan tsan"}
 start=$(date +%s)
+# When ccache is installed, let clones at other paths share its cache.
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
 
 ./scripts/setup.sh
 
