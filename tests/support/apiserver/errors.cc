@@ -103,7 +103,7 @@ std::string FieldValueRepr(const nlohmann::json& value) {
     }
     return value.dump();
   }
-  return value.dump();
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 FieldError RequiredField(const std::string& field, const std::string& detail) {

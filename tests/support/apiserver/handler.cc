@@ -46,12 +46,13 @@ ApiError NotFoundPath() {
 
 // The object's JSON for the version the client asked for (no conversion beyond apiVersion).
 std::string Render(const ResourceType& rt, const StoredObject& o) {
-  if (!rt.stored_as.empty()) return EventToEventsV1(o.obj).dump();
+  if (!rt.stored_as.empty())
+    return EventToEventsV1(o.obj).dump(-1, ' ', false, json::error_handler_t::replace);
   auto it = o.obj.find("apiVersion");
   if (it != o.obj.end() && *it == rt.api_version()) return o.text;
   json copy = o.obj;
   copy["apiVersion"] = rt.api_version();
-  return copy.dump();
+  return copy.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 enum class Shape { kObject, kTable, kPartialMetadata };
@@ -157,7 +158,9 @@ void SendError(http::Responder& res, const ApiError& error) {
   http::Headers h{{"Content-Type", "application/json"}, {"Cache-Control", "no-cache, private"}};
   if (error.retry_after_seconds > 0)
     h.Add("Retry-After", std::to_string(error.retry_after_seconds));
-  res.Send(error.code, h, error.ToStatus().dump());
+  // Messages may quote the request, bytes that are not UTF-8 included (as Go does, they
+  // are replaced: dump() would throw; found by apiserver_request_fuzz).
+  res.Send(error.code, h, error.ToStatus().dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 struct ResourceHandler::Target {
@@ -195,14 +198,17 @@ void ResourceHandler::HandleOpenApi(const http::ServerRequest& req, http::Respon
         accept.find("*/*") == std::string::npos)
       return SendError(
           res, {406, "NotAcceptable", "only application/json is served for /openapi/v2", nullptr});
-    return SendJson(res, 200, OpenApiV2(types).dump());
+    return SendJson(res, 200,
+                    OpenApiV2(types).dump(-1, ' ', false, json::error_handler_t::replace));
   }
   if (req.path == "/openapi/v3" || req.path == "/openapi/v3/")
-    return SendJson(res, 200, OpenApiV3Root(types).dump());
+    return SendJson(res, 200,
+                    OpenApiV3Root(types).dump(-1, ' ', false, json::error_handler_t::replace));
   const std::string prefix = "/openapi/v3/";
   if (req.path.rfind(prefix, 0) == 0) {
     json doc = OpenApiV3Document(types, req.path.substr(prefix.size()));
-    if (!doc.is_null()) return SendJson(res, 200, doc.dump());
+    if (!doc.is_null())
+      return SendJson(res, 200, doc.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   SendError(res, NotFoundPath());
 }
@@ -219,9 +225,12 @@ void ResourceHandler::Handle(const http::ServerRequest& req, http::Responder& re
     if (segs.size() == 1) {
       if (aggregated)
         return res.Send(200, {{"Content-Type", kAggregatedContentType}},
-                        AggregatedDiscovery(store_.Types(), true).dump());
+                        AggregatedDiscovery(store_.Types(), true)
+                            .dump(-1, ' ', false, json::error_handler_t::replace));
       const std::string host = req.headers.Get("Host");
-      return SendJson(res, 200, ApiVersions(host.empty() ? options_.server_address : host).dump());
+      return SendJson(res, 200,
+                      ApiVersions(host.empty() ? options_.server_address : host)
+                          .dump(-1, ' ', false, json::error_handler_t::replace));
     }
     version = segs[1];
     rest = 2;
@@ -229,13 +238,16 @@ void ResourceHandler::Handle(const http::ServerRequest& req, http::Responder& re
     if (segs.size() == 1) {
       if (aggregated)
         return res.Send(200, {{"Content-Type", kAggregatedContentType}},
-                        AggregatedDiscovery(store_.Types(), false).dump());
-      return SendJson(res, 200, ApiGroupList(store_.Types()).dump());
+                        AggregatedDiscovery(store_.Types(), false)
+                            .dump(-1, ' ', false, json::error_handler_t::replace));
+      return SendJson(
+          res, 200,
+          ApiGroupList(store_.Types()).dump(-1, ' ', false, json::error_handler_t::replace));
     }
     if (segs.size() == 2) {
       json g = ApiGroup(store_.Types(), segs[1]);
       if (g.is_null()) return SendError(res, NotFoundPath());
-      return SendJson(res, 200, g.dump());
+      return SendJson(res, 200, g.dump(-1, ' ', false, json::error_handler_t::replace));
     }
     group = segs[1];
     version = segs[2];
@@ -246,7 +258,7 @@ void ResourceHandler::Handle(const http::ServerRequest& req, http::Responder& re
   if (segs.size() == rest) {
     json list = ApiResourceList(store_.Types(), group, version);
     if (list.is_null()) return SendError(res, NotFoundPath());
-    return SendJson(res, 200, list.dump());
+    return SendJson(res, 200, list.dump(-1, ' ', false, json::error_handler_t::replace));
   }
   std::vector<std::string> r(segs.begin() + static_cast<long>(rest), segs.end());
   Target t;
@@ -294,9 +306,11 @@ void ResourceHandler::Handle(const http::ServerRequest& req, http::Responder& re
                       BuildTable(t.rt->columns, {&(*o)->obj}, IncludeFor(req),
                                  std::to_string(store_.CurrentRv()), "", RealClock::Get().WallNow(),
                                  t.rt->api_version(), t.rt->name_priority)
-                          .dump());
+                          .dump(-1, ' ', false, json::error_handler_t::replace));
     }
-    if (shape == Shape::kPartialMetadata) return SendJson(res, 200, PartialMetadata(**o).dump());
+    if (shape == Shape::kPartialMetadata)
+      return SendJson(res, 200,
+                      PartialMetadata(**o).dump(-1, ' ', false, json::error_handler_t::replace));
     return SendJson(res, 200, Render(*t.rt, **o));
   }
   if (m == "POST" || m == "PUT" || m == "PATCH" || m == "DELETE") return HandleWrite(t, req, res);
@@ -320,7 +334,7 @@ void ResourceHandler::HandleList(const Target& t, const http::ServerRequest& req
     return SendJson(res, 200,
                     BuildTable(t.rt->columns, ptrs, IncludeFor(req), rv, list->continue_token,
                                RealClock::Get().WallNow(), t.rt->api_version(), t.rt->name_priority)
-                        .dump());
+                        .dump(-1, ' ', false, json::error_handler_t::replace));
   }
   json meta = {{"resourceVersion", rv}};
   if (!list->continue_token.empty()) meta["continue"] = list->continue_token;
@@ -330,14 +344,18 @@ void ResourceHandler::HandleList(const Target& t, const http::ServerRequest& req
   body.reserve(total + 256);
   if (shape == Shape::kPartialMetadata) {
     body = R"({"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":)" +
-           meta.dump() + R"(,"items":[)";
+           meta.dump(-1, ' ', false, json::error_handler_t::replace) + R"(,"items":[)";
     for (size_t i = 0; i < list->items.size(); ++i) {
       if (i) body += ',';
-      body += PartialMetadata(*list->items[i]).dump();
+      body += PartialMetadata(*list->items[i]).dump(-1, ' ', false, json::error_handler_t::replace);
     }
   } else {
-    body = R"({"kind":)" + json(t.rt->list_kind).dump() + R"(,"apiVersion":)" +
-           json(t.rt->api_version()).dump() + R"(,"metadata":)" + meta.dump() + R"(,"items":[)";
+    body = R"({"kind":)" +
+           json(t.rt->list_kind).dump(-1, ' ', false, json::error_handler_t::replace) +
+           R"(,"apiVersion":)" +
+           json(t.rt->api_version()).dump(-1, ' ', false, json::error_handler_t::replace) +
+           R"(,"metadata":)" + meta.dump(-1, ' ', false, json::error_handler_t::replace) +
+           R"(,"items":[)";
     for (size_t i = 0; i < list->items.size(); ++i) {
       if (i) body += ',';
       body += Render(*t.rt, *list->items[i]);
@@ -373,7 +391,9 @@ void ResourceHandler::HandleWatch(const Target& t, const http::ServerRequest& re
     if (watcher.error().code != 410) return SendError(res, watcher.error());
     // Like kube-apiserver: a 200 stream carrying one ERROR event.
     auto w = res.Stream(200, headers);
-    w->Write(json({{"type", "ERROR"}, {"object", watcher.error().ToStatus()}}).dump() + "\n");
+    w->Write(json({{"type", "ERROR"}, {"object", watcher.error().ToStatus()}})
+                 .dump(-1, ' ', false, json::error_handler_t::replace) +
+             "\n");
     w->Close();
     return;
   }
@@ -424,14 +444,15 @@ void ResourceHandler::RunWatch(std::shared_ptr<Watcher> watcher,
       line = json({{"type", "BOOKMARK"},
                    {"object",
                     {{"kind", rt->kind}, {"apiVersion", rt->api_version()}, {"metadata", meta}}}})
-                 .dump();
+                 .dump(-1, ' ', false, json::error_handler_t::replace);
       next_bookmark = Steady::now() + options_.bookmark_interval;
     } else if (table) {
       json t = BuildTable(rt->columns, {&ev->object->obj}, include, std::to_string(ev->rv), "",
                           RealClock::Get().WallNow(), rt->api_version(), rt->name_priority);
       if (!first_table) t.erase("columnDefinitions");
       first_table = false;
-      line = json({{"type", ev->type}, {"object", t}}).dump();
+      line = json({{"type", ev->type}, {"object", t}})
+                 .dump(-1, ' ', false, json::error_handler_t::replace);
     } else {
       line = R"({"type":")" + ev->type + R"(","object":)" + Render(*rt, *ev->object) + "}";
     }
@@ -530,9 +551,11 @@ void ResourceHandler::HandleWrite(const Target& t, const http::ServerRequest& re
     if (!lo.ok()) return SendError(res, lo.error());
     auto r = store_.DeleteCollection(*t.rt, t.ns, *lo, d);
     if (!r.ok()) return SendError(res, r.error());
-    std::string body = R"({"kind":)" + json(t.rt->list_kind).dump() + R"(,"apiVersion":)" +
-                       json(t.rt->api_version()).dump() + R"(,"metadata":{"resourceVersion":")" +
-                       std::to_string(r->rv) + R"("},"items":[)";
+    std::string body =
+        R"({"kind":)" + json(t.rt->list_kind).dump(-1, ' ', false, json::error_handler_t::replace) +
+        R"(,"apiVersion":)" +
+        json(t.rt->api_version()).dump(-1, ' ', false, json::error_handler_t::replace) +
+        R"(,"metadata":{"resourceVersion":")" + std::to_string(r->rv) + R"("},"items":[)";
     for (size_t i = 0; i < r->items.size(); ++i)
       body += (i ? "," : "") + Render(*t.rt, *r->items[i]);
     return SendJson(res, 200, body + "]}");
@@ -550,7 +573,7 @@ void ResourceHandler::HandleWrite(const Target& t, const http::ServerRequest& re
                           {"metadata", json::object()},
                           {"status", "Success"},
                           {"details", details}})
-                        .dump());
+                        .dump(-1, ' ', false, json::error_handler_t::replace));
   }
   SendJson(res, r->http_status, Render(*t.rt, *r->object));
 }

@@ -183,7 +183,8 @@ ObjectPtr Store::Commit(const ResourceType& rt, const std::string& key, json* ob
     next->obj = prev->obj;  // DELETED carries the last state at the deletion's version
   }
   next->obj["metadata"]["resourceVersion"] = std::to_string(rv);
-  next->text = next->obj.dump();
+  // Protobuf bodies may carry strings that are not UTF-8; stored as Go would serialise them.
+  next->text = next->obj.dump(-1, ' ', false, json::error_handler_t::replace);
   next->rv = rv;
   const std::string uid = MetaStr(next->obj, "uid");
   if (!remove) {
