@@ -83,4 +83,26 @@ StatusOr<bool> EnsureExport(kube::KubeClient& client, const kube::Json& pin,
   return true;
 }
 
+StatusOr<std::vector<std::string>> RemoveStaleExports(kube::KubeClient& client,
+                                                      const kube::Json& pin,
+                                                      const std::string& keep) {
+  const std::string ns = kube::Namespace(pin);
+  auto list = client.List(ConfigMapType(),
+                          {.ns = ns, .label_selector = "vmrelease.io/pin=" + kube::Name(pin)});
+  if (!list.ok()) return list.status().WithContext("listing the pin's exported ConfigMaps");
+  std::vector<std::string> removed;
+  for (const kube::Json& cm : list->items) {
+    const std::string name = kube::Name(cm);
+    const kube::Json* label = kube::Find(cm, {"metadata", "labels", "vmrelease.io/pin"});
+    if (name == keep || kube::Namespace(cm) != ns || !label || *label != kube::Name(pin)) continue;
+    const std::optional<std::string> owner = ControllerUid(cm);
+    if (!owner || *owner != kube::Uid(pin)) continue;  // never someone else's
+    auto gone = client.Delete(ConfigMapType(), {ns, name});
+    if (!gone.ok() && !kube::IsNotFound(gone.status()))
+      return gone.status().WithContext("deleting ConfigMap " + ns + "/" + name);
+    removed.push_back(name);
+  }
+  return removed;
+}
+
 }  // namespace vmrelease::pin

@@ -17,6 +17,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "controller/api/environment_pin.h"
 #include "controller/common/status.h"
@@ -35,5 +36,13 @@ std::map<std::string, std::string> ExportData(const std::string& image,
 StatusOr<bool> EnsureExport(kube::KubeClient& client, const kube::Json& pin,
                             const std::string& name,
                             const std::map<std::string, std::string>& data);
+
+// Deletes the ConfigMaps this pin exported before under another name (its
+// spec.export changed or went): those in its namespace labelled with the pin's
+// name and controlled by its uid, except `keep` (empty: keep none). Returns the
+// names it deleted; one that is already gone counts as deleted.
+StatusOr<std::vector<std::string>> RemoveStaleExports(kube::KubeClient& client,
+                                                      const kube::Json& pin,
+                                                      const std::string& keep);
 
 }  // namespace vmrelease::pin

@@ -169,6 +169,21 @@ kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
     }
   }
 
+  // A changed spec may have renamed or dropped the export: the ConfigMaps exported under
+  // another name go (checked once per generation; on failure the status, observedGeneration
+  // included, is not written, so the next attempt checks again).
+  if (!pin.metadata.generation || pin.metadata.generation != before.observed_generation) {
+    const std::string keep = pin.spec.export_spec && pin.spec.export_spec->config_map
+                                 ? pin.spec.export_spec->config_map->name
+                                 : std::string();
+    auto removed = RemoveStaleExports(o_.client, *obj, keep);
+    if (!removed.ok()) return kube::ReconcileError::Transient(removed.status());
+    for (const std::string& name : *removed) {
+      events.push_back({kube::EventType::kNormal, "ExportRemoved", "Export",
+                        "ConfigMap " + name + " is no longer this pin's export; deleted"});
+    }
+  }
+
   // 4. Summarise: Ready, Stalled, Resolved; then one patch.
   const std::optional<int64_t> gen = pin.metadata.generation;
   status.observed_generation = gen;

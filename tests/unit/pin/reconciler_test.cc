@@ -195,6 +195,49 @@ TEST_F(PinReconcilerTest, AConfigMapItDoesNotOwnIsNotTakenOver) {
   EXPECT_EQ((*client_.Peek(ConfigMapType(), {"default", "theirs"}))["data"], Json({{"k", "v"}}));
 }
 
+TEST_F(PinReconcilerTest, ARenamedOrDroppedExportRemovesTheOldConfigMapOnly) {
+  PutRelease("1.0.0");
+  PutPin("prod", "production",
+         {{"version", "1.0.0"}, {"export", {{"configMap", {{"name", "app-production"}}}}}});
+  ASSERT_TRUE(Run("prod").ok());
+  ASSERT_TRUE(client_.Peek(ConfigMapType(), {"default", "app-production"}));
+  // Someone else's ConfigMap carrying the same label is never touched.
+  client_.Put(ConfigMapType(),
+              {{"apiVersion", "v1"},
+               {"kind", "ConfigMap"},
+               {"metadata",
+                {{"name", "lookalike"},
+                 {"namespace", "default"},
+                 {"labels", {{"vmrelease.io/pin", "prod"}}}}},
+               {"data", {{"k", "v"}}}});
+  auto edit = [&](const std::function<void(Json&)>& f, int generation) {
+    Json p = Pin("prod");
+    f(p["spec"]);
+    p["metadata"]["generation"] = generation;
+    client_.Put(kPins, p);
+    Sync();
+  };
+
+  edit([](Json& spec) { spec["export"]["configMap"]["name"] = "app-prod"; }, 2);
+  ASSERT_TRUE(Run("prod").ok());
+  EXPECT_FALSE(client_.Peek(ConfigMapType(), {"default", "app-production"}));
+  ASSERT_TRUE(client_.Peek(ConfigMapType(), {"default", "app-prod"}));
+  EXPECT_EQ((*client_.Peek(ConfigMapType(), {"default", "app-prod"}))["data"]["version"], "1.0.0");
+  EXPECT_TRUE(client_.Peek(ConfigMapType(), {"default", "lookalike"}));
+  EXPECT_EQ(EventsWith("ExportRemoved", kube::EventType::kNormal), 1);
+
+  // Reconciles of the same generation do not look again.
+  const size_t lists = client_.CountCalls("list");
+  ASSERT_TRUE(Run("prod").ok());
+  EXPECT_EQ(client_.CountCalls("list"), lists);
+
+  edit([](Json& spec) { spec.erase("export"); }, 3);
+  ASSERT_TRUE(Run("prod").ok());
+  EXPECT_FALSE(client_.Peek(ConfigMapType(), {"default", "app-prod"}));
+  EXPECT_TRUE(client_.Peek(ConfigMapType(), {"default", "lookalike"}));
+  EXPECT_EQ(ReadyReason("prod"), "Resolved");
+}
+
 TEST_F(PinReconcilerTest, RevocationKeepsThePinWarnsOnceAndRaisesTheMetric) {
   PutRelease("1.0.0");
   PutRelease("1.1.0");
