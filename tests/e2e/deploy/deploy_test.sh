@@ -17,9 +17,9 @@ KUBECTL=${KUBECTL:-$SRC/.tools/bin/kubectl}
 HELM=${HELM:-$SRC/.tools/bin/helm}
 PROMTOOL=${PROMTOOL:-promtool}
 HERE=$SRC/tests/e2e/deploy
-# The first Python with PyYAML (Debian's python3-yaml when another python3 comes first in PATH).
+# The first Python with PyYAML: $PYTHON3, Debian's (python3-yaml; no version-manager shim to start), python3.
 PYTHON=python3
-for candidate in "${PYTHON3:-python3}" /usr/bin/python3; do
+for candidate in ${PYTHON3:-} /usr/bin/python3 python3; do
   if "$candidate" -c 'import yaml' 2>/dev/null; then
     PYTHON=$candidate
     break
