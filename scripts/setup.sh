@@ -8,7 +8,7 @@ ROOT=$(pwd)
 TOOLS="$ROOT/.tools"
 
 APT_PACKAGES=(
-  build-essential cmake ninja-build pkg-config git ca-certificates curl unzip python3
+  build-essential cmake ninja-build pkg-config git ca-certificates curl unzip python3 python3-yaml
   clang clang-format clang-tidy libclang-rt-14-dev lld
   libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libspdlog-dev

@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Checks on rendered install manifests (helm template / kubectl kustomize output),
+for deploy_test.sh. Each subcommand prints what it checked and exits non-zero with
+one line per problem.
+
+  manifests.py security RENDER.yaml              the Deployment's security settings
+  manifests.py scope RENDER.yaml [NAMESPACE]     cluster-wide or single-namespace wiring
+  manifests.py rbac A.yaml B.yaml                ClusterRole and leader Role rules equal
+  manifests.py split RENDER.yaml SERVED.txt OUT_SERVED.yaml OUT_UNSERVED.txt
+  manifests.py prometheusrule RENDER.yaml ALERTS.yaml   PrometheusRule spec == alerts file
+  manifests.py workload-identity RENDER.yaml yes|no     Azure workload identity wiring
+  manifests.py args RENDER.yaml                  the controller's args, one per line
+"""
+import sys
+
+import yaml
+
+# libyaml's loader when present: the renderings hold the CRDs, 1,400 lines.
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+CONTROLLER = "vmrelease-controller"
+LEADER_ROLE = "vmrelease-leader-election"
+
+
+def load(path):
+    with open(path, encoding="utf-8") as f:
+        return [d for d in yaml.load_all(f, Loader=Loader) if d]
+
+
+def find(docs, kind, name=None):
+    return [d for d in docs if d.get("kind") == kind and (name is None or d["metadata"]["name"] == name)]
+
+
+def one(docs, kind, name, problems, where):
+    found = find(docs, kind, name)
+    if len(found) != 1:
+        problems.append(f"{where}: want exactly one {kind}/{name}, found {len(found)}")
+        return None
+    return found[0]
+
+
+def flag_values(args, flag):
+    return [a.split("=", 1)[1] if "=" in a else "" for a in args if a == flag or a.startswith(flag + "=")]
+
+
+def check_security(path):
+    docs = load(path)
+    problems = []
+    dep = one(docs, "Deployment", CONTROLLER, problems, path)
+    if dep is None:
+        return problems
+    spec = dep["spec"]
+    pod = spec["template"]["spec"]
+    psc = pod.get("securityContext") or {}
+    if psc.get("runAsNonRoot") is not True:
+        problems.append("pod securityContext.runAsNonRoot is not true")
+    if not isinstance(psc.get("runAsUser"), int) or psc["runAsUser"] == 0:
+        problems.append("pod securityContext.runAsUser is not a non-zero uid")
+    if (psc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+        problems.append("pod securityContext.seccompProfile.type is not RuntimeDefault")
+    for key in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(key):
+            problems.append(f"pod uses {key}")
+    if pod.get("serviceAccountName") != CONTROLLER:
+        problems.append(f"serviceAccountName is {pod.get('serviceAccountName')!r}, want {CONTROLLER}")
+    volumes = {v["name"]: v for v in pod.get("volumes") or []}
+    for v in volumes.values():
+        if "hostPath" in v:
+            problems.append(f"volume {v['name']} is a hostPath")
+    containers = pod.get("containers") or []
+    if len(containers) != 1:
+        problems.append(f"want one container, found {len(containers)}")
+    for c in containers:
+        name = c.get("name")
+        sc = c.get("securityContext") or {}
+        if sc.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"container {name}: allowPrivilegeEscalation is not false")
+        if sc.get("readOnlyRootFilesystem") is not True:
+            problems.append(f"container {name}: readOnlyRootFilesystem is not true")
+        if sc.get("privileged"):
+            problems.append(f"container {name}: privileged")
+        caps = sc.get("capabilities") or {}
+        if caps.get("drop") != ["ALL"]:
+            problems.append(f"container {name}: capabilities.drop is {caps.get('drop')!r}, want [ALL]")
+        if caps.get("add"):
+            problems.append(f"container {name}: adds capabilities {caps['add']!r}")
+        if sc.get("runAsNonRoot") is False or (sc.get("runAsNonRoot") is None and psc.get("runAsNonRoot") is not True):
+            problems.append(f"container {name}: may run as root")
+        if (sc.get("seccompProfile") or {}).get("type", "RuntimeDefault") != "RuntimeDefault":
+            problems.append(f"container {name}: seccompProfile is not RuntimeDefault")
+        res = c.get("resources") or {}
+        for kind in ("requests", "limits"):
+            for r in ("cpu", "memory"):
+                if r not in (res.get(kind) or {}):
+                    problems.append(f"container {name}: no resources.{kind}.{r}")
+        args = c.get("args") or []
+        # Probes on the metrics port, which must listen beyond loopback.
+        bind = flag_values(args, "--metrics-bind-address")
+        if len(bind) != 1 or bind[0].startswith("127.") or bind[0] in ("0", ""):
+            problems.append(f"container {name}: --metrics-bind-address {bind!r} is not reachable by probes")
+            port = None
+        else:
+            port = int(bind[0].rsplit(":", 1)[1])
+        ports = {p.get("name"): p.get("containerPort") for p in c.get("ports") or []}
+        if port is not None and ports.get("metrics") != port:
+            problems.append(f"container {name}: port 'metrics' is {ports.get('metrics')}, the server listens on {port}")
+        for probe, url in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+            get = (c.get(probe) or {}).get("httpGet") or {}
+            if get.get("path") != url or get.get("port") not in ("metrics", port):
+                problems.append(f"container {name}: {probe} is not GET {url} on the metrics port")
+        # A read-only root filesystem needs a writable --work-dir.
+        mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts") or []}
+        work = flag_values(args, "--work-dir")
+        if len(work) != 1:
+            problems.append(f"container {name}: no --work-dir")
+        else:
+            mounted = [p for p in mounts if work[0] == p or work[0].startswith(p.rstrip("/") + "/")]
+            if not mounted or "emptyDir" not in volumes.get(mounts[mounted[0]], {}):
+                problems.append(f"container {name}: --work-dir {work[0]} is not on an emptyDir mount")
+        replicas = spec.get("replicas", 1)
+        if replicas > 1 and "--leader-elect" not in args:
+            problems.append(f"{replicas} replicas without --leader-elect")
+        if replicas > 1:
+            ns_flag = flag_values(args, "--leader-elect-namespace")
+            env = {e["name"]: e for e in c.get("env") or []}
+            if ns_flag != ["$(POD_NAMESPACE)"] or "POD_NAMESPACE" not in env:
+                problems.append("the leader Lease's namespace is not the pod's (--leader-elect-namespace=$(POD_NAMESPACE))")
+    print(f"security: {path}: {'ok' if not problems else 'FAILED'}"
+          f" (replicas {spec.get('replicas')}, non-root, read-only root, no escalation, drop ALL,"
+          " RuntimeDefault, requests/limits, probes)")
+    return problems
+
+
+def check_scope(path, namespace):
+    docs = load(path)
+    problems = []
+    dep = one(docs, "Deployment", CONTROLLER, problems, path)
+    if dep is None:
+        return problems
+    dep_ns = dep["metadata"].get("namespace")
+    args = dep["spec"]["template"]["spec"]["containers"][0].get("args") or []
+    flag = flag_values(args, "--namespace")
+    crbs = find(docs, "ClusterRoleBinding", CONTROLLER)
+    rbs = find(docs, "RoleBinding", CONTROLLER)
+    if namespace:
+        if flag != [namespace]:
+            problems.append(f"--namespace is {flag!r}, want [{namespace!r}]")
+        if crbs:
+            problems.append("a single-namespace install has a ClusterRoleBinding")
+        if len(rbs) != 1 or rbs[0]["metadata"].get("namespace") != namespace:
+            problems.append(f"want one RoleBinding {CONTROLLER} in {namespace}")
+        bindings = rbs
+    else:
+        if flag:
+            problems.append(f"a cluster-wide install passes --namespace {flag!r}")
+        if rbs:
+            problems.append("a cluster-wide install has a RoleBinding for the controller's ClusterRole")
+        if len(crbs) != 1:
+            problems.append(f"want one ClusterRoleBinding {CONTROLLER}")
+        bindings = crbs
+    for b in bindings:
+        if b["roleRef"] != {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CONTROLLER}:
+            problems.append(f"{b['kind']} {CONTROLLER} refers to {b['roleRef']!r}")
+        if b.get("subjects") != [{"kind": "ServiceAccount", "name": CONTROLLER, "namespace": dep_ns}]:
+            problems.append(f"{b['kind']} {CONTROLLER} subjects {b.get('subjects')!r} are not the controller's ServiceAccount in {dep_ns}")
+    leader = find(docs, "RoleBinding", LEADER_ROLE)
+    if len(leader) != 1 or leader[0]["metadata"].get("namespace") != dep_ns:
+        problems.append(f"want the RoleBinding {LEADER_ROLE} in the controller's namespace {dep_ns}")
+    if not find(docs, "ServiceAccount", CONTROLLER):
+        problems.append("no ServiceAccount")
+    print(f"scope: {path}: {'namespace ' + namespace if namespace else 'cluster-wide'}: {'ok' if not problems else 'FAILED'}")
+    return problems
+
+
+def rules_of(docs, kind, name, where, problems):
+    obj = one(docs, kind, name, problems, where)
+    if obj is None:
+        return None
+    return sorted((tuple(r.get("apiGroups", [])), tuple(r.get("resources", [])),
+                   tuple(r.get("resourceNames", [])), tuple(sorted(r.get("verbs", []))))
+                  for r in obj.get("rules") or [])
+
+
+def check_rbac(a, b):
+    problems = []
+    da, db = load(a), load(b)
+    for kind, name in (("ClusterRole", CONTROLLER), ("Role", LEADER_ROLE)):
+        ra = rules_of(da, kind, name, a, problems)
+        rb = rules_of(db, kind, name, b, problems)
+        if ra is None or rb is None:
+            continue
+        if ra != rb:
+            only_a = [r for r in ra if r not in rb]
+            only_b = [r for r in rb if r not in ra]
+            problems.append(f"{kind} {name} differs: only in {a}: {only_a}; only in {b}: {only_b}")
+        for groups, resources, _, verbs in ra:
+            if "*" in groups or "*" in resources or "*" in verbs:
+                problems.append(f"{kind} {name}: a wildcard in {groups}/{resources}/{verbs}")
+            if "secrets" in resources and ({"list", "watch"} & set(verbs)):
+                problems.append(f"{kind} {name}: list/watch on secrets")
+    print(f"rbac: {a} == {b}: {'ok' if not problems else 'FAILED'}")
+    return problems
+
+
+def split(path, served_file, out_served, out_unserved):
+    served = set()
+    with open(served_file, encoding="utf-8") as f:
+        for line in f:
+            fields = line.split()
+            if len(fields) >= 3:
+                served.add((fields[-3], fields[-1]))  # APIVERSION ... KIND
+    ok, missing = [], []
+    for d in load(path):
+        if (d["apiVersion"], d["kind"]) in served:
+            ok.append(d)
+        else:
+            missing.append(f"{d['apiVersion']} {d['kind']} {d['metadata'].get('namespace', '-')} {d['metadata']['name']}")
+    with open(out_served, "w", encoding="utf-8") as f:
+        yaml.dump_all(ok, f, Dumper=Dumper, sort_keys=False)
+    with open(out_unserved, "w", encoding="utf-8") as f:
+        f.write("".join(m + "\n" for m in missing))
+    return []
+
+
+def check_prometheusrule(path, alerts):
+    problems = []
+    rule = one(load(path), "PrometheusRule", CONTROLLER, problems, path)
+    with open(alerts, encoding="utf-8") as f:
+        want = yaml.load(f, Loader=Loader)
+    if rule is not None and rule.get("spec") != want:
+        problems.append(f"PrometheusRule {CONTROLLER} in {path}: spec differs from {alerts}")
+    print(f"prometheusrule: {path}: {'ok' if not problems else 'FAILED'}")
+    return problems
+
+
+def check_workload_identity(path, want):
+    docs = load(path)
+    problems = []
+    sa = one(docs, "ServiceAccount", CONTROLLER, problems, path)
+    dep = one(docs, "Deployment", CONTROLLER, problems, path)
+    if sa is None or dep is None:
+        return problems
+    client_id = (sa["metadata"].get("annotations") or {}).get("azure.workload.identity/client-id")
+    use = (dep["spec"]["template"]["metadata"].get("labels") or {}).get("azure.workload.identity/use")
+    if want == "yes":
+        if not client_id:
+            problems.append("ServiceAccount has no azure.workload.identity/client-id annotation")
+        if use != "true":
+            problems.append("pod template has no label azure.workload.identity/use: \"true\"")
+    else:
+        if client_id is not None or use is not None:
+            problems.append("workload identity is wired although it was not asked for")
+    print(f"workload-identity: {path}: {want}: {'ok' if not problems else 'FAILED'}")
+    return problems
+
+
+def print_args(path):
+    problems = []
+    dep = one(load(path), "Deployment", CONTROLLER, problems, path)
+    if dep is not None:
+        for a in dep["spec"]["template"]["spec"]["containers"][0].get("args") or []:
+            print(a)
+    return problems
+
+
+def main(argv):
+    cmd, args = argv[1], argv[2:]
+    if cmd == "security":
+        problems = check_security(*args)
+    elif cmd == "scope":
+        problems = check_scope(args[0], args[1] if len(args) > 1 else "")
+    elif cmd == "rbac":
+        problems = check_rbac(*args)
+    elif cmd == "split":
+        problems = split(*args)
+    elif cmd == "prometheusrule":
+        problems = check_prometheusrule(*args)
+    elif cmd == "workload-identity":
+        problems = check_workload_identity(*args)
+    elif cmd == "args":
+        problems = print_args(*args)
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    for p in problems:
+        print(f"  - {p}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
