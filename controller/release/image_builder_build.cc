@@ -32,6 +32,17 @@ bool Busy(const Status& s) {
 
 Duration Poll(const ReleaseContext& ctx) { return ctx.env.poll_interval; }
 
+// The build failed for good. The message is kept in status.build.outputTail: the
+// reconciler may need more passes to clean up before it records the failure, and
+// each pass must report the same one.
+StepResult Fail(ReleaseContext& ctx, const std::string& message) {
+  api::BuildStatus& b = *ctx.status.build;
+  b.exit_code = 1;
+  b.completed_at = ctx.Now();
+  b.output_tail = TailForStatus(message);
+  return StepResult::Failed(reason::kBuildFailed, *b.output_tail);
+}
+
 std::string Where(const azure::ImageTemplateRef& ref) {
   return "image template " + ref.name + " (resource group " + ref.resource_group + ")";
 }
@@ -178,10 +189,6 @@ StepResult ImageBuilderBuildBackend::RunFinished(ReleaseContext& ctx, const azur
     }
   }
   ctx.status.operation.reset();
-  api::BuildStatus& b = *ctx.status.build;
-  b.output_tail = TailForStatus(run.message);
-  b.exit_code = 1;
-  b.completed_at = ctx.Now();
   std::string why = "the Image Builder build of " + Where(ref) + " ended " + run.run_state;
   if (!code.empty()) why += ": " + code;
   if (!run.message.empty()) {
@@ -191,7 +198,7 @@ StepResult ImageBuilderBuildBackend::RunFinished(ReleaseContext& ctx, const azur
   }
   log::Warn(kLogger, "the Image Builder build failed",
             {{"release", ctx.names.key}, {"template", ref.name}, {"state", run.run_state}});
-  return StepResult::Failed(reason::kBuildFailed, why);
+  return Fail(ctx, why);
 }
 
 StepResult ImageBuilderBuildBackend::StartCopy(ReleaseContext& ctx) {
@@ -200,17 +207,15 @@ StepResult ImageBuilderBuildBackend::StartCopy(ReleaseContext& ctx) {
   if (!out.ok()) {
     if (out.status().code() == StatusCode::kNotFound) {
       ctx.status.operation.reset();
-      return StepResult::Failed(reason::kBuildFailed, "the Image Builder build of " + Where(ref) +
-                                                          " succeeded but has no VHD run output '" +
-                                                          kRunOutputName + "'");
+      return Fail(ctx, "the Image Builder build of " + Where(ref) +
+                           " succeeded but has no VHD run output '" + kRunOutputName + "'");
     }
     return StepResult::FromAzure(out.status(), reason::kBuildFailed);
   }
   const std::string& uri = out->artifact_uri;
   if (uri.empty()) {
     ctx.status.operation.reset();
-    return StepResult::Failed(reason::kBuildFailed,
-                              "the VHD run output of " + Where(ref) + " has no artifactUri");
+    return Fail(ctx, "the VHD run output of " + Where(ref) + " has no artifactUri");
   }
   // A SAS in the output's URL is a secret: never in logs, status or Events.
   if (const size_t q = uri.find('?'); q != std::string::npos)
@@ -284,7 +289,8 @@ StepResult ImageBuilderBuildBackend::Build(ReleaseContext& ctx) {
   api::BuildStatus& b = *ctx.status.build;
   b.name = ctx.names.image_template;
   if (b.exit_code) {
-    if (*b.exit_code != 0) return StepResult::Failed(reason::kBuildFailed, "build failed");
+    if (*b.exit_code != 0)
+      return StepResult::Failed(reason::kBuildFailed, b.output_tail.value_or("build failed"));
     return StepResult::Done();  // staged; the Build step verifies the blob
   }
   const azure::ImageTemplateRef ref = TemplateRef(ctx.release, ctx.names);
@@ -312,12 +318,9 @@ StepResult ImageBuilderBuildBackend::Build(ReleaseContext& ctx) {
       return StepResult::FromAzure(t.status(), reason::kBuildFailed);
     if (ctx.Operation(api::OperationStep::kBuild, kRun)) {
       ctx.status.operation.reset();
-      b.exit_code = 1;
-      b.completed_at = ctx.Now();
-      return StepResult::Failed(reason::kBuildFailed,
-                                "the " + Where(ref) +
-                                    " was deleted before its build finished (by a person or "
-                                    "another tool?)");
+      return Fail(ctx, "the " + Where(ref) +
+                           " was deleted before its build finished (by a person or "
+                           "another tool?)");
     }
     if (!b.started_at) {
       // A fresh attempt: nothing of an earlier one (a partial staging blob) is reused.
@@ -346,13 +349,10 @@ StepResult ImageBuilderBuildBackend::Build(ReleaseContext& ctx) {
   if (!b.operation) b.operation = "image template " + ref.Id();
   if (!t->last_run) {
     if (t->provisioning_state == "Failed") {
-      b.exit_code = 1;
-      b.completed_at = ctx.Now();
-      return StepResult::Failed(
-          reason::kBuildFailed,
-          "Image Builder could not create the " + Where(ref) + ": " +
-              log::Redact(t->properties.value(Json::json_pointer("/provisioningError/message"),
-                                              std::string("provisioningState Failed"))));
+      return Fail(
+          ctx, "Image Builder could not create the " + Where(ref) + ": " +
+                   log::Redact(t->properties.value(Json::json_pointer("/provisioningError/message"),
+                                                   std::string("provisioningState Failed"))));
     }
     if (t->provisioning_state != "Succeeded") {
       StepResult r = Create(ctx);  // adopts it and follows its creation
