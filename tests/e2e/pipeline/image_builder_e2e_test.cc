@@ -2,7 +2,8 @@
 // template in the fake ARM, runs it, follows lastRunStatus, copies the run's VHD
 // output (a real fixed VHD in Azurite, behind a read SAS) into staging, and the
 // release goes on from there; a run that ends Failed fails the release with
-// Azure's error code and message. Either way no template and no staging blob remain.
+// Azure's error code and message; a release deleted mid-build has its run
+// cancelled. Whatever happened, no template and no staging blob remain.
 #include <gtest/gtest.h>
 
 #include "controller/common/crypto.h"
@@ -14,7 +15,7 @@ namespace {
 using Json = nlohmann::json;
 using namespace std::chrono_literals;
 
-TEST(ImageBuilderE2ETest, ReleasedFromTheRunOutputAndFailedRunShowsAzuresError) {
+TEST(ImageBuilderE2ETest, ReleasedFailedAndDeletedBuildsShowAzureAndLeaveNothing) {
   PipelineStack::Options so;
   so.arm.image_builder_run_duration = 3s;
   auto stack = NewFastStack(std::move(so));
@@ -54,7 +55,27 @@ TEST(ImageBuilderE2ETest, ReleasedFromTheRunOutputAndFailedRunShowsAzuresError) 
   EXPECT_TRUE(Contains(StatusString(f, {"status", "build", "outputTail"}), "exited with code 3"))
       << f["status"].dump();
 
-  // Nothing left: both templates deleted, no staging blob; the output's SAS never shown.
+  // A release deleted while Image Builder builds it: the run is cancelled, the template
+  // deleted, and only then does the release go.
+  s.arm().SetImageBuilderRunDuration(1h);
+  ReleaseSpecOptions gone{.name = "gone-5-2-0", .image = "app", .version = "5.2.0"};
+  gone.build = "imageBuilder";
+  ASSERT_TRUE(s.Create(s.Release(gone)).ok());
+  std::string gone_template;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto g = s.GetRelease("gone-5-2-0");
+        if (!g.ok()) return false;
+        gone_template = StatusString(*g, {"status", "build", "name"});
+        return !gone_template.empty() && s.arm().ImageBuilderRuns()[gone_template] == 1;
+      },
+      60s))
+      << s.Summary("gone-5-2-0");
+  ASSERT_TRUE(s.DeleteRelease("gone-5-2-0").ok());
+  EXPECT_TRUE(s.WaitGone("gone-5-2-0", 60s)) << s.Summary("gone-5-2-0");
+  EXPECT_EQ(s.arm().RequestCount("POST Microsoft.VirtualMachineImages/imageTemplates/cancel"), 1);
+
+  // Nothing left: the templates deleted, no staging blob; the output's SAS never shown.
   LeakReport leaks;
   EXPECT_TRUE(WaitFor(
       [&] {

@@ -656,6 +656,10 @@ void FakeArm::ClearImageBuilderRunFailures() {
 void FakeArm::SetImageBuilderRunDuration(Duration duration) {
   std::lock_guard g(state_->mu);
   state_->opts.image_builder_run_duration = duration;
+  // Runs in progress end at their start plus the new duration.
+  for (auto& [id, op] : state_->ops) {
+    if (op.action == "run" && !op.done && op.not_before) op.not_before = op.start_time + duration;
+  }
 }
 
 void FakeArm::SetImageBuilderVhdOutput(VhdOutputFn fn) {

@@ -172,6 +172,7 @@ class FakeArm {
   void FailImageBuilderRuns(const std::string& name_contains, const std::string& code,
                             const std::string& message);
   void ClearImageBuilderRunFailures();
+  // Also for the runs in progress (they end at their start + `duration`).
   void SetImageBuilderRunDuration(Duration duration);
   // What a successful run's VHD output (runOutputs/{name}.properties.artifactUri) is,
   // from the template's name and its run number (1, 2, ...): e.g. a read SAS URL of a
