@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "controller/azure/arm_image_builder.h"
 #include "controller/azure/gallery.h"
 #include "tests/support/azurite/fake_blob_store.h"
@@ -161,17 +163,28 @@ TEST_F(ImageBuilderBuildTest, TemplateFromTheReleaseRunOnceAndItsVhdCopiedIntoSt
 
 TEST_F(ImageBuilderBuildTest, LostStatusWritesAdoptTheTemplateAndItsRunNeverRunTwice) {
   arm_->fake().SetImageBuilderRunDuration(5min);
-  // Each reconcile's status write is lost (a kill -9 before the write): the next one
-  // starts from the last status that made it, at every point of the build.
-  for (int i = 0; i < 40; ++i) {
-    const api::ImageReleaseStatus saved = status_;
-    StepResult r = Build();
-    if (r.done()) break;
-    ASSERT_EQ(r.kind(), StepResult::Kind::kWait) << r.message();
-    if (i % 2 == 0) status_ = saved;
+  // The status write of the first reconcile that moves the build on, at each step
+  // (template created, run started, copy started, copied), is lost (a kill -9 before
+  // the write): the next reconcile starts again from the status before it.
+  auto action = [](const api::ImageReleaseStatus& st) {
+    return st.operation ? st.operation->action : std::string("-");
+  };
+  std::set<std::string> lost;
+  StepResult r = StepResult::Wait(Duration::zero());
+  for (int i = 0; i < 100 && r.kind() == StepResult::Kind::kWait; ++i) {
     arm_->clock().Advance(r.requeue());
+    const api::ImageReleaseStatus saved = status_;
+    r = Build();
+    const std::string move = action(saved) + ">" + action(status_) + (r.done() ? ">done" : "");
+    if (action(saved) != action(status_) && lost.insert(move).second) {
+      status_ = saved;
+      r = StepResult::Wait(Duration::zero());
+    }
   }
-  StepResult r = BuildUntilSettled();
+  std::set<std::string> lost_before;  // what each lost write would have recorded
+  for (const std::string& m : lost) lost_before.insert(m.substr(m.find('>') + 1));
+  EXPECT_EQ(lost_before,
+            (std::set<std::string>{"CreateTemplate", "RunTemplate", "CopyRunOutput", "->done"}));
   ASSERT_TRUE(r.done()) << r.message();
   EXPECT_EQ(Runs(), 1);
   EXPECT_EQ(arm_->fake().ImageBuilderOverlappingRuns(), 0);
