@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "controller/azure/arm_gallery.h"
+#include "controller/azure/arm_image_builder.h"
 #include "controller/azure/arm_virtual_machines.h"
 #include "controller/azure/storage_account.h"
 #include "controller/azure/storage_auth.h"
@@ -150,6 +151,8 @@ StatusOr<std::unique_ptr<Wiring>> Wiring::Create(const Options& options, kube::K
   w->arm_ = std::make_unique<azure::ArmClient>(*w->credential_, arm_options);
   w->gallery_ = std::make_unique<azure::ArmGallery>(*w->arm_);
   w->vms_ = std::make_unique<azure::ArmVirtualMachines>(*w->arm_);
+  w->image_builder_ = std::make_unique<azure::ArmImageBuilder>(*w->arm_);
+  w->image_builder_build_ = std::make_unique<release::ImageBuilderBuildBackend>(*w->image_builder_);
 
   w->publishers_ = std::make_unique<ReleasePublishers>(
       ReleasePublishers::Deps{.kube = &kube,
@@ -202,6 +205,7 @@ release::Backends Wiring::backends() {
   release::Backends b;
   b.build["local"] = &local_build_;
   b.build["job"] = &job_build_;
+  b.build["imageBuilder"] = image_builder_build_.get();
   b.validation["local"] = &local_validation_;
   b.validation["vm"] = &vm_validation_;
   return b;

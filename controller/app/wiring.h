@@ -23,8 +23,10 @@
 #include "controller/azure/arm_client.h"
 #include "controller/azure/blob_client.h"
 #include "controller/azure/credential_chain.h"
+#include "controller/azure/image_builder.h"
 #include "controller/kube/client.h"
 #include "controller/metrics/product_metrics.h"
+#include "controller/release/image_builder_build.h"
 #include "controller/release/job_build.h"
 #include "controller/release/local_build.h"
 #include "controller/release/local_validation.h"
@@ -86,11 +88,13 @@ class Wiring {
   std::unique_ptr<azure::ArmClient> arm_;
   std::unique_ptr<azure::Gallery> gallery_;
   std::unique_ptr<azure::VirtualMachines> vms_;
+  std::unique_ptr<azure::ImageBuilder> image_builder_;
   std::unique_ptr<azure::BlobClient> staging_;
   std::unique_ptr<ReleasePublishers> publishers_;
   std::unique_ptr<release::TaskRunner> tasks_;
   release::LocalBuildBackend local_build_;
   release::JobBuildBackend job_build_;
+  std::unique_ptr<release::ImageBuilderBuildBackend> image_builder_build_;
   release::LocalValidationBackend local_validation_;
   release::VmValidationBackend vm_validation_;
   release::Environment env_;

@@ -67,6 +67,7 @@ nlohmann::json ImageTemplateBody(const ImageTemplateSpec& s) {
 ImageTemplate ParseImageTemplate(const nlohmann::json& r) {
   ImageTemplate t{.id = JsonStr(r, "/id"),
                   .provisioning_state = JsonStr(r, "/properties/provisioningState")};
+  t.tags = JsonTags(r);
   if (r.contains("properties") && r["properties"].is_object()) {
     t.properties = r["properties"];
     if (r["properties"].contains("lastRunStatus")) {

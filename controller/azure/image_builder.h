@@ -68,7 +68,8 @@ struct ImageTemplate {
   std::string id;
   std::string provisioning_state;
   std::optional<RunStatus> last_run;
-  nlohmann::json properties;  // as returned, for diagnostics
+  std::map<std::string, std::string> tags;  // e.g. the owner's release uid
+  nlohmann::json properties;                // as returned, for diagnostics
 };
 
 struct RunOutput {

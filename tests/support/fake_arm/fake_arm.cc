@@ -218,6 +218,7 @@ StoredResource* FakeArm::State::FindObserved(const std::string& key) {
 
 void FakeArm::State::Observe(PendingOp& op) {
   if (op.done) return;
+  if (op.not_before && Now() < *op.not_before) return;
   if (--op.polls_left > 0) return;
   op.done = true;
   op.end_time = Now();
@@ -639,6 +640,41 @@ void FakeArm::ClearRunCommandRules() {
 void FakeArm::FailNextOperation(OperationFailure failure) {
   std::lock_guard g(state_->mu);
   state_->failures.push_back(std::move(failure));
+}
+
+void FakeArm::FailImageBuilderRuns(const std::string& name_contains, const std::string& code,
+                                   const std::string& message) {
+  std::lock_guard g(state_->mu);
+  state_->run_failures.push_back({Lower(name_contains), code, message});
+}
+
+void FakeArm::ClearImageBuilderRunFailures() {
+  std::lock_guard g(state_->mu);
+  state_->run_failures.clear();
+}
+
+void FakeArm::SetImageBuilderRunDuration(Duration duration) {
+  std::lock_guard g(state_->mu);
+  state_->opts.image_builder_run_duration = duration;
+  // Runs in progress end at their start plus the new duration.
+  for (auto& [id, op] : state_->ops) {
+    if (op.action == "run" && !op.done && op.not_before) op.not_before = op.start_time + duration;
+  }
+}
+
+void FakeArm::SetImageBuilderVhdOutput(VhdOutputFn fn) {
+  std::lock_guard g(state_->mu);
+  state_->vhd_output = std::move(fn);
+}
+
+std::map<std::string, int> FakeArm::ImageBuilderRuns() const {
+  std::lock_guard g(state_->mu);
+  return state_->image_builder_runs;
+}
+
+int FakeArm::ImageBuilderOverlappingRuns() const {
+  std::lock_guard g(state_->mu);
+  return state_->image_builder_overlapping_runs;
 }
 
 void FakeArm::InjectFault(FaultKind kind, int count, const std::string& path_contains,

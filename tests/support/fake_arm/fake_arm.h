@@ -30,6 +30,7 @@
 // injected per request. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -69,8 +70,12 @@ struct Options {
   Duration token_lifetime = std::chrono::hours(1);
   // GETs with $expand=instanceView that show a run command Running before its result.
   int run_command_polls = 2;
-  // Image Builder VHD outputs are named <vhd_output_base>/<template>-<run>.vhd.
+  // Image Builder VHD outputs are named <vhd_output_base>/<template>-<run>.vhd
+  // (artifactUri of the run output), unless SetImageBuilderVhdOutput says otherwise.
   std::string vhd_output_base = "https://fakebuilds.blob.core.windows.net/vhds";
+  // An Image Builder run lasts at least this long (the fake's clock), however often it
+  // is polled; 0 = it ends after `lro_polls` polls like any operation.
+  Duration image_builder_run_duration{0};
   std::chrono::milliseconds no_answer_delay{3000};
   uint64_t seed = 1;  // random faults are reproducible
   // Gallery PUTs honour `If-None-Match: *` (412 when the resource exists).
@@ -161,6 +166,19 @@ class FakeArm {
   // Forgets every rule: each script then succeeds with exit code 0 and no output.
   void ClearRunCommandRules();
   void FailNextOperation(OperationFailure failure);
+  // Image Builder runs (POST .../run) of a template whose name contains `name_contains`
+  // ("" = any) end Failed with this Azure error code and message (in the run's operation
+  // and in lastRunStatus.message), until cleared with ClearImageBuilderRunFailures().
+  void FailImageBuilderRuns(const std::string& name_contains, const std::string& code,
+                            const std::string& message);
+  void ClearImageBuilderRunFailures();
+  // Also for the runs in progress (they end at their start + `duration`).
+  void SetImageBuilderRunDuration(Duration duration);
+  // What a successful run's VHD output (runOutputs/{name}.properties.artifactUri) is,
+  // from the template's name and its run number (1, 2, ...): e.g. a read SAS URL of a
+  // real VHD in Azurite. Called with the fake's lock held: it must not call the fake.
+  using VhdOutputFn = std::function<std::string(const std::string& template_name, int run)>;
+  void SetImageBuilderVhdOutput(VhdOutputFn fn);
   // The next `count` ARM requests whose path contains `path_contains` (and
   // whose method is `method`, when given) get `kind`.
   void InjectFault(FaultKind kind, int count = 1, const std::string& path_contains = "",
@@ -185,6 +203,11 @@ class FakeArm {
   };
   std::map<std::string, CallAttempts> AttemptsByClientRequestId() const;
   int TokensIssued() const;
+  // Image Builder runs started per template name (kept after the template is deleted),
+  // and how many runs started while another run of a template of the same name was
+  // still going (the fake refuses those with 409; they are counted all the same).
+  std::map<std::string, int> ImageBuilderRuns() const;
+  int ImageBuilderOverlappingRuns() const;
   int FaultsInjected() const;
   // Assertions presented at the token endpoint, in order.
   std::vector<std::string> AssertionsSeen() const;

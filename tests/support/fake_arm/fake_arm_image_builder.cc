@@ -1,7 +1,10 @@
 // Fake Microsoft.VirtualMachineImages image templates: create (immutable
 // afterwards), run (202 + Azure-AsyncOperation, RunImageTemplate.json) with
 // lastRunStatus moving through its sub-states, run outputs (GetRunOutput.json,
-// artifactUri for VHD distributes), cancel and delete.
+// artifactUri for VHD distributes), cancel and delete — refused with Azure's
+// OperationNotAllowed while the template is being created or a run is going or
+// being cancelled. Runs can be made to last (Options::image_builder_run_duration)
+// or to fail with an Azure error (FakeArm::FailImageBuilderRuns).
 #include "tests/support/fake_arm/fake_arm_state.h"
 
 namespace vmrelease::fake_arm {
@@ -68,9 +71,13 @@ Reply RunTemplate(FakeArm::State& s, const ArmPath& p) {
     return ErrorReply(409, "Conflict",
                       "The image template is not ready (provisioningState " +
                           t.body["properties"].value("provisioningState", "") + ").");
-  if (!t.pending_op.empty())
+  const std::string name = Lower(p.Name());
+  if (!t.pending_op.empty()) {
+    ++s.image_builder_overlapping_runs;
     return ErrorReply(409, "Conflict", "A build of this image template is already running.");
+  }
   ++t.runs;
+  ++s.image_builder_runs[name];
   t.body["properties"]["lastRunStatus"] = {{"startTime", s.NowText()},
                                            {"runState", "Running"},
                                            {"runSubState", "Queued"},
@@ -80,6 +87,16 @@ Reply RunTemplate(FakeArm::State& s, const ArmPath& p) {
     o = o->first.rfind(key + "/runoutputs/", 0) == 0 ? s.resources.erase(o) : std::next(o);
   }
   const std::string op = s.StartOp("POST", key, p, t.body.value("location", ""), "run");
+  PendingOp& run = s.ops[op];
+  for (const auto& f : s.run_failures) {
+    if (name.find(f.name_contains) == std::string::npos) continue;
+    run.failure = OperationFailure{.code = f.code, .message = f.message};
+    break;
+  }
+  if (s.opts.image_builder_run_duration > Duration::zero() && !run.done) {
+    run.not_before = run.start_time + s.opts.image_builder_run_duration;
+    run.total_polls = run.polls_left = 1;
+  }
   Reply r{.status = 202};
   s.AddPollingHeaders(s.ops[op], true, false, r);
   return r;
@@ -95,6 +112,7 @@ Reply CancelTemplate(FakeArm::State& s, const ArmPath& p) {
   PendingOp& run = s.ops[t.pending_op];
   run.failure = OperationFailure{.code = "Canceled", .message = "The build was canceled."};
   run.polls_left = 1;
+  run.not_before.reset();
   t.body["properties"]["lastRunStatus"]["runState"] = "Canceling";
   s.Observe(run);
   Reply r{.status = 202};
@@ -171,8 +189,22 @@ Reply HandleImageBuilder(FakeArm::State& s, const http::ServerRequest& req, cons
   if (req.method == "DELETE") {
     auto it = s.resources.find(key);
     if (it == s.resources.end()) return Reply{.status = 204};
-    if (!it->second.pending_op.empty())
-      return ErrorReply(409, "Conflict", "Cannot delete an image template while it is building.");
+    if (!it->second.pending_op.empty()) {
+      // Azure's answer while a build runs or is being cancelled (also while the template is
+      // still being created): the caller must wait and delete again.
+      const PendingOp& busy = s.ops[it->second.pending_op];
+      const std::string run_state =
+          busy.action == "run"
+              ? Lower(it->second.body["properties"]["lastRunStatus"].value("runState", "running"))
+              : "";
+      if (busy.method == "PUT")
+        return ErrorReply(409, "OperationNotAllowed",
+                          "Operation 'DELETE' is not allowed in provisioningState: 'creating'");
+      return ErrorReply(409, "OperationNotAllowed",
+                        "Operation Microsoft.VirtualMachineImages/imageTemplates/delete is not "
+                        "allowed in provisioning state: provisioned or run state: " +
+                            (run_state.empty() ? std::string("running") : run_state) + ".");
+    }
     const std::string op = s.StartOp("DELETE", key, p, it->second.body.value("location", ""));
     Reply r{.status = 202};
     s.AddPollingHeaders(s.ops[op], false, true, r);
@@ -222,8 +254,9 @@ void FinishImageBuilderOp(FakeArm::State& s, PendingOp& op) {
     out["properties"] = {{"provisioningState", "Succeeded"}};
     const std::string type = d.value("type", "");
     if (type == "VHD") {
-      out["properties"]["artifactUri"] =
-          s.opts.vhd_output_base + "/" + name + "-" + std::to_string(t.runs) + ".vhd";
+      out["properties"]["artifactUri"] = s.vhd_output ? s.vhd_output(name, t.runs)
+                                                      : s.opts.vhd_output_base + "/" + name + "-" +
+                                                            std::to_string(t.runs) + ".vhd";
     } else if (type == "ManagedImage") {
       out["properties"]["artifactId"] = d.value("imageId", "");
     } else {

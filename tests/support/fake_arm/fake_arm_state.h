@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -81,6 +82,8 @@ struct PendingOp {
   std::optional<OperationFailure> failure;  // decided at start
   WallTime start_time;
   WallTime end_time;
+  // Not finished before this time however often it is observed (Image Builder runs).
+  std::optional<WallTime> not_before;
 };
 
 struct Token {
@@ -110,6 +113,14 @@ struct FakeArm::State {
   std::map<std::string, PendingOp> ops;
   std::vector<RunCommandRule> run_rules;
   std::vector<OperationFailure> failures;
+  // Image Builder: runs that end Failed, outputs, and the runs seen per template name.
+  struct RunFailure {
+    std::string name_contains, code, message;
+  };
+  std::vector<RunFailure> run_failures;
+  FakeArm::VhdOutputFn vhd_output;
+  std::map<std::string, int> image_builder_runs;
+  int image_builder_overlapping_runs = 0;
   // faults
   struct Injected {
     FaultKind kind;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "controller/azure/storage_auth.h"
+#include "controller/image/vhd_footer.h"
 #include "controller/kube/config.h"
 #include "controller/kube/errors.h"
 
@@ -60,6 +61,42 @@ std::vector<std::string> ProcessesMentioning(const std::string& needle) {
   return out;
 }
 
+std::string IdentityId() {
+  return std::string("/subscriptions/") + kSubscription +
+         "/resourceGroups/identities/providers/Microsoft.ManagedIdentity/"
+         "userAssignedIdentities/image-builder";
+}
+
+// A small fixed VHD (2 MiB of patterned data + footer) as Image Builder's run output: its
+// blob in Azurite, a read SAS for the fake's artifactUri, and its content.
+Status PutImageBuilderOutput(azure::BlobClient& blobs, std::string* content, std::string* url) {
+  constexpr int64_t kSize = 2 << 20;
+  std::string data(kSize + 512, '\0');
+  for (int64_t i = 0; i < kSize; i += 4096) {
+    const std::string mark = "image-builder-output block " + std::to_string(i / 4096);
+    data.replace(static_cast<size_t>(i), mark.size(), mark);
+  }
+  const auto footer = image::EncodeFooter(image::NewFixedFooter(kSize, RealClock::Get().WallNow()));
+  data.replace(kSize, 512, reinterpret_cast<const char*>(footer.data()), 512);
+  RETURN_IF_ERROR(blobs.CreateContainer(kImageBuilderOutputContainer));
+  const azure::BlobRef ref{kImageBuilderOutputContainer, "run-output.vhd"};
+  azure::PutBlobOptions o;
+  o.overwrite = true;
+  RETURN_IF_ERROR(blobs.CreatePageBlob(ref, static_cast<int64_t>(data.size()), o).status());
+  for (size_t off = 0; off < data.size(); off += 1 << 20) {
+    const size_t n = std::min<size_t>(1 << 20, data.size() - off);
+    RETURN_IF_ERROR(
+        blobs.PutPages(ref, static_cast<int64_t>(off), std::string_view(data).substr(off, n))
+            .status());
+  }
+  ASSIGN_OR_RETURN(*url, blobs.GenerateSasUrl(
+                             ref, {.permissions = "r",
+                                   .expiry = RealClock::Get().WallNow() + std::chrono::hours(24),
+                                   .protocol = ""}));
+  *content = std::move(data);
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string LeakReport::ToString() const {
@@ -70,8 +107,8 @@ std::string LeakReport::ToString() const {
   };
   return "VMs " + list(vms) + " NICs " + list(nics) + " disks " + list(disks) + " staging blobs " +
          list(staging_blobs) + " processes " + list(processes) + " Jobs " + list(jobs) + " Pods " +
-         list(pods) + " Secrets " + list(secrets) + " gallery versions " +
-         std::to_string(gallery_versions);
+         list(pods) + " Secrets " + list(secrets) + " image templates " + list(image_templates) +
+         " gallery versions " + std::to_string(gallery_versions);
 }
 
 StatusOr<std::unique_ptr<PipelineStack>> PipelineStack::Start(Options options) {
@@ -100,6 +137,11 @@ StatusOr<std::unique_ptr<PipelineStack>> PipelineStack::Start(Options options) {
                    azure::SharedKeySigner::Create(kAzuriteAccount, kAzuriteKey));
   ASSIGN_OR_RETURN(s->blobs_, azure::BlobClient::Create({.account_url = s->azurite_->account_url()},
                                                         azure::SharedKeyAuth(std::move(signer))));
+  RETURN_IF_ERROR(
+      PutImageBuilderOutput(*s->blobs_, &s->image_builder_vhd_, &s->image_builder_vhd_url_),
+      "the Image Builder output VHD");
+  s->arm_->SetImageBuilderVhdOutput(
+      [url = s->image_builder_vhd_url_](const std::string&, int) { return url; });
   if (s->options_.job_runner) {
     ASSIGN_OR_RETURN(s->job_runner_,
                      JobRunnerProcess::Start({.kubeconfig = s->api_->kubeconfig(),
@@ -221,6 +263,23 @@ Json PipelineStack::Release(const ReleaseSpecOptions& o) const {
                           {"targetRegions", regions}};
   }
   if (o.blob) publish["blob"] = {{"accountUrl", azurite_->account_url()}, {"container", "images"}};
+  Json build;
+  if (o.build == "job") {
+    build = {{"job", {{"template", job_template("job-build-disk", build_env)}}}};
+  } else if (o.build == "imageBuilder") {
+    build = {
+        {"imageBuilder",
+         {{"location", kGalleryLocation},
+          {"subscriptionId", kSubscription},
+          {"resourceGroup", kImageBuilderGroup},
+          {"identityId", IdentityId()},
+          {"vmSize", "Standard_D4s_v5"},
+          {"customize",
+           {{{"type", "Shell"}, {"name", "hello"}, {"inline", {"echo built by vmrelease"}}}}}}}};
+  } else {
+    build = {{"local", {{"command", {"build-disk"}}, {"env", build_env}}}};
+  }
+  build["timeout"] = o.build_timeout;
   Json retention = {{"deletionPolicy", o.deletion_policy}};
   if (o.retention_days > 0) retention["minimumDays"] = o.retention_days;
   return {{"apiVersion", "vmrelease.io/v1alpha1"},
@@ -232,11 +291,7 @@ Json PipelineStack::Release(const ReleaseSpecOptions& o) const {
             {"changelog", {{{"kind", "Feature"}, {"summary", "version " + o.version}}}},
             {"source",
              {{"platformImage", {{"publisher", "Debian"}, {"offer", "debian-12"}, {"sku", "12"}}}}},
-            {"build", o.build == "job"
-                          ? Json{{"job", {{"template", job_template("job-build-disk", build_env)}}},
-                                 {"timeout", o.build_timeout}}
-                          : Json{{"local", {{"command", {"build-disk"}}, {"env", build_env}}},
-                                 {"timeout", o.build_timeout}}},
+            {"build", build},
             {"validation", validation},
             {"publish", publish},
             {"retention", retention}}}};
@@ -351,6 +406,8 @@ LeakReport PipelineStack::Leaks() {
       r.nics.push_back(name);
     } else if (lower.find("microsoft.compute/disks/") != std::string::npos) {
       r.disks.push_back(name);
+    } else if (lower.find("microsoft.virtualmachineimages/imagetemplates/") != std::string::npos) {
+      if (lower.find("/runoutputs/") == std::string::npos) r.image_templates.push_back(name);
     } else if (lower.find("/versions/") != std::string::npos) {
       ++r.gallery_versions;
     }

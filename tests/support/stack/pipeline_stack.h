@@ -45,13 +45,17 @@ inline constexpr char kValidationGroup[] = "validation";
 inline constexpr char kTenant[] = "tenant-e2e";
 inline constexpr char kClientId[] = "client-e2e";
 inline constexpr char kClientSecret[] = "client-secret-e2e-0123456789";
+inline constexpr char kImageBuilderGroup[] = "builds";
+inline constexpr char kImageBuilderOutputContainer[] = "imagebuilder-outputs";
 
 struct ReleaseSpecOptions {
   std::string name;
   std::string image = "app";
   std::string version = "1.0.0";
   std::string validation = "local";  // local | vm
-  std::string build = "local";       // local | job (job-build-disk, run by the job runner)
+  // local | job (job-build-disk, run by the job runner) | imageBuilder (the fake ARM's
+  // Image Builder; its run outputs the stack's VHD in Azurite, see image_builder_vhd_url()).
+  std::string build = "local";
   std::string build_timeout = "10m";
   bool gallery = false;
   bool blob = true;
@@ -72,10 +76,12 @@ struct LeakReport {
   std::vector<std::string> processes;      // local build/check processes still running
   // Kubernetes objects of the job backends (labelled with a release uid).
   std::vector<std::string> jobs, pods, secrets;
+  std::vector<std::string> image_templates;  // Image Builder templates in the fake ARM
   int gallery_versions = 0;
   bool clean() const {
     return vms.empty() && nics.empty() && disks.empty() && staging_blobs.empty() &&
-           processes.empty() && jobs.empty() && pods.empty() && secrets.empty();
+           processes.empty() && jobs.empty() && pods.empty() && secrets.empty() &&
+           image_templates.empty();
   }
   std::string ToString() const;
 };
@@ -107,6 +113,11 @@ class PipelineStack {
   JobRunnerProcess* job_runner() { return job_runner_.get(); }
   const std::string& work_dir() const { return work_dir_; }
   const std::string& marker_dir() const { return marker_dir_; }
+  // The VHD every successful Image Builder run of the fake ARM "produces": a small
+  // fixed VHD in Azurite (container kImageBuilderOutputContainer), and its content.
+  const std::string& image_builder_vhd_content() const { return image_builder_vhd_; }
+  // The artifactUri of those runs: a read SAS URL of that blob (a secret to the controller).
+  const std::string& image_builder_vhd_url() const { return image_builder_vhd_url_; }
 
   // The options the stack started with; changes (controller flags, environment,
   // allow_local_builds) take effect at the next StartController().
@@ -160,6 +171,7 @@ class PipelineStack {
   std::unique_ptr<itest::ControllerProcess> controller_;
   std::unique_ptr<JobRunnerProcess> job_runner_;
   std::string earlier_logs_;
+  std::string image_builder_vhd_, image_builder_vhd_url_;
 };
 
 }  // namespace vmrelease::testing
