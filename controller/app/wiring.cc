@@ -204,6 +204,7 @@ release::Backends Wiring::backends() {
   b.build["job"] = &job_build_;
   b.validation["local"] = &local_validation_;
   b.validation["vm"] = &vm_validation_;
+  b.validation["job"] = &job_validation_;
   return b;
 }
 

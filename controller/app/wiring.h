@@ -26,6 +26,7 @@
 #include "controller/kube/client.h"
 #include "controller/metrics/product_metrics.h"
 #include "controller/release/job_build.h"
+#include "controller/release/job_validation.h"
 #include "controller/release/local_build.h"
 #include "controller/release/local_validation.h"
 #include "controller/release/steps.h"
@@ -93,6 +94,7 @@ class Wiring {
   release::JobBuildBackend job_build_;
   release::LocalValidationBackend local_validation_;
   release::VmValidationBackend vm_validation_;
+  release::JobValidationBackend job_validation_;
   release::Environment env_;
 };
 

@@ -94,9 +94,15 @@ Json JobObject(const ReleaseContext& ctx, const JobRequest& req) {
       std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(
                                req.deadline + std::chrono::seconds(1) - std::chrono::nanoseconds(1))
                                .count());
+  Json meta_out = Metadata(ctx, req);
+  if (!req.annotations.empty()) {
+    Json annotations = Json::object();
+    for (const auto& [k, v] : req.annotations) annotations[k] = v;
+    meta_out["annotations"] = std::move(annotations);
+  }
   return {{"apiVersion", "batch/v1"},
           {"kind", "Job"},
-          {"metadata", Metadata(ctx, req)},
+          {"metadata", std::move(meta_out)},
           {"spec",
            {{"backoffLimit", on_failure ? 2 : 0},
             {"activeDeadlineSeconds", deadline},
