@@ -50,7 +50,7 @@ struct ReleaseSpecOptions {
   std::string name;
   std::string image = "app";
   std::string version = "1.0.0";
-  std::string validation = "local";  // local | vm
+  std::string validation = "local";  // local | vm | job (job-check, run by the job runner)
   std::string build = "local";       // local | job (job-build-disk, run by the job runner)
   std::string build_timeout = "10m";
   bool gallery = false;
