@@ -101,6 +101,7 @@ StepResult JobValidationBackend::Start(ReleaseContext& ctx, const api::Check& ch
                                     log::Redact(job.status().message()));
     return StepResult::Error(job.status());
   }
+  ctx.status.validation->vm = name;
   ctx.Event("CheckStarted", "Validate", "check " + check.name + " started in Job " + name);
   log::Info(kLogger, "created a check Job",
             {{"release", ctx.names.key}, {"check", check.name}, {"job", name}});
@@ -129,6 +130,7 @@ StepResult JobValidationBackend::RunCheck(ReleaseContext& ctx, const api::Check&
     return StepResult::Stalled(
         reason::kValidationFailed,
         "a Job named " + name + " exists and does not belong to this release; delete it");
+  ctx.status.validation->vm = name;  // adopted after a crash: say which Job runs
   const WallTime started = StartedAt(ctx, *job);
   const Duration deadline = JobDeadline(*job, check);
   const double seconds = std::max(0.0, std::chrono::duration<double>(ctx.now - started).count());

@@ -97,6 +97,10 @@ TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassOrFailTheReleaseAndLe
   EXPECT_TRUE(Contains(ResultOf(released, "read-only")->value("outputTail", ""),
                        "write with the image SAS: HTTP 403"));
   EXPECT_EQ(ConditionOf(released, "Validated").value("reason", ""), "ChecksPassed");
+  EXPECT_EQ(StatusString(released, {"status", "validation", "vm"})
+                .rfind("vmr-check-app-1-0-0-gallery-version-", 0),
+            0u)
+      << "status.validation.vm is not the last check's Job";
   EXPECT_EQ(EventsWithReason(s, "app-1-0-0", "CheckStarted").size(), 3u);
   EXPECT_EQ(EventsWithReason(s, "app-1-0-0", "CheckPassed").size(), 3u);
   // What was published is what the build staged: the checks' writes were refused.

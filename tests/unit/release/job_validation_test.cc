@@ -154,6 +154,7 @@ TEST_F(JobValidationTest, JobShapeEnvSecretRefLabelsOwnerAndDeadline) {
   StepResult r = Validate();
   ASSERT_EQ(r.kind(), StepResult::Kind::kWait) << r.message();
   EXPECT_EQ(status_.validation->state, api::ValidationState::kRunningChecks);
+  EXPECT_EQ(status_.validation->vm, names_.CheckJob("boots")) << "the running check's Job";
   auto job = JobOf("boots");
   ASSERT_TRUE(job.has_value());
   EXPECT_FALSE(JobOf("disk-size").has_value()) << "checks run one at a time";
