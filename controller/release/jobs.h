@@ -41,7 +41,7 @@ struct JobRequest {
   std::string name;                                // of the Job and of its Secret
   std::string purpose;                             // "build" or "check"
   Json pod_template;                               // the release's PodTemplateSpec, as written
-  std::map<std::string, std::string> env;          // added to every container
+  std::map<std::string, std::string> env;          // added to every container ($ escaped)
   std::map<std::string, std::string> secret_env;   // added from the Secret `name`
   Duration deadline{0};                            // activeDeadlineSeconds
   std::map<std::string, std::string> labels;       // extra labels (Job and Pods)

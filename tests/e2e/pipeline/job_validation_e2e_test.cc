@@ -6,6 +6,8 @@
 // through VMRELEASE_IMAGE_URL, a read-only SAS, with curl against Azurite.
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "controller/common/crypto.h"
 #include "tests/e2e/pipeline/pipeline_e2e_util.h"
 
@@ -44,6 +46,15 @@ int PutBlob(const std::string& url) {
   return out.exit_code == 0 ? std::atoi(out.out.c_str()) : -1;
 }
 
+// Whether the process exists and is not a zombie.
+bool Running(int pid) {
+  std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(st, line)) return false;
+  const size_t rp = line.rfind(')');
+  return rp == std::string::npos || rp + 2 >= line.size() || line[rp + 2] != 'Z';
+}
+
 const Json* ResultOf(const Json& release, const std::string& check) {
   const Json* results = kube::Find(release, {"status", "validation", "results"});
   if (!results || !results->is_array()) return nullptr;
@@ -52,7 +63,7 @@ const Json* ResultOf(const Json& release, const std::string& check) {
   return nullptr;
 }
 
-TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassOrFailTheReleaseAndLeaveNothing) {
+TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassFailOrAreDeletedAndLeaveNothing) {
   if (!HaveTools()) GTEST_SKIP() << "needs curl";
   const auto t0 = std::chrono::steady_clock::now();
   PipelineStack::Options so;
@@ -80,8 +91,28 @@ TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassOrFailTheReleaseAndLe
   bad.checks = {{"hello", "echo hello"},
                 {"partitions", std::string("echo '") + kFailingOutput + "'; exit 4"},
                 {"never", "echo never"}};
+  // Deleted while its check runs: the Job, its Pod (and process) and its Secret go with it.
+  ReleaseSpecOptions doomed{.name = "app-3-0-0", .image = "app", .version = "3.0.0"};
+  doomed.validation = "job";
+  const std::string pid_file = s.marker_dir() + "/../slow-check.pid";
+  doomed.check_env = {{"PID_FILE", pid_file}};
+  doomed.checks = {{"slow", "echo $$ >\"$PID_FILE\"; sleep 120"}};
   ASSERT_TRUE(s.Create(good_obj).ok());
   ASSERT_TRUE(s.Create(s.Release(bad)).ok());
+  ASSERT_TRUE(s.Create(s.Release(doomed)).ok());
+  ASSERT_TRUE(
+      WaitFor([&] { return !EventsWithReason(s, "app-3-0-0", "CheckStarted").empty(); }, 90s))
+      << s.Summary("app-3-0-0");
+  int slow_pid = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        slow_pid = std::atoi(ReadFile(pid_file).c_str());
+        return slow_pid > 0;
+      },
+      30s))
+      << "the slow check never started";
+  ASSERT_TRUE(Running(slow_pid));
+  ASSERT_TRUE(s.DeleteRelease("app-3-0-0").ok());
 
   std::string why;
   const Json released = s.WaitForPhase("app-1-0-0", "Released", 90s, &why);
@@ -124,7 +155,10 @@ TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassOrFailTheReleaseAndLe
   EXPECT_EQ(EventsWithReason(s, "app-2-0-0", "CheckStarted").size(), 2u);
   EXPECT_EQ(EventsWithReason(s, "app-2-0-0", "CheckFailed").size(), 1u);
 
-  // No Job, Pod or Secret (nor a check process) of either release remains.
+  EXPECT_TRUE(s.WaitGone("app-3-0-0", 60s)) << s.Summary("app-3-0-0");
+  EXPECT_FALSE(Running(slow_pid)) << "the deleted release's check still runs";
+
+  // No Job, Pod or Secret (nor a check process) of any release remains.
   LeakReport leaks;
   EXPECT_TRUE(WaitFor(
       [&] {
@@ -143,7 +177,7 @@ TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassOrFailTheReleaseAndLe
   const std::string sig = url.substr(url.find("sig=") + 4, 20);
   std::string visible =
       s.Summary("app-1-0-0") + s.Summary("app-2-0-0") + s.ControllerLogs() + s.job_runner()->log();
-  for (const std::string name : {"app-1-0-0", "app-2-0-0"})
+  for (const std::string name : {"app-1-0-0", "app-2-0-0", "app-3-0-0"})
     for (const Json& e : s.Events(name)) visible += e.dump();
   EXPECT_FALSE(Contains(visible, sig)) << "the image SAS leaked";
   std::printf("job validation e2e: %.1f s\n",

@@ -45,7 +45,7 @@ class JobValidationTest : public ::testing::Test {
                                 {{"name", "VMRELEASE_CHECK_NAME"}, {"value", "x"}}}}},
                              {{"name", "sidecar"}, {"image", "registry.example/side:1"}}}}}}}};
     rel_.spec.validation.timeout = "1h";
-    api::Check boot{.name = "boots", .script = "systemctl is-system-running"};
+    api::Check boot{.name = "boots", .script = "systemctl is-system-running; echo $$ $(date)"};
     boot.timeout = "2m";
     api::Check disk{.name = "disk-size", .script = "df -h /"};
     rel_.spec.validation.checks = {boot, disk};
@@ -180,7 +180,9 @@ TEST_F(JobValidationTest, JobShapeEnvSecretRefLabelsOwnerAndDeadline) {
     std::map<std::string, Json> env;
     for (const Json& e : c["env"]) env[e["name"]] = e;
     EXPECT_EQ(env["VMRELEASE_CHECK_NAME"]["value"], "boots") << "the template's value replaced";
-    EXPECT_EQ(env["VMRELEASE_CHECK_SCRIPT"]["value"], "systemctl is-system-running");
+    // Kubernetes expands $(NAME) and turns $$ into $ in env values: the script's $ are doubled.
+    EXPECT_EQ(env["VMRELEASE_CHECK_SCRIPT"]["value"],
+              "systemctl is-system-running; echo $$$$ $$(date)");
     EXPECT_EQ(env["VMRELEASE_CHECK_TIMEOUT_SECONDS"]["value"], "120");
     EXPECT_EQ(env["VMRELEASE_GALLERY_IMAGE_VERSION_ID"]["value"], kGalleryId);
     EXPECT_EQ(env["VMRELEASE_IMAGE_URL"]["valueFrom"]["secretKeyRef"],
