@@ -3,7 +3,9 @@
 // (tests/support/jobrunner) plays Job controller and kubelet and runs the
 // container's command here (job-check: the check's script with /bin/sh, its
 // output to the termination message), and the scripts read the staged VHD
-// through VMRELEASE_IMAGE_URL, a read-only SAS, with curl against Azurite.
+// through VMRELEASE_IMAGE_URL, a read-only SAS, with curl against Azurite. One
+// stack, four releases at once: one passes, one fails a check, one is deleted
+// while its check runs, one's check hangs past its timeout.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -63,7 +65,7 @@ const Json* ResultOf(const Json& release, const std::string& check) {
   return nullptr;
 }
 
-TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassFailOrAreDeletedAndLeaveNothing) {
+TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassFailTimeOutOrAreDeletedLeavingNothing) {
   if (!HaveTools()) GTEST_SKIP() << "needs curl";
   const auto t0 = std::chrono::steady_clock::now();
   PipelineStack::Options so;
@@ -97,9 +99,16 @@ TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassFailOrAreDeletedAndLe
   const std::string pid_file = s.marker_dir() + "/../slow-check.pid";
   doomed.check_env = {{"PID_FILE", pid_file}};
   doomed.checks = {{"slow", "echo $$ >\"$PID_FILE\"; sleep 120"}};
+  // A check that hangs is stopped at its timeout (10 s, the API's minimum).
+  ReleaseSpecOptions hangs{.name = "app-4-0-0", .image = "app", .version = "4.0.0"};
+  hangs.validation = "job";
+  hangs.checks = {{"hangs", "sleep 300"}};
+  Json hangs_obj = s.Release(hangs);
+  hangs_obj["spec"]["validation"]["checks"][0]["timeout"] = "10s";
   ASSERT_TRUE(s.Create(good_obj).ok());
   ASSERT_TRUE(s.Create(s.Release(bad)).ok());
   ASSERT_TRUE(s.Create(s.Release(doomed)).ok());
+  ASSERT_TRUE(s.Create(hangs_obj).ok());
   ASSERT_TRUE(
       WaitFor([&] { return !EventsWithReason(s, "app-3-0-0", "CheckStarted").empty(); }, 90s))
       << s.Summary("app-3-0-0");
@@ -155,6 +164,15 @@ TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassFailOrAreDeletedAndLe
   EXPECT_EQ(EventsWithReason(s, "app-2-0-0", "CheckStarted").size(), 2u);
   EXPECT_EQ(EventsWithReason(s, "app-2-0-0", "CheckFailed").size(), 1u);
 
+  const Json timed_out = s.WaitForPhase("app-4-0-0", "Failed", 90s, &why);
+  ASSERT_FALSE(timed_out.is_null()) << why;
+  const Json* hung = ResultOf(timed_out, "hangs");
+  ASSERT_NE(hung, nullptr) << timed_out["status"].dump(2);
+  EXPECT_EQ((*hung)["passed"], false);
+  EXPECT_EQ(hung->value("message", ""), "timed out after 10s (the check's timeout)")
+      << hung->dump();
+  EXPECT_FALSE(hung->contains("exitCode")) << hung->dump();
+
   EXPECT_TRUE(s.WaitGone("app-3-0-0", 60s)) << s.Summary("app-3-0-0");
   EXPECT_FALSE(Running(slow_pid)) << "the deleted release's check still runs";
 
@@ -177,7 +195,7 @@ TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassFailOrAreDeletedAndLe
   const std::string sig = url.substr(url.find("sig=") + 4, 20);
   std::string visible =
       s.Summary("app-1-0-0") + s.Summary("app-2-0-0") + s.ControllerLogs() + s.job_runner()->log();
-  for (const std::string name : {"app-1-0-0", "app-2-0-0", "app-3-0-0"})
+  for (const std::string name : {"app-1-0-0", "app-2-0-0", "app-3-0-0", "app-4-0-0"})
     for (const Json& e : s.Events(name)) visible += e.dump();
   EXPECT_FALSE(Contains(visible, sig)) << "the image SAS leaked";
   std::printf("job validation e2e: %.1f s\n",
