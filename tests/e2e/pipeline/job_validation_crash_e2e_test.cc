@@ -40,7 +40,7 @@ TEST(JobValidationCrashE2ETest, KillNineDuringJobChecksLeavesNothingAndNeverRuns
     o.name = "app-5-" + std::to_string(i);
     o.validation = "job";
     o.check_env = {
-        {"MARKER_DIR", s.marker_dir()}, {"RELEASE", o.name}, {"CHECK_SLEEP", i % 2 ? "3" : "4"}};
+        {"MARKER_DIR", s.marker_dir()}, {"RELEASE", o.name}, {"CHECK_SLEEP", i % 2 ? "5" : "6"}};
     o.checks.clear();
     for (const std::string& c : checks) o.checks.push_back({c, kMarkedCheck});
     names.push_back(o.name);
