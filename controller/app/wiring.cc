@@ -208,6 +208,7 @@ release::Backends Wiring::backends() {
   b.build["imageBuilder"] = image_builder_build_.get();
   b.validation["local"] = &local_validation_;
   b.validation["vm"] = &vm_validation_;
+  b.validation["job"] = &job_validation_;
   return b;
 }
 

@@ -28,6 +28,7 @@
 #include "controller/metrics/product_metrics.h"
 #include "controller/release/image_builder_build.h"
 #include "controller/release/job_build.h"
+#include "controller/release/job_validation.h"
 #include "controller/release/local_build.h"
 #include "controller/release/local_validation.h"
 #include "controller/release/steps.h"
@@ -97,6 +98,7 @@ class Wiring {
   std::unique_ptr<release::ImageBuilderBuildBackend> image_builder_build_;
   release::LocalValidationBackend local_validation_;
   release::VmValidationBackend vm_validation_;
+  release::JobValidationBackend job_validation_;
   release::Environment env_;
 };
 

@@ -44,6 +44,19 @@ const Json* TrueCondition(const Json& obj, const std::string& type) {
   return nullptr;
 }
 
+// An env value as Kubernetes passes it on: it expands $(NAME) in `value` and
+// turns $$ into $, so every $ is doubled to keep a script such as
+// VMRELEASE_CHECK_SCRIPT ("echo $$", "$(date)") as written.
+std::string EscapeForEnv(const std::string& value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    out += c;
+    if (c == '$') out += '$';
+  }
+  return out;
+}
+
 }  // namespace
 
 kube::ResourceType JobResource() {
@@ -84,7 +97,7 @@ Json JobObject(const ReleaseContext& ctx, const JobRequest& req) {
         if (req.env.count(n) == 0 && req.secret_env.count(n) == 0) env.push_back(e);
       }
     }
-    for (const auto& [k, v] : req.env) env.push_back({{"name", k}, {"value", v}});
+    for (const auto& [k, v] : req.env) env.push_back({{"name", k}, {"value", EscapeForEnv(v)}});
     for (const auto& [k, v] : req.secret_env)
       env.push_back(
           {{"name", k}, {"valueFrom", {{"secretKeyRef", {{"name", req.name}, {"key", k}}}}}});
@@ -94,9 +107,15 @@ Json JobObject(const ReleaseContext& ctx, const JobRequest& req) {
       std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(
                                req.deadline + std::chrono::seconds(1) - std::chrono::nanoseconds(1))
                                .count());
+  Json meta_out = Metadata(ctx, req);
+  if (!req.annotations.empty()) {
+    Json annotations = Json::object();
+    for (const auto& [k, v] : req.annotations) annotations[k] = v;
+    meta_out["annotations"] = std::move(annotations);
+  }
   return {{"apiVersion", "batch/v1"},
           {"kind", "Job"},
-          {"metadata", Metadata(ctx, req)},
+          {"metadata", std::move(meta_out)},
           {"spec",
            {{"backoffLimit", on_failure ? 2 : 0},
             {"activeDeadlineSeconds", deadline},

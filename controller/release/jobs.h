@@ -38,13 +38,14 @@ inline constexpr char kLabelPurpose[] = "vmrelease.io/purpose";
 inline constexpr char kLabelJob[] = "vmrelease.io/job";  // on the Pods: the Job's name
 
 struct JobRequest {
-  std::string name;                               // of the Job and of its Secret
-  std::string purpose;                            // "build" or "check"
-  Json pod_template;                              // the release's PodTemplateSpec, as written
-  std::map<std::string, std::string> env;         // added to every container
-  std::map<std::string, std::string> secret_env;  // added from the Secret `name`
-  Duration deadline{0};                           // activeDeadlineSeconds
-  std::map<std::string, std::string> labels;      // extra labels (Job and Pods)
+  std::string name;                                // of the Job and of its Secret
+  std::string purpose;                             // "build" or "check"
+  Json pod_template;                               // the release's PodTemplateSpec, as written
+  std::map<std::string, std::string> env;          // added to every container ($ escaped)
+  std::map<std::string, std::string> secret_env;   // added from the Secret `name`
+  Duration deadline{0};                            // activeDeadlineSeconds
+  std::map<std::string, std::string> labels;       // extra labels (Job and Pods)
+  std::map<std::string, std::string> annotations;  // extra annotations (the Job only)
 };
 
 // The Job to create: the template with restartPolicy Never unless it says

@@ -33,8 +33,8 @@ ReleaseNames ReleaseNames::For(std::string_view ns, std::string_view name, std::
   n.key = std::string(ns) + "/" + std::string(name);
   n.hash =
       Sha256Hex(std::string(ns) + "/" + std::string(name) + "/" + std::string(uid)).substr(0, 10);
-  const std::string short_name = NameFragment(name, 30);
-  const std::string base = (short_name.empty() ? "" : short_name + "-") + n.hash;
+  n.short_name = NameFragment(name, 30);
+  const std::string base = (n.short_name.empty() ? "" : n.short_name + "-") + n.hash;
   n.staging_blob = std::string(ns) + "/" + std::string(name) + "/" + std::string(uid) + ".vhd";
   n.work_dir = std::string(ns) + "/" + std::string(name) + "-" + std::string(uid);
   n.build = "local-" + base;
@@ -45,6 +45,18 @@ ReleaseNames ReleaseNames::For(std::string_view ns, std::string_view name, std::
   n.job = "vmr-build-" + base;
   n.image_template = "vmr-" + base;
   return n;
+}
+
+std::string ReleaseNames::CheckJob(std::string_view check) const {
+  // The release's part is cut to 20 characters and the check's to 16 so that
+  // the name stays a DNS label (it is also the value of the Pods' job label);
+  // the hash keeps two checks (or releases) whose fragments agree apart.
+  const std::string release_part = NameFragment(short_name, 20);
+  const std::string check_part = NameFragment(check, 16);
+  std::string out = "vmr-check-";
+  if (!release_part.empty()) out += release_part + "-";
+  if (!check_part.empty()) out += check_part + "-";
+  return out + Sha256Hex(hash + "/" + std::string(check)).substr(0, 10);
 }
 
 }  // namespace vmrelease::release

@@ -20,8 +20,9 @@
 namespace vmrelease::release {
 
 struct ReleaseNames {
-  std::string key;   // "namespace/name"
-  std::string hash;  // 10 hex characters of SHA-256(namespace/name/uid)
+  std::string key;         // "namespace/name"
+  std::string hash;        // 10 hex characters of SHA-256(namespace/name/uid)
+  std::string short_name;  // NameFragment(name, 30)
 
   std::string staging_blob;    // in the staging container: "<ns>/<name>/<uid>.vhd"
   std::string work_dir;        // relative to the controller's work directory: "<ns>/<name>-<uid>"
@@ -32,6 +33,10 @@ struct ReleaseNames {
   std::string staged_disk;     // managed disk imported from the VHD when no gallery: "<vm>-src"
   std::string job;             // Kubernetes Job of a job build: "vmr-build-<short>-<hash>" (<= 63)
   std::string image_template;  // Image Builder template: "vmr-<short>-<hash>"
+
+  // Kubernetes Job (and its Secret) of one check of a job validation:
+  // "vmr-check-<short>-<check>-<hash of the release hash and the check>" (<= 58 characters).
+  std::string CheckJob(std::string_view check) const;
 
   static ReleaseNames For(const api::ImageRelease& release);
   static ReleaseNames For(std::string_view ns, std::string_view name, std::string_view uid);

@@ -249,6 +249,8 @@ Json PipelineStack::Release(const ReleaseSpecOptions& o) const {
                         {"subnetId", SubnetId()},
                         {"resourceGroup", kValidationGroup}};
     if (o.keep_vm_on_failure) validation["keepVmOnFailure"] = true;
+  } else if (o.validation == "job") {
+    validation["job"] = {{"template", job_template("job-check", check_env)}};
   } else {
     validation["local"] = {{"command", {"run-check"}}, {"env", check_env}};
   }

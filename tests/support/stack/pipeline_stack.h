@@ -52,7 +52,7 @@ struct ReleaseSpecOptions {
   std::string name;
   std::string image = "app";
   std::string version = "1.0.0";
-  std::string validation = "local";  // local | vm
+  std::string validation = "local";  // local | vm | job (job-check, run by the job runner)
   // local | job (job-build-disk, run by the job runner) | imageBuilder (the fake ARM's
   // Image Builder; its run outputs the stack's VHD in Azurite, see image_builder_vhd_url()).
   std::string build = "local";
