@@ -61,6 +61,11 @@ class PinsE2ETest : public ::testing::Test {
   std::vector<Json> PinEvents(const std::string& pin, const std::string& reason) {
     return EventsWithReason(s(), pin, reason);
   }
+  // Whether such an Event shows up: the controller writes a pin's Events after its
+  // status, so one may not be there yet when the status is seen.
+  bool PinEventSeen(const std::string& pin, const std::string& reason) {
+    return WaitFor([&] { return !PinEvents(pin, reason).empty(); }, 10s);
+  }
   std::string Metrics() {
     http::Client http;
     auto r = http.Send({.url = s().controller()->metrics_url() + "/metrics"});
@@ -106,7 +111,7 @@ TEST_F(PinsE2ETest, DevTracksProductionWaitsForItsGateThenRollsBack) {
   EXPECT_GE(TimeOf(StatusString(prod, {"status", "resolved", "since"})) - dev_100, kSoak - 1s)
       << "production moved before dev had run 1.0.0 for its soak time";
   EXPECT_EQ(prod["status"]["history"][0]["reason"], "Pinned");
-  EXPECT_FALSE(PinEvents("app-production", "PromotionBlocked").empty());
+  EXPECT_TRUE(PinEventSeen("app-production", "PromotionBlocked"));
 
   // Production asks for 1.1.0 before it exists, then 1.1.0 is Released: dev
   // follows at once, production is PromotionBlocked until the soak time passed.
@@ -156,7 +161,7 @@ TEST_F(PinsE2ETest, DevTracksProductionWaitsForItsGateThenRollsBack) {
   EXPECT_EQ(ConditionOf(prod, "Resolved").value("status", ""), "True");
   EXPECT_EQ(prod["status"]["behindBy"], 0);
   EXPECT_EQ(prod["status"]["latestVersion"], "1.1.0");
-  EXPECT_FALSE(PinEvents("app-production", "Pinned").empty());
+  EXPECT_TRUE(PinEventSeen("app-production", "Pinned"));
 
   // The export: the resolution, owned by the pin.
   auto cm = s().client().Get(kConfigMaps, {"default", "app-production-image"});
@@ -203,7 +208,7 @@ TEST_F(PinsE2ETest, DevTracksProductionWaitsForItsGateThenRollsBack) {
   ASSERT_EQ(prod["status"]["changes"].size(), 2u);
   EXPECT_EQ(prod["status"]["changes"][0]["version"], "1.1.0");
   EXPECT_EQ(prod["status"]["behindBy"], 1);
-  EXPECT_FALSE(PinEvents("app-production", "RolledBack").empty());
+  EXPECT_TRUE(PinEventSeen("app-production", "RolledBack"));
   ASSERT_TRUE(WaitFor(
       [&] {
         auto c = s().client().Get(kConfigMaps, {"default", "app-production-image"});

@@ -202,14 +202,13 @@ TEST_F(PinReconcilerTest, ARenamedOrDroppedExportRemovesTheOldConfigMapOnly) {
   ASSERT_TRUE(Run("prod").ok());
   ASSERT_TRUE(client_.Peek(ConfigMapType(), {"default", "app-production"}));
   // Someone else's ConfigMap carrying the same label is never touched.
-  client_.Put(ConfigMapType(),
-              {{"apiVersion", "v1"},
-               {"kind", "ConfigMap"},
-               {"metadata",
-                {{"name", "lookalike"},
-                 {"namespace", "default"},
-                 {"labels", {{"vmrelease.io/pin", "prod"}}}}},
-               {"data", {{"k", "v"}}}});
+  client_.Put(ConfigMapType(), {{"apiVersion", "v1"},
+                                {"kind", "ConfigMap"},
+                                {"metadata",
+                                 {{"name", "lookalike"},
+                                  {"namespace", "default"},
+                                  {"labels", {{"vmrelease.io/pin", "prod"}}}}},
+                                {"data", {{"k", "v"}}}});
   auto edit = [&](const std::function<void(Json&)>& f, int generation) {
     Json p = Pin("prod");
     f(p["spec"]);
