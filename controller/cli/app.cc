@@ -25,6 +25,13 @@ constexpr char kFooter[] = R"x(Examples:
   kubectl vmrelease rollback production --image app
 Run 'kubectl vmrelease COMMAND --help' for a command's flags and examples. See docs/cli.md.)x";
 
+// Appended to each command's help: CLI11 lists a parent's flags only in the parent's help.
+constexpr char kGlobalFlags[] =
+    "\nGlobal flags (before or after the command): --kubeconfig FILE, --context NAME, "
+    "-n NAMESPACE, -o table|json|yaml; -A with status.";
+
+std::string WithGlobals(const char* text) { return std::string(text) + kGlobalFlags; }
+
 struct Global {
   std::string kubeconfig, context, ns, output = "table";
   bool all_namespaces = false;
@@ -59,28 +66,28 @@ int Main(int argc, char** argv) {
       "status",
       "Images x environments: each pin's resolved version, Ready, behind-by, revoked "
       "markers; and the releases in flight with their phase");
-  status->footer(R"x(Examples:
+  status->footer(WithGlobals(R"x(Examples:
   kubectl vmrelease status
   kubectl vmrelease status -A -o json
 A cell reads VERSION, then "(Reason)" when the pin is not Ready, "REVOKED" when the
-version it runs is revoked and "behind N" when N newer versions are Released.)x");
+version it runs is revoked and "behind N" when N newer versions are Released.)x"));
 
   CLI::App* history =
       app.add_subcommand("history", "The pin's history: versions, when, for how long, and why");
   history->add_option("ENV", history_args.environment, "The environment")->required();
   history->add_option("--image", history_args.image, "Only this image");
-  history->footer(R"x(Examples:
+  history->footer(WithGlobals(R"x(Examples:
   kubectl vmrelease history production
-  kubectl vmrelease history production --image app -o yaml)x");
+  kubectl vmrelease history production --image app -o yaml)x"));
 
   CLI::App* why = app.add_subcommand(
       "why", "Explains a pin's Ready condition: which gate, which environment, how long left");
   why->add_option("ENV", why_args.environment, "The environment")->required();
   why->add_option("--image", why_args.image, "Only this image");
-  why->footer(R"x(Examples:
+  why->footer(WithGlobals(R"x(Examples:
   kubectl vmrelease why production
   kubectl vmrelease why production --image app -o json
-Gates are judged at the time you run the command, so "left" is current.)x");
+Gates are judged at the time you run the command, so "left" is current.)x"));
 
   CLI::App* diff = app.add_subcommand(
       "diff",
@@ -89,12 +96,12 @@ Gates are judged at the time you run the command, so "left" is current.)x");
   diff->add_option("ENV_A", diff_args.env_a, "The environment to compare from")->required();
   diff->add_option("ENV_B", diff_args.env_b, "The environment to compare to")->required();
   diff->add_option("--image", diff_args.image, "Only this image");
-  diff->footer(R"x(Examples:
+  diff->footer(WithGlobals(R"x(Examples:
   kubectl vmrelease diff dev production
   kubectl vmrelease diff staging production --image app -o json
 "+" (forward): ENV_B has the change and ENV_A does not; "-" (backward): ENV_A has it and
 ENV_B does not. Not yet included: the package-level difference of the two images (their
-inventories); this diff lists changelog entries only.)x");
+inventories); this diff lists changelog entries only.)x"));
 
   CLI::App* promote = app.add_subcommand(
       "promote", "Sets the target environment's pin to the version the source environment runs");
@@ -105,12 +112,12 @@ inventories); this diff lists changelog entries only.)x");
   promote->add_option("--gitops", promote_args.gitops_file,
                       "Edit the target pin's version line in this YAML file instead of the "
                       "cluster (comments and formatting kept)");
-  promote->footer(R"x(Examples:
+  promote->footer(WithGlobals(R"x(Examples:
   kubectl vmrelease promote --from staging --to production --image app
   kubectl vmrelease promote --from staging --to production --gitops clusters/prod/pins.yaml
 Refuses (exit code 1) a version that is not Released, is revoked, being deleted or past
 its end of life. Prints the changelog the promotion brings. The target's promotion gates
-(spec.promotion) still apply: see 'kubectl vmrelease why'.)x");
+(spec.promotion) still apply: see 'kubectl vmrelease why'.)x"));
 
   CLI::App* rollback = app.add_subcommand(
       "rollback", "Moves an environment's pin back to its previous version (or --to VERSION)");
@@ -121,11 +128,11 @@ its end of life. Prints the changelog the promotion brings. The target's promoti
                        "The version (default: the previous entry of the pin's history)");
   rollback->add_option("--gitops", rollback_args.gitops_file,
                        "Edit the pin's version line in this YAML file instead of the cluster");
-  rollback->footer(R"x(Examples:
+  rollback->footer(WithGlobals(R"x(Examples:
   kubectl vmrelease rollback production --image app
   kubectl vmrelease rollback production --image app --to 1.0.0 --gitops pins/production.yaml
 Refuses (exit code 1) a target that is missing, not Released, revoked, being deleted or
-past its end of life. A version from the pin's history skips the promotion gates.)x");
+past its end of life. A version from the pin's history skips the promotion gates.)x"));
 
   try {
     app.parse(argc, argv);

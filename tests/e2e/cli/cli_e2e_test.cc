@@ -99,7 +99,7 @@ class CliE2ETest : public ::testing::Test {
   void SetUp() override { ASSERT_NE(stack_, nullptr); }
   PipelineStack& s() { return *stack_; }
 
-  Env BaseEnv() { return {{"KUBECONFIG", s().api().kubeconfig()}, {"NO_COLOR", ""}}; }
+  Env BaseEnv() { return {{"KUBECONFIG", s().api().kubeconfig()}}; }
   // The plugin binary itself.
   CommandResult Cli(std::vector<std::string> args) {
     args.insert(args.begin(), BinPath("kubectl-vmrelease"));
@@ -166,6 +166,37 @@ TEST_F(CliE2ETest, StatusTableJsonAndYaml) {
   ASSERT_EQ(r.exit_code, 0) << Show(r);
   EXPECT_TRUE(Contains(LineStarting(r.out, "NAMESPACE"), "IMAGE")) << r.out;
   EXPECT_TRUE(Contains(LineStarting(r.out, "default "), "app")) << r.out;
+}
+
+TEST_F(CliE2ETest, FlagsLikeKubectlAndColourOnlyOnATerminal) {
+  const std::string kc = s().api().kubeconfig();
+  // --kubeconfig and --context win over $KUBECONFIG.
+  CommandResult r = RunCommand({BinPath("kubectl-vmrelease"), "--kubeconfig", kc, "--context",
+                                "vmrelease-local", "status", "-n", "default", "-o", "json"},
+                               {{"KUBECONFIG", "/nonexistent/kubeconfig"}}, "", 60s);
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(Json::parse(r.out)["images"][0]["image"], "app");
+  r = Cli({"--context", "no-such-context", "status"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_TRUE(Contains(r.err, "no-such-context")) << r.err;
+  r = Cli({"status", "-n", "elsewhere"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "No EnvironmentPins or ImageReleases found in namespace elsewhere"))
+      << r.out;
+  r = Cli({"history", "production", "-A"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+
+  // On a terminal (script(1) gives it one) the table has colour, unless NO_COLOR is set.
+  const std::string cmd = "'" + BinPath("kubectl-vmrelease") + "' status";
+  r = RunCommand({"script", "-qec", cmd, "/dev/null"}, BaseEnv(), "", 60s);
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "\033[32m1.1.0")) << r.out;
+  Env no_colour = BaseEnv();
+  no_colour["NO_COLOR"] = "1";
+  r = RunCommand({"script", "-qec", cmd, "/dev/null"}, no_colour, "", 60s);
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "1.1.0")) << r.out;
+  EXPECT_FALSE(Contains(r.out, "\033[")) << r.out;
 }
 
 TEST_F(CliE2ETest, DiffListsTheChangelogBetweenTwoEnvironments) {
