@@ -178,7 +178,8 @@ int RunRollback(Context& ctx, const RollbackArgs& args) {
   if (!api::ParseReleaseVersion(target).ok())
     return Fail(ctx, "refusing to roll back to \"" + target +
                          "\": not a release version (MAJOR.MINOR.PATCH)");
-  if (target == current && p.spec.version == current)
+  // (With --gitops the file, not the cluster, is what changes: it may say something else.)
+  if (args.gitops_file.empty() && target == current && p.spec.version == current)
     return Fail(ctx, args.environment + " / " + p.spec.image + " already runs " + target);
   const auto views = w.Views(ctx.ns, p.spec.image);
   if (auto why = internal::WhyNotDeployable(w, ctx.ns, target, views, ctx.now))

@@ -283,6 +283,12 @@ TEST_F(CliE2ETest, PromoteWithGitopsEditsOnlyTheVersionLine) {
   // The cluster was left alone.
   EXPECT_EQ((*s().GetPin("app-production"))["spec"]["version"], "1.0.0");
 
+  // Rolling the file back restores it byte for byte.
+  r = Cli({"rollback", "production", "--to", "1.0.0", "--gitops", file});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(ReadFile(file), original);
+  EXPECT_EQ((*s().GetPin("app-production"))["spec"]["version"], "1.0.0");
+
   // A file without that pin: an error naming what is missing, the file untouched.
   const std::string other = dir.Join("other.yaml");
   WriteFile(other, "kind: ConfigMap\napiVersion: v1\nmetadata: {name: x}\n");
