@@ -4,6 +4,8 @@
 // Released, 1.2.0 still building; dev tracks 1.x, staging is gated on dev (1h),
 // production is an exact pin.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <sstream>
@@ -93,8 +95,32 @@ class CliE2ETest : public ::testing::Test {
             .ok());
   }
   static void TearDownTestSuite() {
+    if (stack_) StopTheBuildInFlight(*stack_);
     delete stack_;
     stack_ = nullptr;
+  }
+  // 1.2.0's build would run for 10 minutes in its own session (it survives the
+  // controller by design): deleting the release makes the controller stop it.
+  static void StopTheBuildInFlight(PipelineStack& s) {
+    EXPECT_TRUE(s.DeleteRelease("app-1-2-0").ok());
+    EXPECT_TRUE(s.WaitGone("app-1-2-0", 60s)) << s.Summary("app-1-2-0");
+    auto alive = [](int pid) {
+      std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+      const size_t rp = stat.rfind(')');
+      return rp != std::string::npos && rp + 2 < stat.size() && stat[rp + 2] != 'Z';
+    };
+    const std::vector<std::string> starts = FileLines(s.marker_dir() + "/app-1.2.0.starts");
+    EXPECT_FALSE(starts.empty()) << "the build of 1.2.0 never started";
+    for (const std::string& line : starts) {
+      const int pid = std::atoi(line.c_str());
+      if (pid <= 0) continue;
+      const bool gone = WaitFor([&] { return !alive(pid); }, 30s);
+      EXPECT_TRUE(gone) << "the build of 1.2.0 (pid " << pid << ") outlived its release";
+      if (!gone) {
+        const pid_t group = getpgid(pid);
+        if (group > 1) kill(-group, SIGKILL);
+      }
+    }
   }
   void SetUp() override { ASSERT_NE(stack_, nullptr); }
   PipelineStack& s() { return *stack_; }
