@@ -20,7 +20,11 @@ StatusOr<World> LoadWorld(kube::KubeClient& client, const std::string& ns) {
   World w;
   ASSIGN_OR_RETURN(kube::ObjectList pins, kube::ListAll(client, PinType(), {.ns = ns}));
   ASSIGN_OR_RETURN(kube::ObjectList releases, kube::ListAll(client, ReleaseType(), {.ns = ns}));
+  // (The server filters by namespace already; a client that does not must not mix them.)
+  auto elsewhere = [&](const kube::Json& obj) { return !ns.empty() && kube::Namespace(obj) != ns; };
+  std::erase_if(releases.items, elsewhere);
   for (const kube::Json& obj : pins.items) {
+    if (elsewhere(obj)) continue;
     auto p = api::ParseEnvironmentPin(obj);
     if (p.ok()) w.pins.push_back(std::move(*p));
   }
