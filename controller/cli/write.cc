@@ -18,6 +18,8 @@ struct Move {
   std::string to;
   std::vector<api::ChangeRecord> changes;
   bool forward = true;
+  // The target's promotion gates hold `to` (the controller will wait): why, and how long.
+  std::string held;
 };
 
 StatusOr<std::string> ReadWhole(const std::string& path) {
@@ -45,8 +47,19 @@ Status WriteWhole(const std::string& path, const std::string& content) {
 }
 
 Move Plan(const World& w, const std::string& ns, const api::EnvironmentPin& p,
-          const std::string& to) {
+          const std::string& to, WallTime now) {
   Move m{.pin = &p, .from = ResolvedVersion(p), .to = to};
+  // A version from the pin's own history skips the gates (pin/resolve.h).
+  bool in_history = false;
+  if (p.status)
+    for (const api::PinHistoryEntry& h : p.status->history) in_history |= h.version == to;
+  if (!in_history && m.from != to) {
+    pin::GateResult g = pin::CheckGates(p, to, w.Others(p), now);
+    if (!g.open) {
+      m.held = g.message;
+      if (g.opens_at) m.held += " (" + internal::Human(*g.opens_at - now) + " left)";
+    }
+  }
   auto a = api::ParseReleaseVersion(m.from), b = api::ParseReleaseVersion(to);
   m.forward = !a.ok() || !b.ok() || !(*b < *a);
   if (m.from != to) m.changes = pin::ChangesBetween(m.from, to, w.Views(ns, p.spec.image));
@@ -86,6 +99,7 @@ int Apply(Context& ctx, const std::vector<Move>& moves, const std::string& gitop
                    {"to", m.to},
                    {"changes", internal::ChangesJson(m.changes, m.forward)}});
     if (!gitops_file.empty()) out.back()["gitopsFile"] = gitops_file;
+    if (!m.held.empty()) out.back()["heldBy"] = m.held;
   }
   if (ctx.output != OutputFormat::kTable) {
     internal::PrintStructured(ctx, out);
@@ -98,6 +112,10 @@ int Apply(Context& ctx, const std::vector<Move>& moves, const std::string& gitop
             << (gitops_file.empty() ? " (EnvironmentPin " + m.pin->metadata.name + " patched)"
                                     : " (" + gitops_file + " edited; the cluster is unchanged)")
             << "\n";
+    if (!m.held.empty())
+      ctx.out << "  " << Paint("held:", Colour::kYellow, ctx.colour) << " " << m.held
+              << "; the pin keeps " << (m.from.empty() ? "no resolution" : m.from)
+              << " until then (see: kubectl vmrelease why " << m.pin->spec.environment << ")\n";
     if (m.from == m.to) continue;
     ctx.out << "  " << (m.forward ? "brings:" : "undoes:") << "\n";
     internal::PrintChanges(ctx, m.changes, m.forward, "  ");
@@ -138,7 +156,7 @@ int RunPromote(Context& ctx, const PromoteArgs& args) {
     if (auto why = internal::WhyNotDeployable(w, ctx.ns, version, views, ctx.now))
       return Fail(ctx, "refusing to promote " + src->spec.image + " " + version + " from " +
                            args.from + " to " + args.to + ": " + *why);
-    moves.push_back(Plan(w, ctx.ns, *targets.front(), version));
+    moves.push_back(Plan(w, ctx.ns, *targets.front(), version, ctx.now));
   }
   if (moves.empty())
     return Fail(ctx, "environment " + args.to + " pins none of the images of " + args.from);
@@ -185,7 +203,7 @@ int RunRollback(Context& ctx, const RollbackArgs& args) {
   if (auto why = internal::WhyNotDeployable(w, ctx.ns, target, views, ctx.now))
     return Fail(ctx, "refusing to roll back " + args.environment + " / " + p.spec.image + " to " +
                          target + ": " + *why);
-  return Apply(ctx, {Plan(w, ctx.ns, p, target)}, args.gitops_file, "roll back");
+  return Apply(ctx, {Plan(w, ctx.ns, p, target, ctx.now)}, args.gitops_file, "roll back");
 }
 
 }  // namespace vmrelease::cli

@@ -329,6 +329,10 @@ TEST_F(CliE2ETest, PromoteRespectsGatesAndWhyExplainsThem) {
   // resolution waits, and `why` says which gate and how long.
   CommandResult r = Cli({"promote", "--from", "dev", "--to", "staging", "--image", "app"});
   ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "held: promotion to 1.1.0 waits: dev must run 1.1.0 for 1h0m0s"))
+      << "promote did not say the gate holds it:\n"
+      << r.out;
+  EXPECT_TRUE(Contains(r.out, "the pin keeps 1.0.0 until then")) << r.out;
   bool ok = false;
   Json staging = s().WaitForPin(
       "app-staging",
@@ -367,6 +371,7 @@ TEST_F(CliE2ETest, PromoteAndRollbackMovePins) {
   CommandResult r = Kubectl({"promote", "--from", "dev", "--to", "production"});
   ASSERT_EQ(r.exit_code, 0) << Show(r);
   EXPECT_TRUE(Contains(r.out, "production / app: promote 1.0.0 -> 1.1.0")) << r.out;
+  EXPECT_FALSE(Contains(r.out, "held:")) << r.out;
   EXPECT_TRUE(Contains(r.out, "patched in 1.1.0")) << r.out;
   bool ok = false;
   Json prod = s().WaitForPin("app-production", ResolvedTo("1.1.0"), 30s, &ok);
