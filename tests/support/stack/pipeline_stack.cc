@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -158,6 +159,24 @@ PipelineStack::~PipelineStack() {
   for (const std::string& p : ProcessesMentioning(work_dir_)) {
     const int pid = std::atoi(p.c_str());
     if (pid > 0) kill(-pid, SIGKILL), kill(pid, SIGKILL);
+  }
+  // A local build still running (its command line need not name the stack's folder, but
+  // it runs in one of its folders) goes with its process group, never this test's own.
+  if (DIR* d = opendir("/proc")) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+      const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
+      char cwd[4096];
+      const ssize_t n =
+          readlink((std::string("/proc/") + e->d_name + "/cwd").c_str(), cwd, sizeof(cwd) - 1);
+      if (n <= 0 || pid == getpid()) continue;
+      const std::string dir(cwd, static_cast<size_t>(n));
+      if (dir != work_dir_ && dir.rfind(work_dir_ + "/", 0) != 0) continue;
+      const pid_t group = getpgid(pid);
+      if (group > 0 && group != getpgrp()) kill(-group, SIGKILL);
+      kill(pid, SIGKILL);
+    }
+    closedir(d);
   }
 }
 
