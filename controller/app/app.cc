@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "controller/app/controllers.h"
+#include "controller/app/version.h"
 #include "controller/app/wiring.h"
 #include "controller/common/crypto.h"
 #include "controller/common/duration.h"
@@ -229,13 +230,28 @@ int Run(const Options& options) {
     }
     ControllerSet set(controller_list, informer_list);
 
+    // Ready: caches synced and, with --leader-elect, this replica leads. A standby
+    // is deliberately not Ready (issue 13): `kubectl get pods` shows which replica
+    // works, and only the leader is a Service endpoint. docs/operations.md has what
+    // that means for rollouts.
+    std::atomic<bool> leading{false};
+    auto synced = [&informer_list] {
+      for (kube::Informer* inf : informer_list) {
+        if (!inf->HasSynced()) return false;
+      }
+      return true;
+    };
+    const bool elect = options.leader_elect;
     auto metrics_server = metrics::MetricsServer::Start(
-        {.bind_address = options.metrics_bind_address, .metrics = &prom, .ready = [&informer_list] {
-           for (kube::Informer* inf : informer_list) {
-             if (!inf->HasSynced()) return false;
-           }
-           return true;
-         }});
+        {.bind_address = options.metrics_bind_address,
+         .metrics = &prom,
+         .ready = [&, elect] { return synced() && (!elect || leading.load()); },
+         .why_not_ready =
+             [&, elect] {
+               if (!synced()) return std::string("caches not synced");
+               return std::string(elect && !leading.load() ? "not the leader (standby)"
+                                                           : "not ready");
+             }});
     if (!metrics_server.ok()) return Fail("cannot serve metrics", metrics_server.status());
     if (*metrics_server) {
       log::Info(
@@ -262,17 +278,24 @@ int Run(const Options& options) {
       lease_client = std::move(*lc);
       lock =
           std::make_unique<kube::KubeLeaseLock>(*lease_client, lease_ns, options.leader_elect_id);
-      auto el =
-          kube::LeaderElector::Create({.lock = lock.get(),
-                                       .identity = identity,
-                                       .lease_duration = options.lease_duration,
-                                       .renew_deadline = options.renew_deadline,
-                                       .retry_period = options.retry_period,
-                                       .release_on_cancel = true,
-                                       .on_started_leading = [&set] { set.StartWhenSynced(); },
-                                       .on_stopped_leading = [&set] { set.Stop(); },
-                                       .metrics = &prom,
-                                       .name = options.leader_elect_id});
+      auto el = kube::LeaderElector::Create({.lock = lock.get(),
+                                             .identity = identity,
+                                             .lease_duration = options.lease_duration,
+                                             .renew_deadline = options.renew_deadline,
+                                             .retry_period = options.retry_period,
+                                             .release_on_cancel = true,
+                                             .on_started_leading =
+                                                 [&set, &leading] {
+                                                   leading = true;
+                                                   set.StartWhenSynced();
+                                                 },
+                                             .on_stopped_leading =
+                                                 [&set, &leading] {
+                                                   leading = false;
+                                                   set.Stop();
+                                                 },
+                                             .metrics = &prom,
+                                             .name = options.leader_elect_id});
       if (!el.ok()) return Fail("invalid leader election settings", el.status());
       elector = std::move(*el);
     }
@@ -281,6 +304,8 @@ int Run(const Options& options) {
     events.Start();
     log::Info(kLogger, "started",
               {{"identity", identity},
+               {"version", Version()},
+               {"commit", GitCommit()},
                {"namespace", options.ns.empty() ? "(all)" : options.ns},
                {"workers", options.workers},
                {"leaderElection", options.leader_elect}});

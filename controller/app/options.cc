@@ -3,10 +3,15 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "controller/app/version.h"
 #include "controller/common/duration.h"
 #include "controller/kube/leader_election.h"
 
 namespace vmrelease::app {
+
+std::string VersionString() {
+  return std::string("vmrelease-controller ") + Version() + " (commit " + GitCommit() + ")";
+}
 
 ParsedFlags ParseFlags(int argc, char** argv) {
   Options o;
@@ -15,6 +20,7 @@ ParsedFlags ParseFlags(int argc, char** argv) {
   CLI::App cli{
       "vmrelease-controller: the Kubernetes operator that turns VM images into "
       "release artifacts (ImageRelease, EnvironmentPin)."};
+  cli.set_version_flag("--version", VersionString(), "Print the version and git commit, then exit");
   cli.add_option("--kubeconfig", o.kubeconfig,
                  "Path to a kubeconfig (default: $KUBECONFIG, in-cluster, then ~/.kube/config)");
   cli.add_option("--context", o.context, "kubeconfig context to use (default: current-context)");

@@ -1,7 +1,7 @@
 // Command-line flags of vmrelease-controller (controller-runtime's names).
 //
 //   auto parsed = ParseFlags(argc, argv);
-//   if (!parsed.options) return parsed.exit_code;   // --help, or a bad flag (message printed)
+//   if (!parsed.options) return parsed.exit_code;   // --help, --version, or a bad flag
 //   return Run(*parsed.options);
 #pragma once
 
@@ -54,7 +54,10 @@ struct ParsedFlags {
   std::optional<Options> options;  // set when the program should run
   int exit_code = 0;               // otherwise: exit with this (0 for --help)
 };
-// Parses argv; prints usage or a clear error to stdout/stderr as CLI11 does.
+// "vmrelease-controller 0.1.0 (commit 1a2b3c4d5e6f)": what --version prints.
+std::string VersionString();
+// Parses argv; prints usage, the version (--version, exit code 0) or a clear error to
+// stdout/stderr as CLI11 does.
 ParsedFlags ParseFlags(int argc, char** argv);
 
 }  // namespace vmrelease::app

@@ -44,5 +44,7 @@ std::string HexEncode(std::string_view raw);
 std::string RandomBytes(size_t n);
 // A random lowercase hex string of `n` characters (names, tokens).
 std::string RandomHex(size_t n);
+// A random (version 4) UUID, "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", lowercase.
+std::string RandomUuid();
 
 }  // namespace vmrelease

@@ -32,6 +32,9 @@ struct State {
 // Set only by tests; the controller logs a warning at startup when it is on.
 constexpr char kRedactionOffEnv[] = "VMRELEASE_TESTING_DISABLE_REDACTION";
 
+// The fields of the innermost ScopedFields on this thread (an object, or null).
+thread_local nlohmann::json tls_fields;
+
 State& S() {
   static State* s = [] {
     auto* st = new State();  // intentionally leaked: usable during static destruction
@@ -179,6 +182,11 @@ void Write(Level level, std::string_view logger, std::string_view msg,
   State& s = S();
   std::string m(msg);
   nlohmann::json f = fields;
+  if (tls_fields.is_object()) {
+    if (!f.is_object()) f = nlohmann::json::object();
+    for (auto& [k, v] : tls_fields.items())
+      if (!f.contains(k)) f[k] = v;
+  }
   std::string line;
   std::function<void(const std::string&)> capture;
   bool to_stderr;
@@ -212,6 +220,13 @@ void Write(Level level, std::string_view logger, std::string_view msg,
   if (capture) capture(line);
   if (to_stderr) s.logger->info(line);
 }
+
+ScopedFields::ScopedFields(Fields fields) : previous_(tls_fields) {
+  if (!tls_fields.is_object()) tls_fields = nlohmann::json::object();
+  for (const auto& [k, v] : fields) tls_fields[k] = v;
+}
+
+ScopedFields::~ScopedFields() { tls_fields = std::move(previous_); }
 
 void SetCaptureForTesting(std::function<void(const std::string&)> sink, bool also_stderr) {
   State& s = S();

@@ -65,6 +65,23 @@ std::string Redact(std::string_view text);
 // secret-leak test's control run only; the controller warns at startup).
 bool RedactionDisabledForTesting();
 
+// Adds `fields` to every line this thread writes while the scope lives, e.g. the
+// controller, namespace, name and reconcileID of the reconcile the thread runs.
+// A field the line itself sets wins; nested scopes add to (and override) outer ones.
+// Lines written by other threads (started by the reconcile or not) do not carry them.
+//
+//   log::ScopedFields scope({{"reconcileID", id}, {"name", ref.name}});
+class ScopedFields {
+ public:
+  explicit ScopedFields(Fields fields);
+  ~ScopedFields();
+  ScopedFields(const ScopedFields&) = delete;
+  ScopedFields& operator=(const ScopedFields&) = delete;
+
+ private:
+  nlohmann::json previous_;
+};
+
 // Tests: capture every formatted line (in addition to stderr unless `also_stderr` is false).
 void SetCaptureForTesting(std::function<void(const std::string&)> sink, bool also_stderr = false);
 

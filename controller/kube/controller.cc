@@ -2,6 +2,7 @@
 
 #include <exception>
 
+#include "controller/common/crypto.h"
 #include "controller/common/log.h"
 
 namespace vmrelease::kube {
@@ -161,6 +162,12 @@ void Controller::Worker() {
 
 void Controller::ProcessItem(const std::string& key) {
   const ObjectRef ref = ObjectRef::FromKey(key);
+  // Every line this worker writes until the item is done, the reconciler's included,
+  // names the object and this attempt (controller-runtime's reconcileID).
+  const log::ScopedFields scope({{"controller", options_.name},
+                                 {"namespace", ref.ns},
+                                 {"name", ref.name},
+                                 {"reconcileID", RandomUuid()}});
   if (options_.store != nullptr) {
     ObjectPtr obj = options_.store->Get(ref);
     if (obj && IsReconcilePaused(*obj)) {

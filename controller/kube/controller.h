@@ -23,6 +23,10 @@
 //   - Objects annotated `vmrelease.io/reconcile: disabled` (looked up in
 //     `store`) are skipped with a log line.
 //   - Every result is counted (controller_runtime_reconcile_total{result}, ...).
+//   - Every log line the worker writes while it handles a key — the reconciler's
+//     included — carries `controller`, `namespace`, `name` and `reconcileID`, a
+//     random UUID per attempt (log::ScopedFields), as controller-runtime's do.
+//     Lines written on other threads (uploads, background tasks) do not.
 //   - Stop(): workers take no new keys; in-flight reconciles get up to
 //     `shutdown_timeout` to finish. Returns false if some did not (they keep
 //     running; the destructor waits for them).

@@ -39,8 +39,13 @@ StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(Options options) {
         } else if (req.path == "/healthz" || req.path == "/livez") {
           res.Send(200, text, "ok\n");
         } else if (req.path == "/readyz") {
-          const bool ready = !raw->options_.ready || raw->options_.ready();
-          res.Send(ready ? 200 : 503, text, ready ? "ok\n" : "caches not synced\n");
+          if (!raw->options_.ready || raw->options_.ready()) {
+            res.Send(200, text, "ok\n");
+          } else {
+            const std::string why =
+                raw->options_.why_not_ready ? raw->options_.why_not_ready() : "not ready";
+            res.Send(503, text, why + "\n");
+          }
         } else {
           res.Send(404, text, "not found\n");
         }

@@ -6,10 +6,11 @@
 //                                       .ready = [&] { return caches_synced(); }});
 //   // GET /metrics  → Prometheus text format
 //   // GET /healthz  → 200 "ok" while the process serves
-//   // GET /readyz   → 200 once ready() (caches synced), else 503
+//   // GET /readyz   → 200 once ready(), else 503 with why_not_ready()
 //
-// A replica that is not the leader is still ready: it serves warm caches and
-// takes over at once. Bind address "0" disables the server (Start returns null);
+// What "ready" means is the caller's: the controller's is "caches synced and,
+// with leader election, leading" (controller/app/app.cc, docs/operations.md).
+// Bind address "0" disables the server (Start returns null);
 // port 0 picks a free port (tests).
 #pragma once
 
@@ -37,6 +38,8 @@ class MetricsServer {
     std::string bind_address = "127.0.0.1:8080";
     const PrometheusMetrics* metrics = nullptr;
     std::function<bool()> ready;  // null: always ready
+    // The 503 body when not ready (null: "not ready").
+    std::function<std::string()> why_not_ready;
   };
   // Null (and OK) when the bind address is "0".
   static StatusOr<std::unique_ptr<MetricsServer>> Start(Options options);

@@ -2,11 +2,15 @@
 # The install manifests checked with the real tools (issue 13):
 #   deploy_test.sh render   helm lint/template (default and tests' values), kubectl kustomize of each
 #                           overlay, values.schema.json rejections, chart CRDs/RBAC/alerts equal to
-#                           kustomize's, the Deployment's security settings, namespace scoping
+#                           kustomize's, the Deployment's security settings and rollout strategy,
+#                           namespace scoping, the Grafana dashboard ConfigMap
 #   deploy_test.sh rules    promtool check/test rules; a firing and a quiet case per alert; a
-#                           runbook per alert; only metric names the controller registers
-#   deploy_test.sh apply    every rendering through `kubectl apply --dry-run=server` against the
-#                           local API server, then the controller run with the Deployment's args
+#                           runbook per alert; the alerts' and the Grafana dashboard's queries use
+#                           only metric names the controller registers (a real scrape of them:
+#                           tests/e2e/pipeline/monitoring_e2e_test.cc)
+#   deploy_test.sh apply    every object of every rendering through `kubectl apply --dry-run=server`
+#                           against the local API server, then the controller run with the
+#                           Deployment's args
 # Tools: .tools/bin/{helm,kubectl} (scripts/setup.sh), promtool, python3 with PyYAML.
 # Binaries (apply): $VMRELEASE_BIN_DIR (CTest sets it), else build/bin.
 set -euo pipefail
@@ -107,7 +111,7 @@ count_kind() { # FILE KIND
 
 render() {
   need "$KUBECTL" "$HELM"
-  check "chart and kustomize copies of crds/ and deploy/prometheus/alerts.yaml are current" \
+  check "chart and kustomize copies of crds/, deploy/prometheus/alerts.yaml and deploy/grafana/vmrelease.json are current" \
     "$SRC/scripts/sync-deploy.sh" --check
   local f name
   for f in "$SRC"/crds/*.yaml; do
@@ -137,6 +141,16 @@ render() {
     pass "the security check rejects a writable root filesystem and privilege escalation"
   fi
 
+  # Nor may a rollout keep an old pod available: only the leader is Ready.
+  sed 's/maxUnavailable: 100%/maxUnavailable: 25%/' "$tmp/k-cluster.yaml" >"$tmp/mutated.yaml"
+  if "${MANIFESTS[@]}" security "$tmp/mutated.yaml" >"$tmp/out" 2>&1 ||
+    ! grep -q 'a rollout would wait forever' "$tmp/out"; then
+    sed 's/^/    /' "$tmp/out"
+    fail "the security check accepts a rollout strategy that waits for a standby to be Ready"
+  else
+    pass "the security check rejects maxUnavailable 25% (a rollout would wait for a standby)"
+  fi
+
   check "k-cluster: cluster-wide scope" "${MANIFESTS[@]}" scope "$tmp/k-cluster.yaml"
   check "h-default: cluster-wide scope" "${MANIFESTS[@]}" scope "$tmp/h-default.yaml"
   check "k-namespaced: scope $WATCHED" "${MANIFESTS[@]}" scope "$tmp/k-namespaced.yaml" "$WATCHED"
@@ -151,6 +165,15 @@ render() {
     "${MANIFESTS[@]}" prometheusrule "$tmp/k-cluster.yaml" "$SRC/deploy/prometheus/alerts.yaml"
   check "h-custom: PrometheusRule spec is deploy/prometheus/alerts.yaml" \
     "${MANIFESTS[@]}" prometheusrule "$tmp/h-custom.yaml" "$SRC/deploy/prometheus/alerts.yaml"
+  check "k-cluster: Grafana dashboard ConfigMap holds deploy/grafana/vmrelease.json" \
+    "${MANIFESTS[@]}" dashboard-configmap "$tmp/k-cluster.yaml" "$SRC/deploy/grafana/vmrelease.json"
+  check "h-custom: Grafana dashboard ConfigMap holds deploy/grafana/vmrelease.json" \
+    "${MANIFESTS[@]}" dashboard-configmap "$tmp/h-custom.yaml" "$SRC/deploy/grafana/vmrelease.json"
+  if grep -q 'grafana_dashboard' "$tmp/h-default.yaml"; then
+    fail "grafanaDashboard: on by default"
+  else
+    pass "grafanaDashboard: off by default, on when asked"
+  fi
   if [ "$(count_kind "$tmp/h-default.yaml" ServiceMonitor)" = 0 ] &&
     [ "$(count_kind "$tmp/h-default.yaml" PrometheusRule)" = 0 ] &&
     [ "$(count_kind "$tmp/h-custom.yaml" ServiceMonitor)" = 1 ]; then
@@ -195,6 +218,7 @@ render() {
     "azure.workloadIdentity.clientId=not-a-guid|azure.workloadIdentity.clientId: Does not match pattern"
     "leaderElection.enabled=false|leaderElection.enabled does not match: true"
     "serviceMonitor.enabled=yes|serviceMonitor.enabled: Invalid type. Expected: boolean"
+    "grafanaDashboard.enabled=yes|grafanaDashboard.enabled: Invalid type. Expected: boolean"
   )
   local c value want
   for c in "${cases[@]}"; do
@@ -219,6 +243,34 @@ rules() {
     "$PROMTOOL" check rules "$SRC/helm/vmrelease/files/alerts.yaml"
   check "promtool test rules deploy/prometheus/alerts_test.yaml" \
     "$PROMTOOL" test rules "$SRC/deploy/prometheus/alerts_test.yaml"
+  check "dashboard and alert queries use only metric names controller/metrics registers" \
+    "${MANIFESTS[@]}" queries \
+    "registered:$SRC/controller/metrics/prometheus.cc,$SRC/controller/metrics/product_metrics.cc" \
+    "$SRC/deploy/grafana/vmrelease.json" "$alerts"
+  check "the dashboard is valid JSON with a datasource variable and a query per panel" \
+    "$PYTHON" - "$SRC/deploy/grafana/vmrelease.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+problems = []
+if not any(v.get("type") == "datasource" for v in d["templating"]["list"]):
+    problems.append("no datasource variable")
+ids = set()
+for p in d["panels"]:
+    if p["id"] in ids:
+        problems.append(f"panel id {p['id']} twice")
+    ids.add(p["id"])
+    if p["type"] == "row":
+        continue
+    if not p.get("targets") or not all(t.get("expr") for t in p["targets"]):
+        problems.append(f"panel {p['title']!r}: a target without a query")
+    if p.get("datasource", {}).get("uid") != "${datasource}":
+        problems.append(f"panel {p['title']!r}: not on the datasource variable")
+titles = [p["title"] for p in d["panels"] if p["type"] != "row"]
+print(f"{len(titles)} panels: " + ", ".join(titles))
+for p in problems:
+    print("  - " + p)
+sys.exit(1 if problems else 0)
+PY
   check "each alert: a firing and a quiet test case, a runbook, only exported metrics" \
     "$PYTHON" - "$alerts" "$SRC/deploy/prometheus/alerts_test.yaml" "$SRC/docs/operations.md" \
     "$SRC"/controller/metrics/*.cc <<'PY'
@@ -279,23 +331,18 @@ start_apiserver() {
   exit 1
 }
 
-# Kinds the local API server does not serve (docs/local-apiserver.md): what of a rendering
-# `--dry-run=server` cannot check. Anything else unserved fails the test.
-NOT_SERVED='^(apps/v1 Deployment|rbac\.authorization\.k8s\.io/v1 (ClusterRole|ClusterRoleBinding|Role|RoleBinding)) '
-
+# Every object of a rendering goes through `--dry-run=server`: the local API server serves all
+# their kinds (apps/v1 Deployments and the rbac.authorization.k8s.io/v1 kinds too); a kind it
+# does not serve fails the test.
 dry_run() { # RENDERING
   local r=$1
   "${MANIFESTS[@]}" split "$tmp/$r.yaml" "$tmp/served.txt" "$tmp/$r.served.yaml" "$tmp/$r.unserved.txt"
-  check "$r: kubectl apply --dry-run=server of $(grep -c '^kind:' "$tmp/$r.served.yaml") objects" \
-    "$KUBECTL" apply --dry-run=server -f "$tmp/$r.served.yaml"
-  if grep -vE "$NOT_SERVED" "$tmp/$r.unserved.txt" >"$tmp/unexpected"; then
-    sed 's/^/    /' "$tmp/unexpected"
-    fail "$r: kinds above are not served by the API server"
-  fi
+  check "$r: kubectl apply --dry-run=server of $(grep -c '^kind:' "$tmp/$r.served.yaml") objects ($(
+    grep '^kind:' "$tmp/$r.served.yaml" | sort | uniq -c | awk '{printf "%s%s %s", sep, $1, $3; sep=", "}'
+  ))" "$KUBECTL" apply --dry-run=server -f "$tmp/$r.served.yaml"
   if [ -s "$tmp/$r.unserved.txt" ]; then
-    echo "NOT CHECKED: $r: the local API server serves neither apps/v1 nor rbac.authorization.k8s.io/v1;"
-    echo "             these were rendered and checked above, but not dry-run by a server:"
     sed 's/^/    /' "$tmp/$r.unserved.txt"
+    fail "$r: kinds above are not served by the API server, so no server checked them"
   fi
 }
 
@@ -361,6 +408,27 @@ apply() {
     fail "the API server accepts a ServiceMonitor with an unknown field"
   else
     pass "the API server refuses a ServiceMonitor with an unknown field: $(grep -o 'unknown field[^,]*' "$tmp/out" | head -1)"
+  fi
+
+  # And the built-in kinds too: a Deployment whose rollout could never progress, a ClusterRole
+  # rule without verbs.
+  "$PYTHON" - "$tmp/k-cluster.served.yaml" >"$tmp/broken.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+for d in docs:
+    if d["kind"] == "Deployment":
+        d["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}}
+    if d["kind"] == "ClusterRole":
+        del d["rules"][0]["verbs"]
+print(yaml.safe_dump_all(docs))
+PY
+  "$KUBECTL" apply --dry-run=server -f "$tmp/broken.yaml" >"$tmp/out" 2>&1 || true
+  if grep -qF 'maxUnavailable: Invalid value: 0: may not be 0 when' "$tmp/out" &&
+    grep -qF 'rules[0].verbs: Required value' "$tmp/out"; then
+    pass "the API server refuses a Deployment with maxSurge and maxUnavailable 0 and a rule without verbs"
+  else
+    sed 's/^/    /' "$tmp/out"
+    fail "the API server accepts a Deployment that cannot roll out or a ClusterRole rule without verbs"
   fi
 
   "$KUBECTL" apply -f "$SRC/crds" >/dev/null

@@ -10,7 +10,17 @@ one line per problem.
   manifests.py prometheusrule RENDER.yaml ALERTS.yaml   PrometheusRule spec == alerts file
   manifests.py workload-identity RENDER.yaml yes|no     Azure workload identity wiring
   manifests.py args RENDER.yaml                  the controller's args, one per line
+  manifests.py queries NAMES FILE...             every metric name in the PromQL of FILEs
+                                                 (Grafana dashboard .json, Prometheus rule
+                                                 .yaml) is one NAMES knows; NAMES is a
+                                                 /metrics scrape (the series it holds) or
+                                                 "registered:SOURCE.cc,..." (the families
+                                                 the sources register, with _bucket/_count/
+                                                 _sum for histograms)
+  manifests.py dashboard-configmap RENDER.yaml DASHBOARD.json   the Grafana ConfigMap holds it
 """
+import json
+import re
 import sys
 
 import yaml
@@ -126,9 +136,21 @@ def check_security(path):
             env = {e["name"]: e for e in c.get("env") or []}
             if ns_flag != ["$(POD_NAMESPACE)"] or "POD_NAMESPACE" not in env:
                 problems.append("the leader Lease's namespace is not the pod's (--leader-elect-namespace=$(POD_NAMESPACE))")
+    # Only the leader is Ready (/readyz), so a rollout must not wait for an old pod to stay
+    # available: it would wait forever for a standby to become Ready.
+    strategy = spec.get("strategy") or {}
+    rolling = strategy.get("rollingUpdate") or {}
+    if strategy.get("type") != "Recreate" and rolling.get("maxUnavailable") != "100%":
+        problems.append(f"strategy {strategy!r}: a rollout would wait forever for a standby to be Ready"
+                        " (want Recreate or maxUnavailable: 100%)")
+    # The standby is not Ready yet must be scraped: the metrics Service publishes it.
+    svc = one(docs, "Service", CONTROLLER + "-metrics", problems, path)
+    if svc is not None and svc["spec"].get("publishNotReadyAddresses") is not True:
+        problems.append("Service vmrelease-controller-metrics: publishNotReadyAddresses is not true"
+                        " (the standby would not be scraped)")
     print(f"security: {path}: {'ok' if not problems else 'FAILED'}"
           f" (replicas {spec.get('replicas')}, non-root, read-only root, no escalation, drop ALL,"
-          " RuntimeDefault, requests/limits, probes)")
+          " RuntimeDefault, requests/limits, probes, rollout strategy)")
     return problems
 
 
@@ -263,6 +285,116 @@ def print_args(path):
             print(a)
     return problems
 
+# PromQL words that look like metric names but are not.
+PROMQL_KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left",
+                   "group_right", "bool", "offset", "inf", "nan"}
+
+
+def metric_names(expr):
+    """The metric names a PromQL expression selects (functions, labels and keywords removed)."""
+    e = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expr)   # string literals (label values, regexes)
+    e = re.sub(r"\{[^}]*\}", " ", e)                # label matchers
+    e = re.sub(r"\[[^\]]*\]", " ", e)               # range selectors, $__rate_interval
+    e = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", e)
+    names = set()
+    for m in re.finditer(r"[a-zA-Z_:][a-zA-Z0-9_:]*", e):
+        word = m.group(0)
+        before = e[m.start() - 1] if m.start() > 0 else " "
+        if before.isdigit() or before == "." or before == "$":  # 1e3, Grafana variables
+            continue
+        if e[m.end():].lstrip().startswith("(") or word in PROMQL_KEYWORDS:
+            continue
+        names.add(word)
+    return names
+
+
+def query_exprs(path):
+    """(where, PromQL) of every query in a Grafana dashboard or a Prometheus rule file."""
+    out = []
+    if path.endswith(".json"):
+        def walk(node, where):
+            if isinstance(node, dict):
+                title = node.get("title") or node.get("name") or where
+                if isinstance(node.get("expr"), str):
+                    out.append((f"{path}: {title}", node["expr"]))
+                q = node.get("query")
+                q = q.get("query") if isinstance(q, dict) else q
+                if isinstance(q, str) and "label_values(" in q:
+                    # Grafana's label_values(METRIC, LABEL): only METRIC is PromQL.
+                    for metric in re.findall(r"label_values\(\s*([^,)]+)", q):
+                        out.append((f"{path}: variable {title}", metric))
+                for v in node.values():
+                    walk(v, title)
+            elif isinstance(node, list):
+                for v in node:
+                    walk(v, where)
+        with open(path, encoding="utf-8") as f:
+            walk(json.load(f), path)
+    else:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.load(f, Loader=Loader)
+        for g in doc["groups"]:
+            for r in g["rules"]:
+                out.append((f"{path}: {r.get('alert') or r.get('record')}", r["expr"]))
+    return out
+
+
+def known_names(spec):
+    """Metric names in a scrape, or those the given sources register (.Name("..."))."""
+    names = set()
+    if spec.startswith("registered:"):
+        for src in spec[len("registered:"):].split(","):
+            with open(src, encoding="utf-8") as f:
+                text = f.read()
+            for m in re.finditer(r'Build(\w+)\(\)\s*\.Name\("([a-z_:]+)"\)', text):
+                kind, name = m.groups()
+                names.add(name)
+                if kind in ("Histogram", "Summary"):
+                    names |= {name + "_bucket", name + "_count", name + "_sum"}
+        return names
+    with open(spec, encoding="utf-8") as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                names.add(re.split(r"[{\s]", line, maxsplit=1)[0])
+    return names
+
+
+def check_queries(spec, *files):
+    known = known_names(spec)
+    problems, used, count = [], set(), 0
+    for path in files:
+        for where, expr in query_exprs(path):
+            count += 1
+            names = metric_names(expr)
+            if not names:
+                problems.append(f"{where}: no metric name found in {expr!r}")
+            for n in sorted(names):
+                used.add(n)
+                if n not in known:
+                    problems.append(f"{where}: metric {n} is not in {spec}")
+    print(f"queries: {count} queries in {', '.join(files)} use {len(used)} metric names: "
+          f"{', '.join(sorted(used))}; {spec}: {len(known)} names")
+    return problems
+
+
+def check_dashboard_configmap(path, dashboard):
+    docs = load(path)
+    problems = []
+    cms = [d for d in find(docs, "ConfigMap")
+           if (d["metadata"].get("labels") or {}).get("grafana_dashboard") == "1"]
+    if len(cms) != 1:
+        return [f"want one ConfigMap labelled grafana_dashboard=1, found {len(cms)}"]
+    with open(dashboard, encoding="utf-8") as f:
+        want = json.load(f)
+    data = cms[0].get("data") or {}
+    if list(data) != ["vmrelease.json"]:
+        problems.append(f"ConfigMap {cms[0]['metadata']['name']}: keys {list(data)}, want [vmrelease.json]")
+    elif json.loads(data["vmrelease.json"]) != want:
+        problems.append(f"ConfigMap {cms[0]['metadata']['name']}: vmrelease.json differs from {dashboard}")
+    print(f"dashboard: {path}: ConfigMap {cms[0]['metadata']['name']} holds {dashboard}: "
+          f"{'ok' if not problems else 'FAILED'}")
+    return problems
+
 
 def main(argv):
     cmd, args = argv[1], argv[2:]
@@ -280,6 +412,10 @@ def main(argv):
         problems = check_workload_identity(*args)
     elif cmd == "args":
         problems = print_args(*args)
+    elif cmd == "queries":
+        problems = check_queries(*args)
+    elif cmd == "dashboard-configmap":
+        problems = check_dashboard_configmap(*args)
     else:
         print(__doc__, file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 // Real kubectl v1.32 with its default flags against the local API server:
 // CRD apply, client-side apply (created / unchanged / configured), get with
 // printer columns and -o yaml, get --watch, patch, wait, delete, explain,
-// schema and strict-field rejections, and the built-ins the operator uses.
+// schema and strict-field rejections, the built-ins the operator uses, and the
+// Deployment and RBAC kinds its install manifests use.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -240,6 +241,101 @@ spec: {holderIdentity: pod-1, leaseDurationSeconds: 15}
                         std::regex(R"(Normal\s+Synced\s+configmap/settings\s+settings synced)")));
   EXPECT_EQ(Ok({"delete", "namespace", "team-a"}), "namespace \"team-a\" deleted\n");
   EXPECT_NE(server_->Kubectl({"get", "configmap", "settings", "-n", "team-a"}).exit_code, 0);
+}
+
+// apps/v1 Deployments and the rbac.authorization.k8s.io/v1 kinds, as the install manifests
+// (deploy/, helm/) use them: a server dry run validates without storing, apply stores with
+// the apiserver's defaults, `get` prints kubectl's columns, and invalid objects and
+// immutable-field changes are refused with the apiserver's messages.
+TEST_F(KubectlTest, DeploymentsAndRbac) {
+  const std::string manifests = R"(apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: reader}
+rules:
+  - {apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reader}
+subjects: [{kind: ServiceAccount, name: ctl, namespace: default}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: leases, namespace: default}
+rules:
+  - {apiGroups: [coordination.k8s.io], resources: [leases], verbs: [get, update]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: leases, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: leases}
+subjects: [{kind: ServiceAccount, name: ctl}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ctl, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: ctl}}
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 100%, maxUnavailable: 100%}}
+  template:
+    metadata: {labels: {app: ctl}}
+    spec:
+      containers: [{name: controller, image: "example/ctl:1.0"}]
+)";
+  EXPECT_EQ(Ok({"apply", "--dry-run=server", "-f", "-"}, manifests),
+            "clusterrole.rbac.authorization.k8s.io/reader created (server dry run)\n"
+            "clusterrolebinding.rbac.authorization.k8s.io/reader created (server dry run)\n"
+            "role.rbac.authorization.k8s.io/leases created (server dry run)\n"
+            "rolebinding.rbac.authorization.k8s.io/leases created (server dry run)\n"
+            "deployment.apps/ctl created (server dry run)\n");
+  EXPECT_NE(server_->Kubectl({"get", "deployment", "ctl"}).exit_code, 0)
+      << "a dry run stores nothing";
+  Ok({"apply", "-f", "-"}, manifests);
+  EXPECT_TRUE(std::regex_search(Ok({"get", "deploy"}), std::regex(R"(ctl\s+0/2\s+0\s+0\s)")));
+  EXPECT_EQ(Ok({"get", "deployment", "ctl", "-o",
+                "jsonpath={.metadata.generation} {.spec.revisionHistoryLimit} "
+                "{.spec.template.spec.restartPolicy} {.spec.strategy.rollingUpdate.maxSurge}"}),
+            "1 10 Always 100%");
+  EXPECT_TRUE(std::regex_search(Ok({"get", "clusterrolebinding", "reader"}),
+                                std::regex(R"(reader\s+ClusterRole/reader\s)")));
+  EXPECT_EQ(Ok({"get", "role", "leases", "-o", "jsonpath={.rules[0].verbs}"}),
+            R"(["get","update"])");
+  EXPECT_NE(Ok({"get", "all"}).find("deployment.apps/ctl"), std::string::npos);
+
+  // Refused as kube-apiserver refuses them.
+  CommandResult mismatch = server_->Kubectl({"apply", "--dry-run=server", "-f", "-"},
+                                            R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bad, namespace: default}
+spec:
+  selector: {matchLabels: {app: other}}
+  template:
+    metadata: {labels: {app: ctl}}
+    spec: {containers: [{name: c, image: i}]}
+)");
+  EXPECT_NE(mismatch.exit_code, 0);
+  EXPECT_NE(mismatch.err.find("`selector` does not match template `labels`"), std::string::npos)
+      << mismatch.err;
+  CommandResult no_verbs = server_->Kubectl({"apply", "--dry-run=server", "-f", "-"},
+                                            R"(apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: empty}
+rules: [{apiGroups: [""], resources: [pods]}]
+)");
+  EXPECT_NE(no_verbs.exit_code, 0);
+  EXPECT_NE(no_verbs.err.find("rules[0].verbs: Required value"), std::string::npos) << no_verbs.err;
+  CommandResult moved = server_->Kubectl(
+      {"patch", "rolebinding", "leases", "--type=merge", "-p", R"({"roleRef":{"name":"other"}})"});
+  EXPECT_NE(moved.exit_code, 0);
+  EXPECT_NE(moved.err.find("cannot change roleRef"), std::string::npos) << moved.err;
+  CommandResult reselect = server_->Kubectl(
+      {"patch", "deployment", "ctl", "--type=merge", "-p",
+       R"({"spec":{"selector":{"matchLabels":{"app":"x"}},"template":{"metadata":{"labels":{"app":"x"}}}}})"});
+  EXPECT_NE(reselect.exit_code, 0);
+  EXPECT_NE(reselect.err.find("spec.selector: Invalid value"), std::string::npos) << reselect.err;
+  EXPECT_NE(reselect.err.find("field is immutable"), std::string::npos) << reselect.err;
 }
 
 }  // namespace

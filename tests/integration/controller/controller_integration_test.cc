@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstdio>
 #include <mutex>
+#include <regex>
+#include <set>
 #include <thread>
 
 #include "controller/common/clock.h"
@@ -54,6 +56,16 @@ Json Object(const kube::ResourceType& t, const std::string& name) {
           {"kind", t.kind},
           {"metadata", {{"namespace", "default"}, {"name", name}}},
           {"spec", {{"image", "sql-server-baseline"}, {"version", "1.3.0"}}}};
+}
+
+// The version in the top-level CMakeLists.txt's project() call, e.g. "0.1.0".
+std::string ProjectVersion() {
+  std::smatch m;
+  const std::string cmake =
+      ::vmrelease::testing::ReadFile(::vmrelease::testing::SourceDir() + "/CMakeLists.txt");
+  if (!std::regex_search(cmake, m, std::regex(R"(project\(vmrelease VERSION ([0-9.]+))")))
+    return "<no project version in CMakeLists.txt>";
+  return m[1];
 }
 
 // The "observed object" lines of one process, as "Kind/ns/name@rv".
@@ -167,6 +179,44 @@ TEST(ControllerBinaryTest, ObservesBothKindsServesMetricsAndStopsCleanly) {
     EXPECT_EQ(l["generation"], 1);  // the line carries what it saw
     EXPECT_EQ(l["level"], "debug");
   }
+  // Every line of a reconcile carries the object and the reconcile's id, the lines the
+  // reconciler causes included: here the debug lines of its requests to the API server
+  // (this release has no source or build: its first reconcile adds the finalizer, then
+  // stalls and says so).
+  ASSERT_TRUE(
+      WaitFor([&] { return ctl->Logged("reconcile stalled; waiting for a change"); }, seconds(30)))
+      << ctl->log();
+  const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  std::set<std::string> started_ids;
+  for (const Json& l : ctl->Find("reconcile started")) {
+    EXPECT_TRUE(std::regex_match(l.value("reconcileID", ""), uuid)) << l.dump();
+    started_ids.insert(l.value("reconcileID", ""));
+  }
+  EXPECT_EQ(started_ids.size(), ctl->Find("reconcile started").size()) << "one id per reconcile";
+  const std::string release_path =
+      "/apis/vmrelease.io/v1alpha1/namespaces/default/imagereleases/sql-server-baseline-1.3.0";
+  int finalizer_patches = 0;
+  for (const Json& l : ctl->Find("request")) {
+    const std::string url = l.value("url", "");
+    if (l.value("method", "") != "PATCH" || url.size() < release_path.size() ||
+        url.compare(url.size() - release_path.size(), release_path.size(), release_path) != 0)
+      continue;
+    ++finalizer_patches;
+    EXPECT_EQ(l.value("logger", ""), "http") << l.dump();
+    EXPECT_EQ(l.value("controller", ""), "imagerelease") << l.dump();
+    EXPECT_EQ(l.value("namespace", ""), "default") << l.dump();
+    EXPECT_EQ(l.value("name", ""), "sql-server-baseline-1.3.0") << l.dump();
+    EXPECT_EQ(started_ids.count(l.value("reconcileID", "")), 1u)
+        << "the id of the reconcile that sent it: " << l.dump();
+  }
+  EXPECT_GE(finalizer_patches, 1) << ctl->log();
+  for (const Json& l : ctl->Find("reconcile stalled; waiting for a change")) {
+    EXPECT_EQ(started_ids.count(l.value("reconcileID", "")), 1u) << l.dump();
+  }
+  for (const Json& l : ctl->Find("started")) {
+    EXPECT_FALSE(l.contains("reconcileID")) << "not a reconcile's line: " << l.dump();
+    EXPECT_EQ(l.value("version", ""), ProjectVersion()) << l.dump();
+  }
 
   // A change is seen again; a paused object is skipped with a log line. (Re-read: the
   // reconciler has added its finalizer and status since.)
@@ -271,6 +321,29 @@ TEST(ControllerBinaryTest, RefusesBadFlagsAndUnusableConfiguration) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("not valid YAML"), std::string::npos) << r.err;
 
+  // --version: the project version and the commit built from, exit code 0, nothing else
+  // started (no kubeconfig is needed).
+  r = RunCommand({BinPath("vmrelease-controller"), "--version"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind(std::string("vmrelease-controller ") + ProjectVersion() + " (commit ", 0),
+            0u)
+      << r.out;
+  // The commit is one of this checkout's (HEAD when built, "-dirty" with uncommitted
+  // changes; HEAD may have moved since the build), or "unknown" outside a git checkout.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(\(commit ([0-9a-z]+)(-dirty)?\)\n$)")))
+      << r.out;
+  const std::string commit = m[1];
+  const std::string source = ::vmrelease::testing::SourceDir();
+  if (RunCommand({"git", "-C", source, "rev-parse", "--git-dir"}).exit_code == 0) {
+    auto known =
+        RunCommand({"git", "-C", source, "rev-parse", "--verify", "--quiet", commit + "^{commit}"});
+    EXPECT_EQ(known.exit_code, 0) << commit << " is not a commit of " << source;
+    EXPECT_EQ(commit.size(), 12u) << commit;
+  } else {
+    EXPECT_EQ(commit, "unknown");
+  }
+
   // Parses, but nothing listens there.
   auto port = http::FindFreePort();
   ASSERT_TRUE(port.ok());
@@ -324,9 +397,15 @@ TEST(ControllerBinaryTest, LeaderElectionOneLeaderFailoverAndRelease) {
   std::this_thread::sleep_for(milliseconds(static_cast<int>(4 * kRetry * 1000)));
   EXPECT_TRUE(Observed(*b).empty()) << b->log();
   EXPECT_FALSE(b->Logged("successfully acquired lease"));
+  // Ready means leading: the follower's caches are warm, yet it answers 503 (issue 13:
+  // a standby is not Ready); the leader answers 200.
   http::Client http;
   ASSERT_TRUE(WaitFor([&] { return !b->metrics_url().empty(); }, seconds(10)));
-  EXPECT_EQ(http.Send({.url = b->metrics_url() + "/readyz"})->status, 200);
+  auto b_ready = http.Send({.url = b->metrics_url() + "/readyz"});
+  ASSERT_TRUE(b_ready.ok());
+  EXPECT_EQ(b_ready->status, 503);
+  EXPECT_NE(b_ready->body.find("not the leader"), std::string::npos) << b_ready->body;
+  EXPECT_EQ(http.Send({.url = a->metrics_url() + "/readyz"})->status, 200);
   auto a_metrics = http.Send({.url = a->metrics_url() + "/metrics"});
   ASSERT_TRUE(a_metrics.ok());
   EXPECT_NE(a_metrics->body.find("leader_election_master_status{name=\"vmrelease-controller\"} 1"),
@@ -347,6 +426,13 @@ TEST(ControllerBinaryTest, LeaderElectionOneLeaderFailoverAndRelease) {
   EXPECT_GE(failover, kLease - kRetry - 0.1);
   EXPECT_LE(failover, kLease + kRetry + 1.0);
   ASSERT_TRUE(WaitFor([&] { return Observed(*b).size() >= 2; }, seconds(30))) << b->log();
+  // Leading now, b turns ready.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        auto r = http.Send({.url = b->metrics_url() + "/readyz"});
+        return r.ok() && r->status == 200;
+      },
+      seconds(10)));
 
   // A clean shutdown releases the lease at once: the next candidate needs no expiry.
   auto c = ControllerProcess::Start(server->kubeconfig(), flags);

@@ -162,6 +162,41 @@ std::vector<ResourceType> BuiltinTypes() {
   job.columns = JobColumns();
   out.push_back(job);
 
+  ResourceType deploy =
+      Builtin("apps", "v1", "deployments", "deployment", "Deployment", true, {"deploy"});
+  deploy.status_subresource = true;
+  deploy.tracks_generation = true;
+  deploy.categories = {"all"};
+  deploy.columns = DeploymentColumns();
+  out.push_back(deploy);
+
+  // RBAC objects are stored and validated, never enforced (the server has no authorization).
+  ResourceType cr = Builtin("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole",
+                            "ClusterRole", false);
+  // kubectl prints the timestamp itself here, not an age (as for CRDs below).
+  PrinterColumn created_at = Path("Created At", ".metadata.creationTimestamp", "date");
+  created_at.compute = [](const json& o, WallTime) -> json {
+    return o["metadata"].value("creationTimestamp", "");
+  };
+  cr.columns = {created_at};
+  out.push_back(cr);
+  ResourceType role = Builtin("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", true);
+  role.columns = cr.columns;
+  out.push_back(role);
+  ResourceType crb = Builtin("rbac.authorization.k8s.io", "v1", "clusterrolebindings",
+                             "clusterrolebinding", "ClusterRoleBinding", false);
+  crb.columns = {Computed("Role",
+                          [](const json& o, WallTime) -> json {
+                            const json ref = o.value("roleRef", json::object());
+                            return ref.value("kind", "") + "/" + ref.value("name", "");
+                          }),
+                 Age()};
+  out.push_back(crb);
+  ResourceType rb = Builtin("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding",
+                            "RoleBinding", true);
+  rb.columns = crb.columns;
+  out.push_back(rb);
+
   ResourceType crd =
       Builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition",
               "CustomResourceDefinition", false, {"crd", "crds"});

@@ -53,7 +53,9 @@ struct ResourceType {
 
 // core/v1 namespaces, configmaps, secrets, pods, services, serviceaccounts,
 // events; events.k8s.io/v1 events; coordination.k8s.io/v1 leases; batch/v1
-// jobs; apiextensions.k8s.io/v1 customresourcedefinitions.
+// jobs; apps/v1 deployments; rbac.authorization.k8s.io/v1 clusterroles, roles,
+// clusterrolebindings, rolebindings; apiextensions.k8s.io/v1
+// customresourcedefinitions.
 std::vector<ResourceType> BuiltinTypes();
 
 // Validates a CRD (names, scope, versions, structural schemas) and returns one

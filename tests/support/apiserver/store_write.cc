@@ -121,6 +121,10 @@ std::vector<FieldError> ValidateBuiltin(const ResourceType& rt, json& obj) {
     errs = ValidatePod(obj);
   } else if (rt.group == "batch" && rt.plural == "jobs") {
     errs = DefaultAndValidateJob(obj);
+  } else if (rt.group == "apps" && rt.plural == "deployments") {
+    errs = DefaultAndValidateDeployment(obj);
+  } else if (rt.group == "rbac.authorization.k8s.io") {
+    errs = ValidateRbac(rt.kind, obj);
   } else if (rt.group == "coordination.k8s.io" && rt.plural == "leases") {
     const json spec = obj.value("spec", json::object());
     if (spec.contains("leaseDurationSeconds") && !spec["leaseDurationSeconds"].is_number_integer())
@@ -418,6 +422,14 @@ ApiOr<WriteResult> Store::UpdateLocked(const ResourceType& rt, const std::string
   if (!admitted.ok()) return admitted.error();
   if (rt.group == "batch" && rt.plural == "jobs" && !opts.status_subresource) {
     auto errs = ValidateJobUpdate(cur->obj, next);
+    if (!errs.empty()) return ApiError::Invalid(rt.kind, rt.group, name, errs);
+  }
+  if (rt.group == "apps" && rt.plural == "deployments" && !opts.status_subresource) {
+    auto errs = ValidateDeploymentUpdate(cur->obj, next);
+    if (!errs.empty()) return ApiError::Invalid(rt.kind, rt.group, name, errs);
+  }
+  if (rt.group == "rbac.authorization.k8s.io" && rt.plural.ends_with("bindings")) {
+    auto errs = ValidateRoleBindingUpdate(cur->obj, next);
     if (!errs.empty()) return ApiError::Invalid(rt.kind, rt.group, name, errs);
   }
   if (Deleting(cur->obj)) {

@@ -496,4 +496,242 @@ std::vector<PrinterColumn> PodColumns() {
   return cols;
 }
 
+namespace {
+
+// An IntOrString of a rolling update: its value as given ("25%" or 1), and whether it
+// is zero ("0%" or 0).
+bool IsZeroIntOrPercent(const json& v) {
+  if (v.is_number_integer()) return v.get<int64_t>() == 0;
+  if (v.is_string()) return v.get<std::string>() == "0%" || v.get<std::string>() == "0";
+  return false;
+}
+
+// An IntOrString must be a non-negative integer or "N%".
+void CheckIntOrPercent(const json& v, const std::string& path, std::vector<FieldError>& errs) {
+  if (v.is_null()) return;
+  if (v.is_number_integer()) {
+    if (v.get<int64_t>() < 0)
+      errs.push_back(InvalidField(path, v, "must be greater than or equal to 0"));
+    return;
+  }
+  const std::string str = v.is_string() ? v.get<std::string>() : "";
+  const bool percent =
+      str.size() >= 2 && str.back() == '%' &&
+      std::all_of(str.begin(), str.end() - 1, [](char c) { return c >= '0' && c <= '9'; });
+  if (!percent)
+    errs.push_back(
+        InvalidField(path, v,
+                     "a valid percent string must be a numeric string followed by an ending '%' "
+                     "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"));
+}
+
+// The selector's matchLabels select the template's labels (expressions are not checked).
+void CheckSelectorMatchesTemplate(const json& spec, std::vector<FieldError>& errs) {
+  const json& selector = Get(spec, "selector");
+  const json& tlabels = Get(Get(Get(spec, "template"), "metadata"), "labels");
+  if (!selector.is_object()) {
+    errs.push_back(RequiredField("spec.selector"));
+    return;
+  }
+  const json& match = Get(selector, "matchLabels");
+  if ((!match.is_object() || match.empty()) && Get(selector, "matchExpressions").is_null()) {
+    errs.push_back(
+        InvalidField("spec.selector", selector, "empty selector is invalid for deployment"));
+    return;
+  }
+  if (!match.is_object()) return;
+  for (auto it = match.begin(); it != match.end(); ++it) {
+    if (!tlabels.is_object() || Get(tlabels, it.key().c_str()) != *it) {
+      errs.push_back(InvalidField("spec.template.metadata.labels",
+                                  tlabels.is_object() ? tlabels : json::object(),
+                                  "`selector` does not match template `labels`"));
+      return;
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<FieldError> DefaultAndValidateDeployment(json& d) {
+  json& spec = ObjectAt(d, "spec");
+  if (Missing(spec, "replicas")) spec["replicas"] = 1;
+  if (Missing(spec, "revisionHistoryLimit")) spec["revisionHistoryLimit"] = 10;
+  if (Missing(spec, "progressDeadlineSeconds")) spec["progressDeadlineSeconds"] = 600;
+  json& strategy = ObjectAt(spec, "strategy");
+  if (Missing(strategy, "type")) strategy["type"] = "RollingUpdate";
+  if (Str(strategy, "type") == "RollingUpdate") {
+    json& ru = ObjectAt(strategy, "rollingUpdate");
+    if (Missing(ru, "maxSurge")) ru["maxSurge"] = "25%";
+    if (Missing(ru, "maxUnavailable")) ru["maxUnavailable"] = "25%";
+  }
+  json& tmpl = ObjectAt(spec, "template");
+  DefaultPodSpec(ObjectAt(tmpl, "spec"));
+
+  std::vector<FieldError> errs = ValidatePodSpec(tmpl["spec"], "spec.template.spec");
+  const std::string rp = Str(tmpl["spec"], "restartPolicy");
+  if (rp != "Always")
+    errs.push_back(NotSupportedField("spec.template.spec.restartPolicy",
+                                     Get(tmpl["spec"], "restartPolicy"), {"Always"}));
+  for (const char* f :
+       {"replicas", "revisionHistoryLimit", "progressDeadlineSeconds", "minReadySeconds"}) {
+    const json& v = Get(spec, f);
+    if (v.is_null()) continue;
+    if (!v.is_number_integer())
+      errs.push_back(InvalidField(std::string("spec.") + f, v, "must be an integer"));
+    else if (v.get<int64_t>() < 0)
+      errs.push_back(
+          InvalidField(std::string("spec.") + f, v, "must be greater than or equal to 0"));
+  }
+  const std::string type = Str(strategy, "type");
+  if (type != "RollingUpdate" && type != "Recreate") {
+    errs.push_back(NotSupportedField("spec.strategy.type", Get(strategy, "type"),
+                                     {"Recreate", "RollingUpdate"}));
+  } else if (type == "Recreate" && !Missing(strategy, "rollingUpdate")) {
+    errs.push_back(ForbiddenField("spec.strategy.rollingUpdate",
+                                  "may not be specified when strategy `type` is 'Recreate'"));
+  } else if (type == "RollingUpdate") {
+    const json& ru = Get(strategy, "rollingUpdate");
+    CheckIntOrPercent(Get(ru, "maxSurge"), "spec.strategy.rollingUpdate.maxSurge", errs);
+    CheckIntOrPercent(Get(ru, "maxUnavailable"), "spec.strategy.rollingUpdate.maxUnavailable",
+                      errs);
+    if (IsZeroIntOrPercent(Get(ru, "maxSurge")) && IsZeroIntOrPercent(Get(ru, "maxUnavailable")))
+      errs.push_back(InvalidField("spec.strategy.rollingUpdate.maxUnavailable",
+                                  Get(ru, "maxUnavailable"), "may not be 0 when `maxSurge` is 0"));
+  }
+  CheckSelectorMatchesTemplate(spec, errs);
+  return errs;
+}
+
+std::vector<FieldError> ValidateDeploymentUpdate(const json& old_deployment,
+                                                 const json& deployment) {
+  std::vector<FieldError> errs;
+  const json& os = Get(Get(old_deployment, "spec"), "selector");
+  const json& ns = Get(Get(deployment, "spec"), "selector");
+  if (os != ns) errs.push_back(InvalidField("spec.selector", ns, "field is immutable"));
+  return errs;
+}
+
+std::vector<FieldError> ValidateRbac(const std::string& kind, const json& obj) {
+  std::vector<FieldError> errs;
+  if (kind == "Role" || kind == "ClusterRole") {
+    const json& rules = Get(obj, "rules");
+    if (!rules.is_null() && !rules.is_array()) {
+      errs.push_back(InvalidField("rules", rules, "must be a list"));
+      return errs;
+    }
+    for (size_t i = 0; rules.is_array() && i < rules.size(); ++i) {
+      const json& r = rules[i];
+      const std::string rp = "rules[" + std::to_string(i) + "]";
+      const json& verbs = Get(r, "verbs");
+      if (!verbs.is_array() || verbs.empty())
+        errs.push_back(RequiredField(rp + ".verbs", "verbs must contain at least one value"));
+      const json& urls = Get(r, "nonResourceURLs");
+      const bool non_resource = urls.is_array() && !urls.empty();
+      if (non_resource) {
+        if (kind == "Role")
+          errs.push_back(InvalidField(rp + ".nonResourceURLs", urls,
+                                      "namespaced rules cannot apply to non-resource URLs"));
+        if (!Get(r, "apiGroups").is_null() || !Get(r, "resources").is_null())
+          errs.push_back(
+              InvalidField(rp + ".nonResourceURLs", urls,
+                           "rules cannot apply to both regular resources and non-resource URLs"));
+        continue;
+      }
+      const json& groups = Get(r, "apiGroups");
+      if (!groups.is_array() || groups.empty())
+        errs.push_back(
+            RequiredField(rp + ".apiGroups", "resource rules must supply at least one api group"));
+      const json& resources = Get(r, "resources");
+      if (!resources.is_array() || resources.empty())
+        errs.push_back(
+            RequiredField(rp + ".resources", "resource rules must supply at least one resource"));
+    }
+    return errs;
+  }
+  // RoleBinding / ClusterRoleBinding.
+  const json& ref = Get(obj, "roleRef");
+  if (!ref.is_object()) {
+    errs.push_back(RequiredField("roleRef"));
+  } else {
+    if (Str(ref, "apiGroup") != "rbac.authorization.k8s.io")
+      errs.push_back(NotSupportedField("roleRef.apiGroup", Get(ref, "apiGroup"),
+                                       {"rbac.authorization.k8s.io"}));
+    const std::string ref_kind = Str(ref, "kind");
+    if (kind == "RoleBinding" && ref_kind != "Role" && ref_kind != "ClusterRole")
+      errs.push_back(NotSupportedField("roleRef.kind", Get(ref, "kind"), {"ClusterRole", "Role"}));
+    if (kind == "ClusterRoleBinding" && ref_kind != "ClusterRole")
+      errs.push_back(NotSupportedField("roleRef.kind", Get(ref, "kind"), {"ClusterRole"}));
+    if (Str(ref, "name").empty()) errs.push_back(RequiredField("roleRef.name"));
+  }
+  const json& subjects = Get(obj, "subjects");
+  for (size_t i = 0; subjects.is_array() && i < subjects.size(); ++i) {
+    const json& sub = subjects[i];
+    const std::string sp = "subjects[" + std::to_string(i) + "]";
+    if (Str(sub, "name").empty()) errs.push_back(RequiredField(sp + ".name"));
+    const std::string sk = Str(sub, "kind");
+    if (sk == "ServiceAccount") {
+      if (kind == "ClusterRoleBinding" && Str(sub, "namespace").empty())
+        errs.push_back(RequiredField(sp + ".namespace"));
+    } else if (sk != "User" && sk != "Group") {
+      errs.push_back(
+          NotSupportedField(sp + ".kind", Get(sub, "kind"), {"Group", "ServiceAccount", "User"}));
+    }
+  }
+  return errs;
+}
+
+std::vector<FieldError> ValidateRoleBindingUpdate(const json& old_binding, const json& binding) {
+  std::vector<FieldError> errs;
+  if (Get(old_binding, "roleRef") != Get(binding, "roleRef"))
+    errs.push_back(InvalidField("roleRef", Get(binding, "roleRef"), "cannot change roleRef"));
+  return errs;
+}
+
+std::vector<PrinterColumn> DeploymentColumns() {
+  auto col = [](std::string name, std::string desc, int priority,
+                std::function<json(const json&, WallTime)> f) {
+    PrinterColumn c;
+    c.name = std::move(name);
+    c.description = std::move(desc);
+    c.priority = priority;
+    c.compute = std::move(f);
+    return c;
+  };
+  std::vector<PrinterColumn> cols;
+  cols.push_back(
+      col("Ready", "Number of the pod with ready state", 0, [](const json& o, WallTime) -> json {
+        return std::to_string(Int(Get(o, "status"), "readyReplicas")) + "/" +
+               std::to_string(Int(Get(o, "spec"), "replicas", 1));
+      }));
+  cols.push_back(col(
+      "Up-to-date",
+      "Total number of non-terminated pods targeted by this "
+      "deployment that have the desired template spec.",
+      0, [](const json& o, WallTime) -> json { return Int(Get(o, "status"), "updatedReplicas"); }));
+  cols.back().type = "integer";
+  cols.push_back(col("Available",
+                     "Total number of available pods (ready for at least "
+                     "minReadySeconds) targeted by this deployment.",
+                     0, [](const json& o, WallTime) -> json {
+                       return Int(Get(o, "status"), "availableReplicas");
+                     }));
+  cols.back().type = "integer";
+  cols.push_back(DefaultColumns()[0]);  // Age
+  cols.push_back(col("Containers", "Names of each container in the template.", 1,
+                     [](const json& o, WallTime) -> json {
+                       return JoinNames(
+                           Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "name");
+                     }));
+  cols.push_back(col(
+      "Images", "Images referenced by each container in the template.", 1,
+      [](const json& o, WallTime) -> json {
+        return JoinNames(Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "image");
+      }));
+  cols.push_back(
+      col("Selector", "Label selector for pods.", 1, [](const json& o, WallTime) -> json {
+        return FormatSelector(Get(Get(o, "spec"), "selector"));
+      }));
+  return cols;
+}
+
 }  // namespace vmrelease::apiserver

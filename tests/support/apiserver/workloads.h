@@ -1,7 +1,7 @@
-// What kube-apiserver's registry strategies do for batch/v1 Jobs and core/v1
-// Pods, as far as clients of the local API server can notice: defaults, the
-// Job's generated selector and Pod labels, validation, immutable fields, and
-// the columns `kubectl get jobs,pods` prints. See
+// What kube-apiserver's registry strategies do for batch/v1 Jobs, apps/v1
+// Deployments, core/v1 Pods and the rbac.authorization.k8s.io/v1 kinds, as far as clients of the
+// local API server can notice: defaults, the Job's generated selector and Pod labels, validation,
+// immutable fields, and the columns `kubectl get jobs,pods` prints. See
 // ../shared/reference/kubernetes/jobs.md §1 and docs/local-apiserver.md.
 //
 //   PrepareJobForCreate(job);                 // uid already set: labels + selector
@@ -50,11 +50,34 @@ std::vector<FieldError> DefaultAndValidateJob(nlohmann::json& job);
 // spec.selector, spec.completionMode and (unless suspended) spec.template are immutable.
 std::vector<FieldError> ValidateJobUpdate(const nlohmann::json& old_job, const nlohmann::json& job);
 
+// SetDefaults_Deployment (replicas 1, RollingUpdate 25%/25%, revisionHistoryLimit 10,
+// progressDeadlineSeconds 600, the template's pod spec) and validation: a selector that
+// selects the template's labels, containers, restartPolicy Always, non-negative counts,
+// a strategy type of RollingUpdate or Recreate (no rollingUpdate with Recreate), and
+// maxSurge and maxUnavailable not both zero. Nothing runs Deployments here: no
+// ReplicaSets, no Pods, no status.
+std::vector<FieldError> DefaultAndValidateDeployment(nlohmann::json& deployment);
+// spec.selector is immutable (apps/v1).
+std::vector<FieldError> ValidateDeploymentUpdate(const nlohmann::json& old_deployment,
+                                                 const nlohmann::json& deployment);
+
+// rbac.authorization.k8s.io/v1 as its validation has it: Role and ClusterRole rules need
+// verbs, and apiGroups and resources unless they are nonResourceURLs (ClusterRole only);
+// bindings need a roleRef to a Role (RoleBinding only) or ClusterRole with a name, and
+// subjects of kind ServiceAccount (with a namespace in a ClusterRoleBinding), User or Group.
+// Nothing is enforced: the server still has no authorization.
+std::vector<FieldError> ValidateRbac(const std::string& kind, const nlohmann::json& obj);
+// A binding's roleRef cannot change ("cannot change roleRef").
+std::vector<FieldError> ValidateRoleBindingUpdate(const nlohmann::json& old_binding,
+                                                  const nlohmann::json& binding);
+
 // kubectl's printers for `get jobs` (Status, Completions, Duration, Age; wide:
 // Containers, Images, Selector) and `get pods` (Ready, Status, Restarts, Age;
 // wide: IP, Node, Nominated Node, Readiness Gates).
 std::vector<PrinterColumn> JobColumns();
 std::vector<PrinterColumn> PodColumns();
+// `get deployments`: Ready, Up-to-date, Available, Age (wide: Containers, Images, Selector).
+std::vector<PrinterColumn> DeploymentColumns();
 // The Status cell of a Pod (printPod's reason: Completed, Error, Running,
 // ContainerCreating, CrashLoopBackOff, Terminating, ...).
 std::string PodStatusReason(const nlohmann::json& pod);

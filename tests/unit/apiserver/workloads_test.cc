@@ -1,10 +1,12 @@
-// Jobs and Pods in the local API server's store, as kube-apiserver's
+// Jobs, Pods, Deployments and RBAC objects in the local API server's store, as kube-apiserver's
 // strategies shape them (defaults, generated selector and labels, validation,
 // immutable fields, the Job DELETE default, garbage collection of dependents
 // created for absent owners), kubectl's columns, and the pods/log store.
 #include "tests/support/apiserver/workloads.h"
 
 #include <gtest/gtest.h>
+
+#include <functional>
 
 #include "tests/support/apiserver/pod_logs.h"
 #include "tests/support/apiserver/store.h"
@@ -151,6 +153,202 @@ TEST_F(WorkloadsTest, PodsGetDefaultsAndTheirGracePeriodWhenDeleted) {
   auto d = store_.Delete(*Type("", "pods"), "default", "p", {});
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->object->obj["metadata"]["deletionGracePeriodSeconds"], 7);
+}
+
+json NewDeployment(const std::string& name) {
+  const json labels = {{"app", name}};
+  const json container = {{"name", "c"}, {"image", "example/c:1"}};
+  json tmpl = {{"metadata", {{"labels", labels}}}, {"spec", {{"containers", {container}}}}};
+  json spec = {{"selector", {{"matchLabels", labels}}}, {"template", tmpl}};
+  return {{"apiVersion", "apps/v1"},
+          {"kind", "Deployment"},
+          {"metadata", {{"name", name}}},
+          {"spec", spec}};
+}
+
+TEST_F(WorkloadsTest, ADeploymentGetsTheApiserversDefaultsAndAnImmutableSelector) {
+  auto r = store_.Create(*Type("apps", "deployments"), "default", NewDeployment("web"), {});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const json& spec = r->object->obj["spec"];
+  EXPECT_EQ(spec["replicas"], 1);
+  EXPECT_EQ(spec["revisionHistoryLimit"], 10);
+  EXPECT_EQ(spec["progressDeadlineSeconds"], 600);
+  EXPECT_EQ(spec["strategy"],
+            json({{"type", "RollingUpdate"},
+                  {"rollingUpdate", {{"maxSurge", "25%"}, {"maxUnavailable", "25%"}}}}));
+  EXPECT_EQ(spec["template"]["spec"]["restartPolicy"], "Always");
+  EXPECT_EQ(spec["template"]["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+  EXPECT_EQ(r->object->obj["metadata"]["generation"], 1);
+
+  json edit = r->object->obj;
+  edit["spec"]["replicas"] = 3;
+  auto u = store_.Update(*Type("apps", "deployments"), "default", "web", edit, {});
+  ASSERT_TRUE(u.ok()) << u.error().message;
+  EXPECT_EQ(u->object->obj["metadata"]["generation"], 2);
+  edit = u->object->obj;
+  edit["spec"]["selector"]["matchLabels"]["app"] = "other";
+  edit["spec"]["template"]["metadata"]["labels"]["app"] = "other";
+  u = store_.Update(*Type("apps", "deployments"), "default", "web", edit, {});
+  ASSERT_FALSE(u.ok());
+  EXPECT_NE(u.error().message.find("spec.selector: Invalid value"), std::string::npos);
+  EXPECT_NE(u.error().message.find("field is immutable"), std::string::npos);
+}
+
+// One object the apiserver's validation refuses, and the message it must name.
+struct InvalidCase {
+  std::string name;
+  std::string plural;
+  bool namespaced;
+  std::function<json()> object;
+  std::string message;
+};
+
+void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.name; }
+
+class InvalidAppsAndRbacTest : public WorkloadsTest,
+                               public ::testing::WithParamInterface<InvalidCase> {};
+
+TEST_P(InvalidAppsAndRbacTest, IsRefusedWithTheApiserversText) {
+  const InvalidCase& c = GetParam();
+  const std::string group = c.plural == "deployments" ? "apps" : "rbac.authorization.k8s.io";
+  auto r = store_.Create(*Type(group, c.plural), c.namespaced ? "default" : "", c.object(), {});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, 422);
+  EXPECT_NE(r.error().message.find(c.message), std::string::npos) << r.error().message;
+}
+
+json Rbac(const std::string& kind, json body) {
+  body["apiVersion"] = "rbac.authorization.k8s.io/v1";
+  body["kind"] = kind;
+  body["metadata"] = {{"name", "x"}};
+  return body;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, InvalidAppsAndRbacTest,
+    ::testing::Values(
+        InvalidCase{"SelectorNotMatchingTheTemplate", "deployments", true,
+                    [] {
+                      json d = NewDeployment("web");
+                      d["spec"]["selector"]["matchLabels"]["app"] = "db";
+                      return d;
+                    },
+                    "spec.template.metadata.labels: Invalid value: {\"app\":\"web\"}: `selector` "
+                    "does not match template `labels`"},
+        InvalidCase{"NoSelector", "deployments", true,
+                    [] {
+                      json d = NewDeployment("web");
+                      d["spec"].erase("selector");
+                      return d;
+                    },
+                    "spec.selector: Required value"},
+        InvalidCase{"RestartPolicyNever", "deployments", true,
+                    [] {
+                      json d = NewDeployment("web");
+                      d["spec"]["template"]["spec"]["restartPolicy"] = "Never";
+                      return d;
+                    },
+                    "spec.template.spec.restartPolicy: Unsupported value: \"Never\": supported "
+                    "values: \"Always\""},
+        InvalidCase{"ARolloutThatCannotProgress", "deployments", true,
+                    [] {
+                      json d = NewDeployment("web");
+                      d["spec"]["strategy"] = {
+                          {"type", "RollingUpdate"},
+                          {"rollingUpdate", {{"maxSurge", 0}, {"maxUnavailable", "0%"}}}};
+                      return d;
+                    },
+                    "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: \"0%\": may not "
+                    "be 0 when `maxSurge` is 0"},
+        InvalidCase{
+            "RollingUpdateParametersWithRecreate", "deployments", true,
+            [] {
+              json d = NewDeployment("web");
+              d["spec"]["strategy"] = {{"type", "Recreate"}, {"rollingUpdate", {{"maxSurge", 1}}}};
+              return d;
+            },
+            "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy "
+            "`type` is 'Recreate'"},
+        InvalidCase{"NegativeReplicas", "deployments", true,
+                    [] {
+                      json d = NewDeployment("web");
+                      d["spec"]["replicas"] = -1;
+                      return d;
+                    },
+                    "spec.replicas: Invalid value: -1: must be greater than or equal to 0"},
+        InvalidCase{"RuleWithoutVerbs", "clusterroles", false,
+                    [] {
+                      return Rbac("ClusterRole",
+                                  {{"rules", {{{"apiGroups", {""}}, {"resources", {"pods"}}}}}});
+                    },
+                    "rules[0].verbs: Required value"},
+        InvalidCase{"RuleWithoutResources", "roles", true,
+                    [] {
+                      return Rbac("Role", {{"rules", {{{"apiGroups", {""}}, {"verbs", {"get"}}}}}});
+                    },
+                    "rules[0].resources: Required value"},
+        InvalidCase{"NonResourceUrlsInARole", "roles", true,
+                    [] {
+                      return Rbac(
+                          "Role",
+                          {{"rules", {{{"nonResourceURLs", {"/metrics"}}, {"verbs", {"get"}}}}}});
+                    },
+                    "namespaced rules cannot apply to non-resource URLs"},
+        InvalidCase{
+            "ClusterRoleBindingToARole", "clusterrolebindings", false,
+            [] {
+              return Rbac(
+                  "ClusterRoleBinding",
+                  {{"roleRef",
+                    {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", "r"}}}});
+            },
+            "roleRef.kind: Unsupported value: \"Role\": supported values: "
+            "\"ClusterRole\""},
+        InvalidCase{"BindingWithoutRoleRef", "rolebindings", true,
+                    [] { return Rbac("RoleBinding", json::object()); }, "roleRef: Required value"},
+        InvalidCase{"ServiceAccountWithoutNamespaceInAClusterRoleBinding", "clusterrolebindings",
+                    false,
+                    [] {
+                      return Rbac("ClusterRoleBinding",
+                                  {{"roleRef",
+                                    {{"apiGroup", "rbac.authorization.k8s.io"},
+                                     {"kind", "ClusterRole"},
+                                     {"name", "r"}}},
+                                   {"subjects", {{{"kind", "ServiceAccount"}, {"name", "sa"}}}}});
+                    },
+                    "subjects[0].namespace: Required value"}),
+    [](const ::testing::TestParamInfo<InvalidCase>& info) { return info.param.name; });
+
+TEST_F(WorkloadsTest, ABindingsRoleRefNeverChanges) {
+  json rb = Rbac(
+      "RoleBinding",
+      {{"roleRef", {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", "a"}}},
+       {"subjects", {{{"kind", "User"}, {"name", "jane"}}}}});
+  auto r = store_.Create(*Type("rbac.authorization.k8s.io", "rolebindings"), "default", rb, {});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  json edit = r->object->obj;
+  edit["subjects"][0]["name"] = "joe";
+  auto u =
+      store_.Update(*Type("rbac.authorization.k8s.io", "rolebindings"), "default", "x", edit, {});
+  ASSERT_TRUE(u.ok()) << "subjects may change: " << u.error().message;
+  edit = u->object->obj;
+  edit["roleRef"]["name"] = "b";
+  u = store_.Update(*Type("rbac.authorization.k8s.io", "rolebindings"), "default", "x", edit, {});
+  ASSERT_FALSE(u.ok());
+  EXPECT_NE(u.error().message.find("roleRef: Invalid value"), std::string::npos);
+  EXPECT_NE(u.error().message.find("cannot change roleRef"), std::string::npos);
+}
+
+TEST(WorkloadColumnsTest, DeploymentReadyUpToDateAvailable) {
+  json d = NewDeployment("web");
+  d["spec"]["replicas"] = 2;
+  d["status"] = {{"readyReplicas", 1}, {"updatedReplicas", 2}, {"availableReplicas", 1}};
+  std::vector<std::string> cells;
+  for (const PrinterColumn& c : DeploymentColumns()) {
+    if (c.compute && c.name != "Age") cells.push_back(c.compute(d, WallTime{}).dump());
+  }
+  EXPECT_EQ(cells, (std::vector<std::string>{"\"1/2\"", "2", "1", "\"c\"", "\"example/c:1\"",
+                                             "\"app=web\""}));
 }
 
 TEST(WorkloadColumnsTest, PodStatusIsWhatKubectlWouldPrint) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <set>
+
 namespace vmrelease {
 namespace {
 
@@ -24,6 +27,17 @@ TEST(CryptoTest, StreamingEqualsOneShot) {
     h.Update(data.data() + i, std::min<size_t>(777, data.size() - i));
   EXPECT_EQ(h.FinishHex(), Sha256Hex(data));
   EXPECT_EQ(RandomHex(10).size(), 10u);
+}
+
+TEST(CryptoTest, RandomUuidIsVersion4AndFresh) {
+  const std::regex v4("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  std::set<std::string> seen;
+  for (int i = 0; i < 100; ++i) {
+    const std::string id = RandomUuid();
+    EXPECT_TRUE(std::regex_match(id, v4)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 100u);
 }
 
 }  // namespace

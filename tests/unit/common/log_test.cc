@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <thread>
+
 namespace vmrelease {
 namespace {
 
@@ -28,6 +31,38 @@ TEST(LogTest, JsonLinesWithFieldsAndRedaction) {
   // A signature printed on its own, not inside a URL (found by the secret-leak e2e test).
   EXPECT_EQ(log::Redact("signed with sig=abc%2Bdef%3D"), "signed with sig=REDACTED");
   EXPECT_EQ(log::Redact("config=keep"), "config=keep");
+}
+
+TEST(LogTest, ScopedFieldsJoinEveryLineOfTheirThreadUntilTheyEnd) {
+  std::vector<nlohmann::json> lines;
+  std::mutex mu;
+  log::SetCaptureForTesting([&](const std::string& l) {
+    std::lock_guard g(mu);
+    lines.push_back(nlohmann::json::parse(l));
+  });
+  log::Init(log::Format::kJson, log::Level::kInfo);
+  {
+    log::ScopedFields outer({{"controller", "c"}, {"reconcileID", "id-1"}});
+    log::Info("test", "outer");
+    {
+      log::ScopedFields inner({{"reconcileID", "id-2"}, {"name", "n"}});
+      log::Info("test", "inner", {{"name", "own"}});
+      std::thread([] { log::Info("test", "other thread"); }).join();
+    }
+    log::Info("test", "outer again");
+  }
+  log::Info("test", "none");
+  log::SetCaptureForTesting(nullptr);
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0]["controller"], "c");
+  EXPECT_EQ(lines[0]["reconcileID"], "id-1");
+  EXPECT_EQ(lines[1]["controller"], "c");
+  EXPECT_EQ(lines[1]["reconcileID"], "id-2");
+  EXPECT_EQ(lines[1]["name"], "own");  // the line's own field wins
+  EXPECT_FALSE(lines[2].contains("reconcileID")) << "another thread: " << lines[2].dump();
+  EXPECT_EQ(lines[3]["reconcileID"], "id-1");
+  EXPECT_FALSE(lines[3].contains("name"));
+  EXPECT_FALSE(lines[4].contains("controller"));
 }
 
 }  // namespace

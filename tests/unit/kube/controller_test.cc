@@ -7,6 +7,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "controller/common/log.h"
@@ -285,6 +286,63 @@ TEST(ControllerTest, PausedObjectsAreSkippedWithALogLine) {
       logged = true;
   }
   EXPECT_TRUE(logged);
+}
+
+// Every line of a reconcile — the runner's and the reconciler's own — names the
+// controller, the object and the attempt: one UUID per reconcile, a new one for the
+// next, and none on lines written outside a reconcile (controller-runtime's reconcileID).
+TEST(ControllerTest, ReconcileLogLinesCarryTheObjectAndAReconcileId) {
+  std::vector<Json> lines;
+  std::mutex lines_mu;
+  log::Init(log::Format::kJson, log::Level::kInfo);
+  log::SetCaptureForTesting([&](const std::string& l) {
+    std::lock_guard g(lines_mu);
+    lines.push_back(Json::parse(l));
+  });
+  std::atomic<int> calls{0};
+  FuncReconciler rec([&](const ObjectRef& ref) -> ReconcileResult {
+    log::Info("test.reconciler", "step one", {{"step", 1}});
+    log::Info("test.reconciler", "step two", {{"name", "explicit"}});
+    if (++calls == 1) return ReconcileError::Stalled(InvalidArgumentError("bad " + ref.name));
+    return Action::AwaitChange();
+  });
+  ControllerOptions o;
+  o.name = "widget";
+  Controller ctl(std::move(o), rec);
+  ctl.Start();
+  ctl.Enqueue({"ns", "w1"});
+  ASSERT_TRUE(WaitFor([&] { return calls == 1 && ctl.queue().NumProcessing() == 0; }, seconds(10)));
+  ctl.Enqueue({"ns", "w1"});
+  ASSERT_TRUE(WaitFor([&] { return calls == 2 && ctl.queue().NumProcessing() == 0; }, seconds(10)));
+  ctl.Stop();
+  log::Info("test.reconciler", "after");
+  log::SetCaptureForTesting(nullptr);
+
+  std::lock_guard g(lines_mu);
+  std::vector<std::string> ids;  // of each "step one" line
+  std::string stalled_id;
+  for (const Json& l : lines) {
+    const std::string msg = l.value("msg", "");
+    if (msg == "after") {
+      EXPECT_FALSE(l.contains("reconcileID")) << l.dump();
+      continue;
+    }
+    if (msg != "step one" && msg != "step two" && msg != "reconcile stalled; waiting for a change")
+      continue;
+    EXPECT_EQ(l.value("controller", ""), "widget") << l.dump();
+    EXPECT_EQ(l.value("namespace", ""), "ns") << l.dump();
+    // A field the line sets itself wins over the reconcile's.
+    EXPECT_EQ(l.value("name", ""), msg == "step two" ? "explicit" : "w1") << l.dump();
+    const std::string id = l.value("reconcileID", "");
+    EXPECT_TRUE(std::regex_match(
+        id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")))
+        << l.dump();
+    if (msg == "step one") ids.push_back(id);
+    if (msg == "reconcile stalled; waiting for a change") stalled_id = id;
+  }
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_NE(ids[0], ids[1]) << "each reconcile gets its own id";
+  EXPECT_EQ(stalled_id, ids[0]) << "the runner's line of the first reconcile shares its id";
 }
 
 TEST(ControllerTest, StoreHandlerEnqueuesAddsUpdatesAndDeletes) {

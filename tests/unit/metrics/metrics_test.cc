@@ -141,8 +141,11 @@ TEST(MetricsServerTest, ServesMetricsHealthAndReadiness) {
   auto q = prom.NewWorkQueueMetrics("pins");
   q->IncAdds();
   std::atomic<bool> ready{false};
-  auto server = MetricsServer::Start(
-      {.bind_address = "127.0.0.1:0", .metrics = &prom, .ready = [&] { return ready.load(); }});
+  auto server =
+      MetricsServer::Start({.bind_address = "127.0.0.1:0",
+                            .metrics = &prom,
+                            .ready = [&] { return ready.load(); },
+                            .why_not_ready = [] { return std::string("caches not synced"); }});
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   ASSERT_NE(*server, nullptr);
   http::Client client;
