@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -152,6 +153,38 @@ StatusOr<J> ToJson(const YAML::Node& node, int depth) {
   return J(nullptr);
 }
 
+// yaml-cpp 0.7 loops forever when a document's first token is a flow entry (","),
+// e.g. the stream ",", "--- ," or "# comment\n," (found by object_fuzz). No valid
+// document starts with one (a plain scalar cannot start with ","), so such a stream
+// is refused before yaml-cpp sees it. Returns the line (1-based) or 0.
+size_t DocumentStartingWithComma(std::string_view text) {
+  bool at_start = true;
+  size_t line_no = 0;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    const size_t end = std::min(text.find('\n', pos), text.size());
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    const bool col0_marker = line.substr(0, 3) == "---" || line.substr(0, 3) == "...";
+    const bool marker_ends =
+        line.size() == 3 ||
+        (line.size() > 3 && (line[3] == ' ' || line[3] == '\t' || line[3] == '\r'));
+    if (col0_marker && marker_ends) {
+      at_start = true;
+      if (line[0] == '.') continue;
+      line.remove_prefix(3);
+    } else if (at_start && !line.empty() && line[0] == '%') {
+      continue;  // a directive
+    }
+    const size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos || line[first] == '#') continue;
+    if (at_start && line[first] == ',') return line_no;
+    at_start = false;
+  }
+  return 0;
+}
+
 template <typename J>
 StatusOr<std::vector<J>> ParseDocuments(std::string_view text) {
   // YAML streams may not hold C0 control characters other than tab, LF and CR (go-yaml
@@ -167,6 +200,10 @@ StatusOr<std::vector<J>> ParseDocuments(std::string_view text) {
   // in Parser::HandleNextDocument on some invalid UTF-8 (found by object_fuzz).
   if (const size_t bad = FirstInvalidUtf8(text); bad != std::string_view::npos) {
     return InvalidArgumentError("invalid YAML: not valid UTF-8 (byte " + std::to_string(bad) + ")");
+  }
+  if (const size_t line = DocumentStartingWithComma(text); line != 0) {
+    return InvalidArgumentError("invalid YAML: line " + std::to_string(line) +
+                                ": a document cannot start with \",\"");
   }
   std::vector<YAML::Node> nodes;
   try {
