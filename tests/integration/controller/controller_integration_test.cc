@@ -186,17 +186,24 @@ TEST(ControllerBinaryTest, ObservesBothKindsServesMetricsAndStopsCleanly) {
   ASSERT_TRUE(
       WaitFor([&] { return ctl->Logged("reconcile stalled; waiting for a change"); }, seconds(30)))
       << ctl->log();
+  // The controller goes on reconciling while the test reads its log, so every check below
+  // works on one snapshot per message, taken in the order that keeps them consistent: a
+  // reconcile logs "started" before any of its requests or its "stalled" line, so the
+  // "started" snapshot, taken last, holds the id of every line in the earlier snapshots.
+  const std::vector<Json> requests = ctl->Find("request");
+  const std::vector<Json> stalled = ctl->Find("reconcile stalled; waiting for a change");
+  const std::vector<Json> started = ctl->Find("reconcile started");
   const std::regex uuid("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
   std::set<std::string> started_ids;
-  for (const Json& l : ctl->Find("reconcile started")) {
+  for (const Json& l : started) {
     EXPECT_TRUE(std::regex_match(l.value("reconcileID", ""), uuid)) << l.dump();
     started_ids.insert(l.value("reconcileID", ""));
   }
-  EXPECT_EQ(started_ids.size(), ctl->Find("reconcile started").size()) << "one id per reconcile";
+  EXPECT_EQ(started_ids.size(), started.size()) << "one id per reconcile";
   const std::string release_path =
       "/apis/vmrelease.io/v1alpha1/namespaces/default/imagereleases/sql-server-baseline-1.3.0";
   int finalizer_patches = 0;
-  for (const Json& l : ctl->Find("request")) {
+  for (const Json& l : requests) {
     const std::string url = l.value("url", "");
     if (l.value("method", "") != "PATCH" || url.size() < release_path.size() ||
         url.compare(url.size() - release_path.size(), release_path.size(), release_path) != 0)
@@ -210,7 +217,8 @@ TEST(ControllerBinaryTest, ObservesBothKindsServesMetricsAndStopsCleanly) {
         << "the id of the reconcile that sent it: " << l.dump();
   }
   EXPECT_GE(finalizer_patches, 1) << ctl->log();
-  for (const Json& l : ctl->Find("reconcile stalled; waiting for a change")) {
+  EXPECT_FALSE(stalled.empty());
+  for (const Json& l : stalled) {
     EXPECT_EQ(started_ids.count(l.value("reconcileID", "")), 1u) << l.dump();
   }
   for (const Json& l : ctl->Find("started")) {
