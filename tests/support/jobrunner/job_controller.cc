@@ -1,6 +1,7 @@
 #include "tests/support/jobrunner/job_controller.h"
 
 #include <algorithm>
+#include <map>
 
 #include "controller/common/log.h"
 #include "controller/kube/errors.h"
@@ -237,6 +238,24 @@ int JobController::PendingCreates(const std::string& job_uid,
   return n;
 }
 
+StatusOr<bool> JobController::CacheLagsBehindServer(const Json& job,
+                                                    const std::vector<kube::ObjectPtr>& cached) {
+  const std::string uid = kube::Uid(job);
+  auto live = client_.List(
+      PodResource(),
+      {.ns = kube::Namespace(job), .label_selector = "batch.kubernetes.io/controller-uid=" + uid});
+  if (!live.ok()) return live.status().WithContext("listing the pods of job " + kube::KeyOf(job));
+  std::map<std::string, std::string> known;  // uid -> resourceVersion, as the cache has them
+  for (const auto& p : cached) known[kube::Uid(*p)] = kube::ResourceVersion(*p);
+  for (const Json& pod : live->items) {
+    const auto owners = ControllerOwnerUid(pod);
+    if (owners.empty() || owners[0] != uid) continue;
+    auto it = known.find(kube::Uid(pod));
+    if (it == known.end() || it->second != kube::ResourceVersion(pod)) return true;
+  }
+  return false;
+}
+
 Status JobController::CreatePod(const Json& job) {
   auto created = client_.Create(PodResource(), PodFor(job, options_.scheduling_gate));
   if (!created.ok()) {
@@ -450,6 +469,17 @@ ReconcileResult JobController::Reconcile(const kube::ObjectRef& ref) {
       if (!live.ok() && kube::IsNotFound(live.status())) return Action::AwaitChange();
       if (!live.ok()) return live.status();
       if (kube::Uid(*live) != uid || kube::IsDeleting(*live)) return Action::AwaitChange();
+      // Nor may it show every Pod yet (just after a restart, or a Pod created
+      // by a reconcile whose result has not come back through the watch): the
+      // server's list is the truth, and a Pod the cache does not know as the
+      // server does means trying again once it has caught up. (The real job
+      // controller keeps "expectations" for its own creations; a live list is
+      // the simpler, slower equivalent that also covers a restart.)
+      if (auto lag = CacheLagsBehindServer(job, pods); !lag.ok())
+        return lag.status();
+      else if (*lag)
+        return kube::ReconcileError::Waiting(UnavailableError("the Pod cache is behind the server"),
+                                             std::chrono::milliseconds(200));
     }
     for (int64_t i = 0; i < std::min<int64_t>(missing, 500); ++i) {
       RETURN_IF_ERROR(CreatePod(job));

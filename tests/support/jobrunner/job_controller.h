@@ -70,6 +70,10 @@ class JobController final : public kube::Reconciler {
  private:
   kube::ReconcileResult LetPodsGo(const kube::Json& job, const std::vector<kube::ObjectPtr>& pods);
   Status CreatePod(const kube::Json& job);
+  // Whether the server lists a Pod of `job` that `cached` lacks or has at
+  // another resourceVersion.
+  StatusOr<bool> CacheLagsBehindServer(const kube::Json& job,
+                                       const std::vector<kube::ObjectPtr>& cached);
   Status DeletePod(const kube::Json& job, const kube::Json& pod, bool remove_finalizer);
   Status RemoveFinalizer(const kube::Json& pod);
   // Pods created but not yet in the cache (so they are not created twice).

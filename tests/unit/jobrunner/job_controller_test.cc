@@ -72,9 +72,21 @@ class JobControllerTest : public ::testing::Test {
   void SyncJobCache() {
     jobs_.Apply(std::make_shared<const Json>(*client_.Peek(JobResource(), {"ns", "build"})));
   }
+  // The Pod as the server and the cache see it (the server's copy: the
+  // controller compares the cache with the server before it creates a Pod).
   void PutPod(const Json& pod) {
     client_.Put(PodResource(), pod);
-    pods_.Apply(std::make_shared<const Json>(pod));
+    pods_.Apply(std::make_shared<const Json>(
+        *client_.Peek(PodResource(), {"ns", pod["metadata"].value("name", "")})));
+  }
+  // The Pod cache catches up with the server (e.g. with the Pods the
+  // controller created).
+  void SyncPodCache() {
+    auto all = client_.List(PodResource(), {});
+    ASSERT_TRUE(all.ok());
+    std::vector<kube::ObjectPtr> objs;
+    for (const Json& p : all->items) objs.push_back(std::make_shared<const Json>(p));
+    pods_.Replace(objs);
   }
 
   kube::ReconcileResult Run(JobControllerOptions options = {}) {
@@ -284,6 +296,13 @@ TEST_F(JobControllerTest, AConflictingStatusWriteIsRetriedShortlyAndOtherErrorsA
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().kind(), kube::ErrorKind::kWaiting);
   EXPECT_EQ(r.error().requeue_after(), std::chrono::milliseconds(200));
+  // The Pod it created is not in the cache yet: it waits for the cache, it
+  // does not create a second one.
+  r = Run();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind(), kube::ErrorKind::kWaiting);
+  EXPECT_EQ(Calls("create", "pods"), 1u);
+  SyncPodCache();
   client_.FailNext("update", 1, kube::testing::KubeError(500, "InternalError", "boom"));
   r = Run();
   ASSERT_FALSE(r.ok());
