@@ -4,8 +4,6 @@
 // template run twice at once, and no template or staging blob left.
 #include <gtest/gtest.h>
 
-#include <random>
-#include <thread>
 
 #include "tests/e2e/pipeline/pipeline_e2e_util.h"
 
@@ -37,28 +35,19 @@ TEST(ImageBuilderCrashE2ETest, KillNineDuringImageBuilderBuildsLeavesNothingAndN
     for (const auto& [name, runs] : s.arm().ImageBuilderRuns()) n += runs;
     return n;
   };
-  std::mt19937 rng(13);
-  std::uniform_int_distribution<int> gap_ms(150, 900);
-  int kills = 0, kills_while_running = 0;
+  int kills_while_running = 0;
   bool runs_released = false;
-  const auto deadline = std::chrono::steady_clock::now() + 3min;
-  while (std::chrono::steady_clock::now() < deadline && kills < 80) {
-    int released = 0;
-    for (const std::string& n : names) {
-      auto r = s.GetRelease(n);
-      if (r.ok() && StatusString(*r, {"status", "phase"}) == "Released") ++released;
-    }
-    if (released == static_cast<int>(names.size())) break;
-    if (!runs_released && kills_while_running >= 20) {
-      s.arm().SetImageBuilderRunDuration(3s);
-      runs_released = true;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms(rng)));
-    if (!runs_released && count_runs() == static_cast<int>(names.size())) ++kills_while_running;
-    s.StopController(SIGKILL);
-    ++kills;
-    ASSERT_TRUE(s.StartController().ok());
-  }
+  const int kills = KillNineUntilReleased(
+      s, names,
+      {.seed = 13, .for_at_most = 3min, .max_kills = 80, .before_each = [&] {
+         if (runs_released) return;
+         if (kills_while_running >= 20) {
+           s.arm().SetImageBuilderRunDuration(3s);
+           runs_released = true;
+         } else if (count_runs() == static_cast<int>(names.size())) {
+           ++kills_while_running;  // the runs last an hour: the kill that follows lands in them
+         }
+       }});
   if (!runs_released) s.arm().SetImageBuilderRunDuration(3s);
   std::vector<std::string> templates;
   for (const std::string& n : names) {
@@ -69,13 +58,7 @@ TEST(ImageBuilderCrashE2ETest, KillNineDuringImageBuilderBuildsLeavesNothingAndN
   }
   EXPECT_GE(kills_while_running, 20) << "fewer than 20 kills while all four runs were going";
   LeakReport leaks;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        leaks = s.Leaks();
-        return leaks.clean();
-      },
-      60s))
-      << leaks.ToString();
+  EXPECT_TRUE(NothingLeaks(s, 60s, &leaks));
   const std::map<std::string, int> runs = s.arm().ImageBuilderRuns();
   int total_runs = 0;
   for (const std::string& t : templates) {

@@ -76,14 +76,7 @@ TEST(ImageBuilderE2ETest, ReleasedFailedAndDeletedBuildsShowAzureAndLeaveNothing
   EXPECT_EQ(s.arm().RequestCount("POST Microsoft.VirtualMachineImages/imageTemplates/cancel"), 1);
 
   // Nothing left: the templates deleted, no staging blob; the output's SAS never shown.
-  LeakReport leaks;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        leaks = s.Leaks();
-        return leaks.clean();
-      },
-      30s))
-      << leaks.ToString();
+  EXPECT_TRUE(NothingLeaks(s, 30s));
   std::string visible = s.Summary("app-5-0-0") + s.Summary("bad-5-1-0") + s.ControllerLogs();
   for (const Json& e : s.Events("app-5-0-0")) visible += e.dump();
   const std::string& url = s.image_builder_vhd_url();

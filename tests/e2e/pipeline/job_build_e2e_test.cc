@@ -86,14 +86,7 @@ TEST(JobBuildE2ETest, JobBuildReachesReleasedAndLeavesNothing) {
   EXPECT_EQ(EventsWithReason(s, "app-2-0-0", "BuildStarted").size(), 1u);
 
   // The Job, its Pod and its Secret are gone once the release moved on.
-  LeakReport leaks;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        leaks = s.Leaks();
-        return leaks.clean();
-      },
-      30s))
-      << leaks.ToString();
+  EXPECT_TRUE(NothingLeaks(s, 30s));
 
   // The SAS the build got: never visible; it cannot read its blob nor write another one.
   const std::string url = ReadFile(url_file);
@@ -124,14 +117,7 @@ TEST(JobBuildE2ETest, FailingJobBuildFailsAtBuildingWithThePodsMessage) {
   EXPECT_TRUE(Contains(ready.value("message", ""), "exited with code 7")) << ready.dump();
   EXPECT_EQ(r["status"]["build"].value("exitCode", 0), 7);
   EXPECT_EQ(StatusString(r, {"status", "failedStep"}), "Build") << r["status"].dump();
-  LeakReport leaks;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        leaks = s.Leaks();
-        return leaks.clean();
-      },
-      60s))
-      << leaks.ToString();
+  EXPECT_TRUE(NothingLeaks(s, 60s));
 }
 
 // The SAS shape the build gets ("cw" on exactly the staging blob), against Azurite:

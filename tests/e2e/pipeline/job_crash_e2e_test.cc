@@ -4,8 +4,6 @@
 // of one release at once, and no Job, Pod, Secret or staging blob left.
 #include <gtest/gtest.h>
 
-#include <random>
-#include <thread>
 
 #include "tests/e2e/pipeline/pipeline_e2e_util.h"
 
@@ -33,22 +31,7 @@ TEST(JobCrashE2ETest, KillNineDuringJobBuildsLeavesNothingAndNeverBuildsTwice) {
     names.push_back(o.name);
     ASSERT_TRUE(s.Create(s.Release(o)).ok());
   }
-  std::mt19937 rng(11);
-  std::uniform_int_distribution<int> gap_ms(150, 900);
-  int kills = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 4min;
-  while (std::chrono::steady_clock::now() < deadline && kills < 60) {
-    int released = 0;
-    for (const std::string& n : names) {
-      auto r = s.GetRelease(n);
-      if (r.ok() && StatusString(*r, {"status", "phase"}) == "Released") ++released;
-    }
-    if (released == static_cast<int>(names.size())) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms(rng)));
-    s.StopController(SIGKILL);
-    ++kills;
-    ASSERT_TRUE(s.StartController().ok());
-  }
+  const int kills = KillNineUntilReleased(s, names, {.seed = 11, .for_at_most = 4min});
   for (const std::string& n : names) {
     std::string why;
     Json r = s.WaitForPhase(n, "Released", 180s, &why);
@@ -56,13 +39,7 @@ TEST(JobCrashE2ETest, KillNineDuringJobBuildsLeavesNothingAndNeverBuildsTwice) {
   }
   EXPECT_GE(kills, 20);
   LeakReport leaks;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        leaks = s.Leaks();
-        return leaks.clean();
-      },
-      60s))
-      << leaks.ToString();
+  EXPECT_TRUE(NothingLeaks(s, 60s, &leaks));
   int starts = 0, overlaps = 0;
   for (const std::string& n : names) {
     auto r = s.GetRelease(n);

@@ -28,14 +28,7 @@ TEST(JobTimeoutE2ETest, NeverEndingJobBuildIsStoppedAtTheTimeout) {
   Json r = s.WaitForPhase("app-5-0-0", "Failed", 8min, &why);
   ASSERT_FALSE(r.is_null()) << why;
   EXPECT_EQ(ConditionOf(r, "Ready").value("reason", ""), "BuildTimedOut") << r["status"].dump();
-  LeakReport leaks;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        leaks = s.Leaks();
-        return leaks.clean();
-      },
-      60s))
-      << leaks.ToString();
+  EXPECT_TRUE(NothingLeaks(s, 60s));
 }
 
 }  // namespace

@@ -5,8 +5,6 @@
 // runs of one check at once, and no Job, Pod, Secret or staging blob left.
 #include <gtest/gtest.h>
 
-#include <random>
-#include <thread>
 
 #include "tests/e2e/pipeline/pipeline_e2e_util.h"
 
@@ -46,22 +44,7 @@ TEST(JobValidationCrashE2ETest, KillNineDuringJobChecksLeavesNothingAndNeverRuns
     names.push_back(o.name);
     ASSERT_TRUE(s.Create(s.Release(o)).ok());
   }
-  std::mt19937 rng(17);
-  std::uniform_int_distribution<int> gap_ms(150, 900);
-  int kills = 0;
-  const auto deadline = std::chrono::steady_clock::now() + 3min;
-  while (std::chrono::steady_clock::now() < deadline && kills < 60) {
-    int released = 0;
-    for (const std::string& n : names) {
-      auto r = s.GetRelease(n);
-      if (r.ok() && StatusString(*r, {"status", "phase"}) == "Released") ++released;
-    }
-    if (released == static_cast<int>(names.size())) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms(rng)));
-    s.StopController(SIGKILL);
-    ++kills;
-    ASSERT_TRUE(s.StartController().ok());
-  }
+  const int kills = KillNineUntilReleased(s, names, {.seed = 17, .for_at_most = 3min});
   for (const std::string& n : names) {
     std::string why;
     Json r = s.WaitForPhase(n, "Released", 120s, &why);
@@ -71,13 +54,7 @@ TEST(JobValidationCrashE2ETest, KillNineDuringJobChecksLeavesNothingAndNeverRuns
   }
   EXPECT_GE(kills, 20);
   LeakReport leaks;
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        leaks = s.Leaks();
-        return leaks.clean();
-      },
-      60s))
-      << leaks.ToString();
+  EXPECT_TRUE(NothingLeaks(s, 60s, &leaks));
   int starts = 0, overlaps = 0, twice = 0;
   for (const std::string& n : names) {
     for (const std::string& c : checks) {

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/stack/pipeline_stack.h"
@@ -93,6 +96,59 @@ inline bool Contains(const std::string& haystack, const std::string& needle) {
 
 inline bool Contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// Waits (up to `timeout`) until the stack has nothing left over: no Job, Pod, Secret, VM,
+// staging blob, process... (the work of a release that moved on is cleaned up asynchronously).
+inline ::testing::AssertionResult NothingLeaks(PipelineStack& s, std::chrono::milliseconds timeout,
+                                               LeakReport* out = nullptr) {
+  LeakReport leaks;
+  const bool clean = WaitFor(
+      [&] {
+        leaks = s.Leaks();
+        return leaks.clean();
+      },
+      timeout);
+  if (out) *out = leaks;
+  if (clean) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << leaks.ToString();
+}
+
+// How KillNineUntilReleased kills.
+struct KillLoop {
+  unsigned seed = 1;                         // of the random gaps between kills
+  std::chrono::milliseconds for_at_most{0};  // then it stops killing
+  int max_kills = 60;
+  // Called before each gap and kill, e.g. to count kills that land in some state.
+  std::function<void()> before_each;
+};
+
+// Kills the controller with SIGKILL after a random gap of 150-900 ms and starts it again,
+// until every release in `names` is Released, the time is up or it has killed max_kills
+// times. Returns how many times it killed (a failed restart is a test failure).
+inline int KillNineUntilReleased(PipelineStack& s, const std::vector<std::string>& names,
+                                 const KillLoop& o) {
+  std::mt19937 rng(o.seed);
+  std::uniform_int_distribution<int> gap_ms(150, 900);
+  int kills = 0;
+  const auto deadline = std::chrono::steady_clock::now() + o.for_at_most;
+  while (std::chrono::steady_clock::now() < deadline && kills < o.max_kills) {
+    size_t released = 0;
+    for (const std::string& n : names) {
+      auto r = s.GetRelease(n);
+      if (r.ok() && StatusString(*r, {"status", "phase"}) == "Released") ++released;
+    }
+    if (released == names.size()) break;
+    if (o.before_each) o.before_each();
+    std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms(rng)));
+    s.StopController(SIGKILL);
+    ++kills;
+    if (Status st = s.StartController(); !st.ok()) {
+      ADD_FAILURE() << "restarting the controller: " << st.ToString();
+      break;
+    }
+  }
+  return kills;
 }
 
 }  // namespace vmrelease::testing
