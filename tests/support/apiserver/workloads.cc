@@ -165,6 +165,22 @@ void JobDefaults(json& job) {
   DefaultPodSpec(ObjectAt(tmpl, "spec"));
 }
 
+// A kubectl table column computed from the object (as the server's printers do).
+PrinterColumn TypedColumn(std::string name, std::string type, std::string desc, int priority,
+                          std::function<json(const json&, WallTime)> f) {
+  PrinterColumn c;
+  c.name = std::move(name);
+  c.type = std::move(type);
+  c.description = std::move(desc);
+  c.priority = priority;
+  c.compute = std::move(f);
+  return c;
+}
+PrinterColumn Column(std::string name, std::string desc, int priority,
+                     std::function<json(const json&, WallTime)> f) {
+  return TypedColumn(std::move(name), "string", std::move(desc), priority, std::move(f));
+}
+
 }  // namespace
 
 void DefaultPodSpec(json& spec) {
@@ -356,17 +372,8 @@ std::string PodStatusReason(const json& pod) {
 }
 
 std::vector<PrinterColumn> JobColumns() {
-  auto col = [](std::string name, std::string desc, int priority,
-                std::function<json(const json&, WallTime)> f) {
-    PrinterColumn c;
-    c.name = std::move(name);
-    c.description = std::move(desc);
-    c.priority = priority;
-    c.compute = std::move(f);
-    return c;
-  };
   std::vector<PrinterColumn> cols;
-  cols.push_back(col("Status", "Status of the job.", 0, [](const json& o, WallTime) -> json {
+  cols.push_back(Column("Status", "Status of the job.", 0, [](const json& o, WallTime) -> json {
     if (HasCondition(o, "Complete")) return "Complete";
     if (HasCondition(o, "Failed")) return "Failed";
     if (!Str(Get(o, "metadata"), "deletionTimestamp").empty()) return "Terminating";
@@ -374,19 +381,19 @@ std::vector<PrinterColumn> JobColumns() {
     if (HasCondition(o, "FailureTarget")) return "FailureTarget";
     return "Running";
   }));
-  cols.push_back(col("Completions", "The number of succeeded pods of the job.", 0,
-                     [](const json& o, WallTime) -> json {
-                       const json& spec = Get(o, "spec");
-                       const std::string succeeded =
-                           std::to_string(Int(Get(o, "status"), "succeeded"));
-                       if (Get(spec, "completions").is_number_integer())
-                         return succeeded + "/" + std::to_string(Int(spec, "completions"));
-                       const int64_t parallelism = Int(spec, "parallelism");
-                       if (parallelism > 1)
-                         return succeeded + "/1 of " + std::to_string(parallelism);
-                       return succeeded + "/1";
-                     }));
-  cols.push_back(col(
+  cols.push_back(Column("Completions", "The number of succeeded pods of the job.", 0,
+                        [](const json& o, WallTime) -> json {
+                          const json& spec = Get(o, "spec");
+                          const std::string succeeded =
+                              std::to_string(Int(Get(o, "status"), "succeeded"));
+                          if (Get(spec, "completions").is_number_integer())
+                            return succeeded + "/" + std::to_string(Int(spec, "completions"));
+                          const int64_t parallelism = Int(spec, "parallelism");
+                          if (parallelism > 1)
+                            return succeeded + "/1 of " + std::to_string(parallelism);
+                          return succeeded + "/1";
+                        }));
+  cols.push_back(Column(
       "Duration", "Time required to complete the job.", 0, [](const json& o, WallTime now) -> json {
         const json& st = Get(o, "status");
         WallTime start, end = now;
@@ -396,51 +403,42 @@ std::vector<PrinterColumn> JobColumns() {
         return HumanDuration(std::chrono::duration_cast<std::chrono::seconds>(end - start));
       }));
   cols.push_back(DefaultColumns()[0]);  // Age
-  cols.push_back(col("Containers", "Names of each container in the template.", 1,
-                     [](const json& o, WallTime) -> json {
-                       return JoinNames(
-                           Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "name");
-                     }));
-  cols.push_back(col(
+  cols.push_back(Column(
+      "Containers", "Names of each container in the template.", 1,
+      [](const json& o, WallTime) -> json {
+        return JoinNames(Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "name");
+      }));
+  cols.push_back(Column(
       "Images", "Images referenced by each container in the template.", 1,
       [](const json& o, WallTime) -> json {
         return JoinNames(Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "image");
       }));
-  cols.push_back(col("Selector", "A label query over pods that should match the pod count.", 1,
-                     [](const json& o, WallTime) -> json {
-                       return FormatSelector(Get(Get(o, "spec"), "selector"));
-                     }));
+  cols.push_back(Column("Selector", "A label query over pods that should match the pod count.", 1,
+                        [](const json& o, WallTime) -> json {
+                          return FormatSelector(Get(Get(o, "spec"), "selector"));
+                        }));
   return cols;
 }
 
 std::vector<PrinterColumn> PodColumns() {
-  auto col = [](std::string name, std::string type, std::string desc, int priority,
-                std::function<json(const json&, WallTime)> f) {
-    PrinterColumn c;
-    c.name = std::move(name);
-    c.type = std::move(type);
-    c.description = std::move(desc);
-    c.priority = priority;
-    c.compute = std::move(f);
-    return c;
-  };
   std::vector<PrinterColumn> cols;
-  cols.push_back(
-      col("Ready", "string", "The aggregate readiness state of this pod for accepting traffic.", 0,
-          [](const json& o, WallTime) -> json {
-            const json& cs = Get(Get(o, "status"), "containerStatuses");
-            int ready = 0;
-            if (cs.is_array())
-              for (const auto& c : cs)
-                if (Get(c, "ready") == json(true) && Get(Get(c, "state"), "running").is_object())
-                  ++ready;
-            const json& containers = Get(Get(o, "spec"), "containers");
-            return std::to_string(ready) + "/" +
-                   std::to_string(containers.is_array() ? containers.size() : 0);
-          }));
-  cols.push_back(col("Status", "string", "The aggregate status of the containers in this pod.", 0,
-                     [](const json& o, WallTime) -> json { return PodStatusReason(o); }));
-  cols.push_back(col(
+  cols.push_back(TypedColumn(
+      "Ready", "string", "The aggregate readiness state of this pod for accepting traffic.", 0,
+      [](const json& o, WallTime) -> json {
+        const json& cs = Get(Get(o, "status"), "containerStatuses");
+        int ready = 0;
+        if (cs.is_array())
+          for (const auto& c : cs)
+            if (Get(c, "ready") == json(true) && Get(Get(c, "state"), "running").is_object())
+              ++ready;
+        const json& containers = Get(Get(o, "spec"), "containers");
+        return std::to_string(ready) + "/" +
+               std::to_string(containers.is_array() ? containers.size() : 0);
+      }));
+  cols.push_back(TypedColumn("Status", "string",
+                             "The aggregate status of the containers in this pod.", 0,
+                             [](const json& o, WallTime) -> json { return PodStatusReason(o); }));
+  cols.push_back(TypedColumn(
       "Restarts", "integer", "The number of times the containers in this pod have been restarted.",
       0, [](const json& o, WallTime now) -> json {
         int64_t restarts = 0;
@@ -461,38 +459,38 @@ std::vector<PrinterColumn> PodColumns() {
         return s;
       }));
   cols.push_back(DefaultColumns()[0]);  // Age
-  cols.push_back(col("IP", "string", "IP address allocated to the pod.", 1,
-                     [](const json& o, WallTime) -> json {
-                       const json& ips = Get(Get(o, "status"), "podIPs");
-                       if (ips.is_array() && !ips.empty() && !Str(ips[0], "ip").empty())
-                         return Str(ips[0], "ip");
-                       return "<none>";
-                     }));
-  cols.push_back(col("Node", "string", "The node the pod is bound to.", 1,
-                     [](const json& o, WallTime) -> json {
-                       const std::string n = Str(Get(o, "spec"), "nodeName");
-                       return n.empty() ? "<none>" : n;
-                     }));
-  cols.push_back(col("Nominated Node", "string", "The node the scheduler nominated.", 1,
-                     [](const json& o, WallTime) -> json {
-                       const std::string n = Str(Get(o, "status"), "nominatedNodeName");
-                       return n.empty() ? "<none>" : n;
-                     }));
-  cols.push_back(col("Readiness Gates", "string", "The readiness gates of the pod.", 1,
-                     [](const json& o, WallTime) -> json {
-                       const json& gates = Get(Get(o, "spec"), "readinessGates");
-                       if (!gates.is_array() || gates.empty()) return "<none>";
-                       const json& conds = Get(Get(o, "status"), "conditions");
-                       int ok = 0;
-                       for (const auto& g : gates)
-                         if (conds.is_array())
-                           for (const auto& c : conds)
-                             if (Str(c, "type") == Str(g, "conditionType")) {
-                               ok += Str(c, "status") == "True";
-                               break;
-                             }
-                       return std::to_string(ok) + "/" + std::to_string(gates.size());
-                     }));
+  cols.push_back(TypedColumn("IP", "string", "IP address allocated to the pod.", 1,
+                             [](const json& o, WallTime) -> json {
+                               const json& ips = Get(Get(o, "status"), "podIPs");
+                               if (ips.is_array() && !ips.empty() && !Str(ips[0], "ip").empty())
+                                 return Str(ips[0], "ip");
+                               return "<none>";
+                             }));
+  cols.push_back(TypedColumn("Node", "string", "The node the pod is bound to.", 1,
+                             [](const json& o, WallTime) -> json {
+                               const std::string n = Str(Get(o, "spec"), "nodeName");
+                               return n.empty() ? "<none>" : n;
+                             }));
+  cols.push_back(TypedColumn("Nominated Node", "string", "The node the scheduler nominated.", 1,
+                             [](const json& o, WallTime) -> json {
+                               const std::string n = Str(Get(o, "status"), "nominatedNodeName");
+                               return n.empty() ? "<none>" : n;
+                             }));
+  cols.push_back(TypedColumn("Readiness Gates", "string", "The readiness gates of the pod.", 1,
+                             [](const json& o, WallTime) -> json {
+                               const json& gates = Get(Get(o, "spec"), "readinessGates");
+                               if (!gates.is_array() || gates.empty()) return "<none>";
+                               const json& conds = Get(Get(o, "status"), "conditions");
+                               int ok = 0;
+                               for (const auto& g : gates)
+                                 if (conds.is_array())
+                                   for (const auto& c : conds)
+                                     if (Str(c, "type") == Str(g, "conditionType")) {
+                                       ok += Str(c, "status") == "True";
+                                       break;
+                                     }
+                               return std::to_string(ok) + "/" + std::to_string(gates.size());
+                             }));
   return cols;
 }
 
@@ -688,47 +686,38 @@ std::vector<FieldError> ValidateRoleBindingUpdate(const json& old_binding, const
 }
 
 std::vector<PrinterColumn> DeploymentColumns() {
-  auto col = [](std::string name, std::string desc, int priority,
-                std::function<json(const json&, WallTime)> f) {
-    PrinterColumn c;
-    c.name = std::move(name);
-    c.description = std::move(desc);
-    c.priority = priority;
-    c.compute = std::move(f);
-    return c;
-  };
   std::vector<PrinterColumn> cols;
   cols.push_back(
-      col("Ready", "Number of the pod with ready state", 0, [](const json& o, WallTime) -> json {
+      Column("Ready", "Number of the pod with ready state", 0, [](const json& o, WallTime) -> json {
         return std::to_string(Int(Get(o, "status"), "readyReplicas")) + "/" +
                std::to_string(Int(Get(o, "spec"), "replicas", 1));
       }));
-  cols.push_back(col(
+  cols.push_back(Column(
       "Up-to-date",
       "Total number of non-terminated pods targeted by this "
       "deployment that have the desired template spec.",
       0, [](const json& o, WallTime) -> json { return Int(Get(o, "status"), "updatedReplicas"); }));
   cols.back().type = "integer";
-  cols.push_back(col("Available",
-                     "Total number of available pods (ready for at least "
-                     "minReadySeconds) targeted by this deployment.",
-                     0, [](const json& o, WallTime) -> json {
-                       return Int(Get(o, "status"), "availableReplicas");
-                     }));
+  cols.push_back(Column("Available",
+                        "Total number of available pods (ready for at least "
+                        "minReadySeconds) targeted by this deployment.",
+                        0, [](const json& o, WallTime) -> json {
+                          return Int(Get(o, "status"), "availableReplicas");
+                        }));
   cols.back().type = "integer";
   cols.push_back(DefaultColumns()[0]);  // Age
-  cols.push_back(col("Containers", "Names of each container in the template.", 1,
-                     [](const json& o, WallTime) -> json {
-                       return JoinNames(
-                           Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "name");
-                     }));
-  cols.push_back(col(
+  cols.push_back(Column(
+      "Containers", "Names of each container in the template.", 1,
+      [](const json& o, WallTime) -> json {
+        return JoinNames(Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "name");
+      }));
+  cols.push_back(Column(
       "Images", "Images referenced by each container in the template.", 1,
       [](const json& o, WallTime) -> json {
         return JoinNames(Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "image");
       }));
   cols.push_back(
-      col("Selector", "Label selector for pods.", 1, [](const json& o, WallTime) -> json {
+      Column("Selector", "Label selector for pods.", 1, [](const json& o, WallTime) -> json {
         return FormatSelector(Get(Get(o, "spec"), "selector"));
       }));
   return cols;
