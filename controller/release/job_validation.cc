@@ -188,27 +188,13 @@ StepResult JobValidationBackend::Validate(ReleaseContext& ctx) {
   if (!v.state || *v.state == api::ValidationState::kPreparing)
     v.state = api::ValidationState::kRunningChecks;
   const std::vector<api::Check>& checks = ctx.release.spec.validation.checks;
-  for (size_t i = 0; i < checks.size(); ++i) {
-    const api::Check& check = checks[i];
-    auto have = std::find_if(v.results.begin(), v.results.end(),
-                             [&](const api::CheckResult& r) { return r.name == check.name; });
-    if (have != v.results.end()) {
-      if (!have->passed) return StepResult::Done();
-      continue;
-    }
+  // The result is written before its Job is removed (by the next check's start
+  // or by Cleanup, both in a later reconcile): a crash in between finds the
+  // result and never runs the check again.
+  return RunChecksInOrder(ctx, /*pause_between=*/true, [&](size_t i, const api::Check& check) {
     const std::string previous = i == 0 ? "" : ctx.names.CheckJob(checks[i - 1].name);
-    StepResult r = RunCheck(ctx, check, previous);
-    if (!r.done()) return r;
-    const api::CheckResult& last = v.results.back();
-    ctx.Event(last.passed ? "CheckPassed" : "CheckFailed", "Validate", CheckEventNote(last),
-              last.passed ? kube::EventType::kNormal : kube::EventType::kWarning);
-    // The result is written before its Job is removed (by the next check's
-    // start or by Cleanup, both in a later reconcile): a crash in between
-    // finds the result and never runs the check again.
-    if (!last.passed || i + 1 == checks.size()) return StepResult::Done();
-    return StepResult::Wait(Duration::zero(), "check " + last.name + " passed");
-  }
-  return StepResult::Done();
+    return RunCheck(ctx, check, previous);
+  });
 }
 
 StepResult JobValidationBackend::Cleanup(ReleaseContext& ctx, bool /*keep*/) {

@@ -186,21 +186,8 @@ StepResult LocalValidationBackend::Validate(ReleaseContext& ctx) {
     if (!r.done()) return r;
   }
   // One check at a time; a finished check starts the next in the same reconcile.
-  for (const api::Check& check : ctx.release.spec.validation.checks) {
-    auto have = std::find_if(v.results.begin(), v.results.end(),
-                             [&](const api::CheckResult& r) { return r.name == check.name; });
-    if (have != v.results.end()) {
-      if (!have->passed) return StepResult::Done();
-      continue;
-    }
-    StepResult r = RunCheck(ctx, check);
-    if (!r.done()) return r;
-    const api::CheckResult& last = v.results.back();
-    ctx.Event(last.passed ? "CheckPassed" : "CheckFailed", "Validate", CheckEventNote(last),
-              last.passed ? kube::EventType::kNormal : kube::EventType::kWarning);
-    if (!last.passed) return StepResult::Done();
-  }
-  return StepResult::Done();
+  return RunChecksInOrder(ctx, /*pause_between=*/false,
+                          [&](size_t, const api::Check& check) { return RunCheck(ctx, check); });
 }
 
 StepResult LocalValidationBackend::Cleanup(ReleaseContext& ctx, bool /*keep*/) {

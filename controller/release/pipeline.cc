@@ -1,5 +1,6 @@
 #include "controller/release/pipeline.h"
 
+#include <algorithm>
 #include <regex>
 
 #include "controller/azure/azure_error.h"
@@ -70,6 +71,29 @@ std::string TailForStatus(std::string_view text, size_t max_bytes) {
   size_t start = 0;
   while (start < tail.size() && (static_cast<unsigned char>(tail[start]) & 0xC0) == 0x80) ++start;
   return tail.substr(start);
+}
+
+StepResult RunChecksInOrder(ReleaseContext& ctx, bool pause_between,
+                            const std::function<StepResult(size_t, const api::Check&)>& run) {
+  api::ValidationStatus& v = *ctx.status.validation;
+  const std::vector<api::Check>& checks = ctx.release.spec.validation.checks;
+  for (size_t i = 0; i < checks.size(); ++i) {
+    const api::Check& check = checks[i];
+    auto have = std::find_if(v.results.begin(), v.results.end(),
+                             [&](const api::CheckResult& r) { return r.name == check.name; });
+    if (have != v.results.end()) {
+      if (!have->passed) return StepResult::Done();
+      continue;
+    }
+    StepResult r = run(i, check);
+    if (!r.done()) return r;
+    const api::CheckResult& last = v.results.back();
+    ctx.Event(last.passed ? "CheckPassed" : "CheckFailed", "Validate", CheckEventNote(last),
+              last.passed ? kube::EventType::kNormal : kube::EventType::kWarning);
+    if (!last.passed || i + 1 == checks.size()) return StepResult::Done();
+    if (pause_between) return StepResult::Wait(Duration::zero(), "check " + last.name + " passed");
+  }
+  return StepResult::Done();
 }
 
 std::string CheckEventNote(const api::CheckResult& r) {

@@ -248,6 +248,13 @@ api::CheckResult EvaluateCheck(const api::Check& check, int64_t exit_code,
                                const std::string& output, double duration_seconds);
 // "check NAME passed (exit 0): <last line of output>" / "... failed: <why>" for Events.
 std::string CheckEventNote(const api::CheckResult& result);
+// Runs spec.validation.checks in order, each once: a check whose result is recorded is not
+// run again, and a failed one ends the validation. `run(i, check)` starts or polls check i
+// and, once it is done, has appended its result to status.validation.results; each result
+// gets a CheckPassed/CheckFailed Event. With `pause_between`, a passed check that is not the
+// last ends the reconcile (Wait(0)), so that its result is written before the next starts.
+StepResult RunChecksInOrder(ReleaseContext& ctx, bool pause_between,
+                            const std::function<StepResult(size_t, const api::Check&)>& run);
 // The last `max_bytes` of `text` (from a line boundary), secrets redacted.
 std::string TailForStatus(std::string_view text, size_t max_bytes = 4096);
 
