@@ -167,18 +167,25 @@ wait_pin demo-dev 1.1.0 30 || true
 dev=$(pin_version demo-dev)
 prod=$(pin_version demo-production)
 sleep 1
+# The kubectl plugin (build/bin/kubectl-vmrelease) answers the questions platform teams ask.
+PLUGIN_PATH="$ROOT/build/bin:$ROOT/.tools/bin:$PATH"
+vmrelease() { PATH="$PLUGIN_PATH" "$KUBECTL" vmrelease "$@"; }
 echo
-say "where things are ($(elapsed) since start):"
-"$KUBECTL" get imagereleases -o wide
+say "where things are ($(elapsed) since start): kubectl vmrelease status"
+vmrelease status || true
 echo
-"$KUBECTL" get environmentpins -o wide
+"$KUBECTL" get imagereleases
 echo
 say "what dev runs, as consumers read it (ConfigMap demo-dev-image):"
 "$KUBECTL" get configmap demo-dev-image -o jsonpath='{.data.version}{"  "}{.data.vhdUri}{"\n"}' 2>/dev/null \
   || echo "  (not exported yet)"
-say "what changed between production and dev (status.changes of the dev pin):"
-"$KUBECTL" get pin demo-dev -o jsonpath='{range .status.changes[*]}  {.version}  {.kind}: {.summary}{"\n"}{end}' \
-  2>/dev/null || true
+echo
+say "what changed between production and dev: kubectl vmrelease diff production dev"
+diff_out=$(vmrelease diff production dev 2>&1) || true
+printf '%s\n' "$diff_out"
+echo
+say "why production is where it is: kubectl vmrelease why production"
+vmrelease why production || true
 
 if [ -n "${UP_DEMO_CHECK:-}" ]; then
   # CI: the demo must have done what it shows.
@@ -194,6 +201,10 @@ if [ -n "${UP_DEMO_CHECK:-}" ]; then
     fail "the ConfigMap demo-production-image does not hold 1.0.0"
   [ "$("$KUBECTL" get ir demo-1.0.0 -o jsonpath='{.status.pinnedBy[*].environment}')" = production ] ||
     fail "demo-1.0.0 does not list production in status.pinnedBy"
+  case "$diff_out" in
+    *"tracing feature"*) ;;
+    *) fail "kubectl vmrelease diff production dev does not list 1.1.0's changelog" ;;
+  esac
   for r in demo-1.0.0 demo-1.1.0; do
     n=$("$KUBECTL" get ir "$r" -o jsonpath='{range .status.validation.results[?(@.passed==true)]}x{end}')
     [ "$n" = xxx ] || fail "$r: not all 3 checks passed in the VM"
@@ -205,11 +216,14 @@ fi
 cat <<MSG
 
 up: the demo is done; everything keeps running until Ctrl-C. In another terminal:
-  export KUBECONFIG=$RUN/kubeconfig
-  $KUBECTL get ir,pin -o wide                  # or: kubectl get vmrelease
-  $KUBECTL describe ir demo-1.1.0              # status, conditions and Events of a release
-  $KUBECTL patch pin demo-production --type merge -p '{"spec":{"version":"1.1.0"}}'   # promote
-  $KUBECTL explain imagerelease.spec
+  export KUBECONFIG=$RUN/kubeconfig PATH=$ROOT/build/bin:$ROOT/.tools/bin:\$PATH
+  kubectl vmrelease status                      # images x environments
+  kubectl vmrelease promote --from dev --to production   # 1.1.0 to production (gate: 30s in dev)
+  kubectl vmrelease history production          # every move, with reasons and durations
+  kubectl vmrelease rollback production         # back to the previous version
+  kubectl get ir,pin -o wide                    # or: kubectl get vmrelease
+  kubectl describe ir demo-1.1.0                # status, conditions and Events of a release
+  kubectl explain imagerelease.spec
 Azurite blob endpoint: $AZURITE_URL   Fake ARM: $ARM_URL
 Logs: $RUN/*.log
 MSG
