@@ -16,7 +16,8 @@ one line per problem.
                                                  /metrics scrape (the series it holds) or
                                                  "registered:SOURCE.cc,..." (the families
                                                  the sources register, with _bucket/_count/
-                                                 _sum for histograms)
+                                                 _sum for histograms) or "prometheus:URL" (the
+                                                 names a Prometheus server has series of)
   manifests.py dashboard-configmap RENDER.yaml DASHBOARD.json   the Grafana ConfigMap holds it
   manifests.py rbac-audit RENDER.yaml LOG API_URL [--allow GROUP/RESOURCE:VERB ...]
                                                  every API request in the controller's debug
@@ -347,8 +348,17 @@ def query_exprs(path):
 
 
 def known_names(spec):
-    """Metric names in a scrape, or those the given sources register (.Name("..."))."""
+    """Metric names in a scrape, those the given sources register (.Name("...")), or those
+    a Prometheus server (prometheus:URL) holds at least one series of."""
     names = set()
+    if spec.startswith("prometheus:"):
+        from urllib.request import urlopen
+        url = spec[len("prometheus:"):].rstrip("/") + "/api/v1/label/__name__/values"
+        with urlopen(url, timeout=10) as r:
+            body = json.load(r)
+        if body.get("status") != "success":
+            raise RuntimeError(f"{url}: {body}")
+        return set(body["data"])
     if spec.startswith("registered:"):
         for src in spec[len("registered:"):].split(","):
             with open(src, encoding="utf-8") as f:
