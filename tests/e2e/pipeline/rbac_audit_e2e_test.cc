@@ -21,7 +21,8 @@ namespace {
 using Json = nlohmann::json;
 using namespace std::chrono_literals;
 
-// Granted, needed, but not sent by these scenarios. Each entry says why it stays.
+// Granted, needed, but not (or not always) sent by these scenarios: the audit accepts them
+// unused, and sent. Each entry says why it stays.
 const std::vector<std::string> kAllowedUnused = {
     // Never a request: the OwnerReferencesPermissionEnforcement admission plugin checks it
     // when the controller creates a Job, Secret or ConfigMap whose ownerReference has
@@ -29,7 +30,8 @@ const std::vector<std::string> kAllowedUnused = {
     "vmrelease.io/imagereleases/finalizers:update",
     "vmrelease.io/environmentpins/finalizers:update",
     // Retry paths of the job backend (release/jobs.cc): a Secret replaced when a retry needs
-    // a new SAS, a Pod an earlier Job delete orphaned. Covered by job_crash_e2e_test.
+    // a new SAS; a Pod an earlier Job delete orphaned, or one not yet marked deleting by the
+    // Job's background propagation when listed (timing).
     "core/secrets:update",
     "core/pods:delete",
 };
