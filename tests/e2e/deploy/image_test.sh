@@ -3,7 +3,8 @@
 # with the suite's controller binary into a temporary directory, then checks on what it made:
 #   - `vmrelease-controller --version` ran in the image (podman, or a chroot of its root
 #     filesystem when this machine cannot run containers) and printed the binary's version;
-#   - the OCI config: user 65532:65532 (the Deployment's runAsUser/runAsGroup), the entrypoint;
+#   - the OCI config: user 65532:65532 (the Deployments' runAsUser/runAsGroup, checked), the
+#     entrypoint;
 #   - a minimal runtime: no shell, no package manager, no compiler in any layer;
 #   - deploy/image/Dockerfile installs exactly deploy/image/packages.txt, runs as 65532:65532.
 # Needs root and mmdebstrap, umoci, podman (scripts/setup.sh --image); exits 77 (CTest: skipped)
@@ -67,6 +68,11 @@ runtime=$(awk '/^FROM .* AS runtime/{on=1} on' "$dockerfile" \
   | sort | tr '\n' ' ')
 [ "$runtime" = "$listed" ] || problems+=("Dockerfile runtime packages ($runtime) != packages.txt ($listed)")
 grep -qx 'USER 65532:65532' "$dockerfile" || problems+=("the Dockerfile does not run as 65532:65532")
+# The user the Deployments (kustomize and Helm) run the image as.
+for d in "$SRC/deploy/kustomize/base/deployment.yaml" "$SRC/helm/vmrelease/templates/deployment.yaml"; do
+  grep -qE '^\s+runAsUser: 65532$' "$d" && grep -qE '^\s+runAsGroup: 65532$' "$d" \
+    || problems+=("$d does not run as 65532:65532, the image's user")
+done
 [ "$(grep -c '^FROM ' "$dockerfile")" -ge 2 ] || problems+=("the Dockerfile is not multi-stage")
 
 if [ ${#problems[@]} -gt 0 ]; then
