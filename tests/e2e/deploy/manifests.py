@@ -16,8 +16,16 @@ one line per problem.
                                                  /metrics scrape (the series it holds) or
                                                  "registered:SOURCE.cc,..." (the families
                                                  the sources register, with _bucket/_count/
-                                                 _sum for histograms)
+                                                 _sum for histograms) or "prometheus:URL" (the
+                                                 names a Prometheus server has series of)
   manifests.py dashboard-configmap RENDER.yaml DASHBOARD.json   the Grafana ConfigMap holds it
+  manifests.py rbac-audit RENDER.yaml LOG API_URL [--allow GROUP/RESOURCE:VERB ...]
+                                                 every API request in the controller's debug
+                                                 log (logger "http", msg "request", url under
+                                                 API_URL) is granted to its ServiceAccount by
+                                                 the rendering's roles and bindings, and every
+                                                 granted (resource, verb) was sent at least once
+                                                 or is in --allow
 """
 import json
 import re
@@ -340,8 +348,17 @@ def query_exprs(path):
 
 
 def known_names(spec):
-    """Metric names in a scrape, or those the given sources register (.Name("..."))."""
+    """Metric names in a scrape, those the given sources register (.Name("...")), or those
+    a Prometheus server (prometheus:URL) holds at least one series of."""
     names = set()
+    if spec.startswith("prometheus:"):
+        from urllib.request import urlopen
+        url = spec[len("prometheus:"):].rstrip("/") + "/api/v1/label/__name__/values"
+        with urlopen(url, timeout=10) as r:
+            body = json.load(r)
+        if body.get("status") != "success":
+            raise RuntimeError(f"{url}: {body}")
+        return set(body["data"])
     if spec.startswith("registered:"):
         for src in spec[len("registered:"):].split(","):
             with open(src, encoding="utf-8") as f:
@@ -396,6 +413,145 @@ def check_dashboard_configmap(path, dashboard):
     return problems
 
 
+SERVICE_ACCOUNT = ("vmrelease-system", CONTROLLER)
+# Paths every authenticated user may read (the default ClusterRole system:discovery).
+DISCOVERY = re.compile(r"^/(version|healthz|readyz|livez|api|apis)(/[^/]+(/v[^/]+)?)?/?$")
+
+
+def api_request(method, url, api_url):
+    """(group, resource, verb, namespace) of one request to the API server, or None for a
+    discovery path. resource is "name" or "name/subresource"; namespace "" when cluster-scoped."""
+    from urllib.parse import parse_qs, urlsplit
+    u = urlsplit(url)
+    path, query = u.path.rstrip("/"), parse_qs(u.query)
+    parts = path.strip("/").split("/")
+    if parts[:2] == ["api", "v1"]:
+        group, rest = "", parts[2:]
+    elif parts[:1] == ["apis"] and len(parts) >= 3:
+        group, rest = parts[1], parts[3:]
+    else:
+        rest = None
+    if not rest:
+        if DISCOVERY.match(path or "/"):
+            return None
+        raise ValueError(f"not a Kubernetes API path: {method} {url}")
+    ns = ""
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        ns, rest = rest[1], rest[2:]
+    resource, name, sub = rest[0], rest[1] if len(rest) > 1 else "", rest[2] if len(rest) > 2 else ""
+    if resource == "namespaces" and len(rest) == 1 and ns:
+        resource, name, ns = "namespaces", ns, ""   # GET /api/v1/namespaces/NS itself
+    watch = query.get("watch", ["false"])[0] in ("true", "1")
+    verb = {"GET": "watch" if watch else ("get" if name else "list"),
+            "POST": "create", "PUT": "update", "PATCH": "patch",
+            "DELETE": "delete" if name else "deletecollection"}.get(method)
+    if verb is None:
+        raise ValueError(f"no RBAC verb for {method} {url}")
+    return group, resource + ("/" + sub if sub else ""), verb, ns
+
+
+def grants_of(docs):
+    """[(namespace or None for every namespace, rule)] the ServiceAccount is bound to."""
+    sa_ns, sa_name = SERVICE_ACCOUNT
+    roles = {(d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"]): d.get("rules") or []
+             for d in docs if d.get("kind") in ("ClusterRole", "Role")}
+    out = []
+    for b in docs:
+        if b.get("kind") not in ("ClusterRoleBinding", "RoleBinding"):
+            continue
+        if not any(s.get("kind") == "ServiceAccount" and s.get("name") == sa_name
+                   and s.get("namespace") == sa_ns for s in b.get("subjects") or []):
+            continue
+        bns = b["metadata"].get("namespace", "") if b["kind"] == "RoleBinding" else None
+        ref = b["roleRef"]
+        key = (ref["kind"], (bns or "") if ref["kind"] == "Role" else "", ref["name"])
+        for rule in roles.get(key, []):
+            out.append((bns, rule))
+    return out
+
+
+def allowed(grants, group, resource, verb, ns):
+    for gns, rule in grants:
+        if gns is not None and gns != ns:
+            continue
+        if (group in rule.get("apiGroups", []) and resource in rule.get("resources", [])
+                and verb in rule.get("verbs", []) and not rule.get("resourceNames")):
+            return True
+    return False
+
+
+def check_rbac_audit(render, log, api_url, *rest):
+    allow = set()
+    it = iter(rest)
+    for a in it:
+        if a != "--allow":
+            return [f"unknown argument {a}"]
+        allow.add(next(it))
+    docs = load(render)
+    grants = grants_of(docs)
+    problems = []
+    if not grants:
+        problems.append(f"{render}: no role bound to ServiceAccount {'/'.join(SERVICE_ACCOUNT)}")
+    sent, discovery, lines = {}, set(), 0
+    with open(log, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(e, dict) or e.get("msg") != "request" or "method" not in e:
+                continue
+            url = e.get("url", "")
+            if not url.startswith(api_url.rstrip("/") + "/"):
+                continue   # Azure, Azurite, IMDS
+            lines += 1
+            try:
+                r = api_request(e["method"], url, api_url)
+            except ValueError as err:
+                problems.append(str(err))
+                continue
+            if r is None:
+                discovery.add(f"{e['method']} {url[len(api_url.rstrip('/')):].split('?')[0]}")
+                continue
+            sent.setdefault(r, 0)
+            sent[r] += 1
+    if lines == 0:
+        problems.append(f"{log}: no request to {api_url} (was the controller's --log-level debug?)")
+    for (group, resource, verb, ns), n in sorted(sent.items()):
+        ok = allowed(grants, group, resource, verb, ns)
+        print(f"  {'granted' if ok else 'DENIED '} {verb:16} {group or 'core'}/{resource}"
+              f"{' in ' + ns if ns else ' (cluster)'} x{n}")
+        if not ok:
+            problems.append(f"sent {verb} {group or 'core'}/{resource} in namespace "
+                            f"{ns or '(cluster)'} ({n}x): not granted by {render}")
+    used = {(g, r, v) for (g, r, v, _) in sent}
+    granted = set()
+    for _, rule in grants:
+        for g in rule.get("apiGroups", []):
+            for r in rule.get("resources", []):
+                for v in rule.get("verbs", []):
+                    granted.add((g, r, v))
+    for g, r, v in sorted(granted - used):
+        key = f"{g or 'core'}/{r}:{v}"
+        if key in allow:
+            print(f"  unused, allowed: {v:10} {g or 'core'}/{r}")
+        else:
+            problems.append(f"granted but never sent: {v} {g or 'core'}/{r} "
+                            f"(drop it from the role, exercise it, or --allow {key})")
+    for key in sorted(allow):
+        g, _, rv = key.partition("/")
+        r, _, v = rv.partition(":")
+        g = "" if g == "core" else g
+        if (g, r, v) not in granted:
+            problems.append(f"--allow {key}: not granted, remove it from the allow-list")
+        # Sent anyway is fine: an allow-listed verb is one whose use depends on timing
+        # (a Pod not yet deleting when listed, a retry), not one that must stay unused.
+    print(f"rbac-audit: {lines} requests to the API server, {len(sent)} distinct "
+          f"(resource, verb, namespace), {len(granted)} granted (resource, verb); discovery: "
+          f"{', '.join(sorted(discovery)) or 'none'}: {'ok' if not problems else 'FAILED'}")
+    return problems
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "security":
@@ -416,6 +572,8 @@ def main(argv):
         problems = check_queries(*args)
     elif cmd == "dashboard-configmap":
         problems = check_dashboard_configmap(*args)
+    elif cmd == "rbac-audit":
+        problems = check_rbac_audit(*args)
     else:
         print(__doc__, file=sys.stderr)
         return 2
