@@ -402,6 +402,27 @@ TEST(ManifestTest, RefusesADocumentStartingWithACommaInsteadOfHanging) {
   }
 }
 
+TEST(ManifestTest, RefusesALineStartingWithACommaAfterACommentInsteadOfHanging) {
+  // yaml-cpp 0.7 loops forever on these (object_fuzz); none is valid YAML.
+  for (const char* text :
+       {"n\n#\n,", "n\n#\n ,x", "n #c\n,", "- a\n# c\n,", "[a]\n#\n,", "\"n\"\n#\n,",
+        "a: |\n  x\nb: 1\n# c\n,", "image: demo\n# the version\n  ,  1.0.0"}) {
+    auto docs = ParseYamlDocuments(text);
+    ASSERT_FALSE(docs.ok()) << text;
+    EXPECT_NE(docs.status().message().find("cannot start with \",\" after a comment"),
+              std::string::npos)
+        << docs.status().message();
+  }
+  // Valid YAML where a line after a comment starts with ",": in flow collections, block
+  // scalars and quoted scalars.
+  for (const char* text : {"[a\n#\n, b]", "{a: 1\n#\n, b: 2}", "x: [a\n #\n , b]",
+                           "x: |\n  a\n  #\n  ,", "x: >-\n  # not a comment\n  , y",
+                           "x: \"a # b\n ,\"", "x: 'it''s # b\n ,'", "- |2\n   #\n   ,"}) {
+    auto docs = ParseYamlDocuments(text);
+    EXPECT_TRUE(docs.ok()) << text << ": " << docs.status().message();
+  }
+}
+
 TEST(ManifestTest, RefusesInvalidUtf8InsteadOfHanging) {
   // yaml-cpp 0.7 loops forever in Parser::HandleNextDocument on some invalid UTF-8
   // (object_fuzz): the parser refuses it first and names the byte.
