@@ -20,7 +20,7 @@
 #   --out      where the OCI layout (DIR/oci) and unpacked bundle go (default build/image)
 #   --tag      the image's tag in the layout (default dev)
 #   --no-podman  check in a chroot even when podman works
-# Needs root (mmdebstrap's root mode, chroot) and: mmdebstrap umoci podman
+# Needs root (mmdebstrap's root mode, chroot) and: mmdebstrap umoci (podman optional)
 # (`scripts/setup.sh --image` installs them). Prints "image: ok" and the runtime's size.
 set -euo pipefail
 cd "$(dirname "$0")/.."

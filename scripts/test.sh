@@ -17,7 +17,7 @@ start=$(date +%s)
 # When ccache is installed, let clones at other paths share its cache.
 export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$ROOT}
 
-# --image: mmdebstrap, umoci and podman for image_build_e2e_test (scripts/build-image.sh).
+# --image: mmdebstrap and umoci for image_build_e2e_test (scripts/build-image.sh).
 ./scripts/setup.sh --image
 
 stage() { printf '\n==== %s (%ss elapsed) ====\n' "$*" "$(( $(date +%s) - start ))"; }

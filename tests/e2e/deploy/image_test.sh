@@ -7,7 +7,7 @@
 #     entrypoint;
 #   - a minimal runtime: no shell, no package manager, no compiler in any layer;
 #   - deploy/image/Dockerfile installs exactly deploy/image/packages.txt, runs as 65532:65532.
-# Needs root and mmdebstrap, umoci, podman (scripts/setup.sh --image); exits 77 (CTest: skipped)
+# Needs root and mmdebstrap, umoci (scripts/setup.sh --image; podman optional); exits 77 (CTest: skipped)
 # when they are missing. The Debian base is cached (scripts/build-image.sh, VMRELEASE_IMAGE_CACHE).
 set -euo pipefail
 
