@@ -582,10 +582,13 @@ TEST_F(CliE2ETest, ZRevokeTurnsThePinsOnThatVersionNotReady) {
   ASSERT_EQ(r.exit_code, 0) << Show(r);
   Json j = Json::parse(r.out);
   EXPECT_EQ(j["revoked"][0]["changed"], false) << j.dump(2);
-  // status shows it; rollback onto it is refused.
-  r = Cli({"status"});
-  EXPECT_TRUE(Contains(LineStarting(r.out, "app "), "1.0.0 (ReleaseRevoked) REVOKED")) << r.out;
-  r = Cli({"rollback", "production", "--to", "1.0.0"});
+  // status shows it; rolling staging (which asks for 1.1.0, held) onto it is refused.
+  r = Cli({"status", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const Json cell = Json::parse(r.out)["images"][0]["environments"]["production"];
+  EXPECT_EQ(cell["revoked"], true) << cell.dump(2);
+  EXPECT_EQ(cell["reason"], "ReleaseRevoked") << cell.dump(2);
+  r = Cli({"rollback", "staging", "--to", "1.0.0"});
   EXPECT_EQ(r.exit_code, 1) << Show(r);
   EXPECT_TRUE(Contains(r.err, "is revoked: CVE-2026-7")) << r.err;
 }
