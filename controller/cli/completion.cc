@@ -86,7 +86,7 @@ std::string BashCompletion(const CLI::App& app, const std::string& program) {
 
 std::string ZshCompletion(const CLI::App& app, const std::string& program) {
   const std::string fn = FunctionName(program);
-  auto quote = [](std::string text) {
+  auto quote = [](const std::string& text) {
     std::string out;
     for (char c : text) {
       if (c == '\'')

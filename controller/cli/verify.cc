@@ -39,7 +39,7 @@ class UnknownFields {
   void Always(const char* key, const T& value) {
     Field(key, value);
   }
-  bool Known(const std::string& key) const { return known_.count(key) > 0; }
+  bool Known(const std::string& key) const { return known_.contains(key); }
 
   template <typename T>
   static void Visit(const std::string& path, const T& value, std::vector<std::string>& out) {

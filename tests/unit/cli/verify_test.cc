@@ -78,6 +78,8 @@ struct Case {
   size_t problems;      // all the tree has (no noise besides what this mistake causes)
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.overlay; }
+
 class BrokenTreeTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(BrokenTreeTest, ReportsFileObjectAndField) {
