@@ -184,6 +184,10 @@ in -n (default: "default"). Offline unless --cluster.)x"));
 The script completes kubectl-vmrelease; for `kubectl vmrelease ...` (kubectl 1.26+) put an
 executable kubectl_complete-vmrelease on PATH, see docs/cli.md.)x");
 
+  if (argc >= 2 && std::string(argv[1]) == "__complete") {  // kubectl_complete-vmrelease
+    std::cout << CobraComplete(app, std::vector<std::string>(argv + 2, argv + argc));
+    return 0;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -143,4 +143,38 @@ std::string ZshCompletion(const CLI::App& app, const std::string& program) {
   return s;
 }
 
+std::string CobraComplete(const CLI::App& app, const std::vector<std::string>& args) {
+  constexpr int kNoFileComp = 4, kFilterDirs = 16, kDefault = 0;
+  const std::string cur = args.empty() ? "" : args.back();
+  const std::string prev = args.size() >= 2 ? args[args.size() - 2] : "";
+  const CLI::App* cmd = nullptr;
+  for (size_t i = 0; i + 1 < args.size() && !cmd; ++i)
+    for (const CLI::App* c : Commands(app))
+      if (c->get_name() == args[i]) cmd = c;
+  std::vector<std::string> candidates;
+  int directive = kNoFileComp;
+  if (prev == "-o" || prev == "--output") {
+    candidates = {"table", "json", "yaml"};
+  } else if (prev == "--kubeconfig" || prev == "--gitops") {
+    directive = kDefault;
+  } else if (cmd && cmd->get_name() == "completion") {
+    candidates = {"bash", "zsh"};
+  } else if (!cmd) {
+    for (const CLI::App* c : Commands(app)) candidates.push_back(c->get_name());
+    if (cur.rfind('-', 0) == 0) candidates = Flags(app);
+  } else if (cmd->get_name() == "verify" && cur.rfind('-', 0) != 0) {
+    directive = kFilterDirs;
+  } else {
+    candidates = Both(Flags(*cmd), Flags(app));
+  }
+  std::string out;
+  std::vector<std::string> seen;
+  for (const std::string& c : candidates) {
+    if (c.rfind(cur, 0) != 0 || std::find(seen.begin(), seen.end(), c) != seen.end()) continue;
+    seen.push_back(c);
+    out += c + "\n";
+  }
+  return out + ":" + std::to_string(directive) + "\n";
+}
+
 }  // namespace vmrelease::cli

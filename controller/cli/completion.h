@@ -16,4 +16,11 @@ namespace vmrelease::cli {
 std::string BashCompletion(const CLI::App& app, const std::string& program);
 std::string ZshCompletion(const CLI::App& app, const std::string& program);
 
+// `kubectl vmrelease <TAB>` (kubectl 1.26+): kubectl runs `kubectl_complete-vmrelease ARGS...
+// WORD` from PATH (tools/kubectl-vmrelease/kubectl_complete-vmrelease runs
+// `kubectl-vmrelease __complete ARGS... WORD`) and reads Cobra's __complete answer: one
+// candidate a line, then ":<directive>" (4: no file completion, 16: directories only, 0:
+// files). `args` are the words after the plugin's name, the last one being completed.
+std::string CobraComplete(const CLI::App& app, const std::vector<std::string>& args);
+
 }  // namespace vmrelease::cli

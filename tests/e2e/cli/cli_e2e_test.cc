@@ -545,6 +545,15 @@ TEST_F(CliE2ETest, CompletionScripts) {
     EXPECT_TRUE(Contains(r.out, std::string("'") + cmd + ":")) << cmd << r.out;
   r = Cli({"completion", "fish"});
   EXPECT_EQ(r.exit_code, 2) << Show(r);
+
+  // `kubectl vmrelease <TAB>`: kubectl asks kubectl_complete-vmrelease (next to the binary).
+  r = RunCommand({ToolPath("kubectl"), "__complete", "vmrelease", "ver"}, env, "", 60s);
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "verify\n:4\n")) << Show(r);
+  r = RunCommand({ToolPath("kubectl"), "__complete", "vmrelease", "promote", "--f"}, env, "", 60s);
+  EXPECT_TRUE(Contains(r.out, "--from\n:4\n")) << Show(r);
+  r = RunCommand({ToolPath("kubectl"), "__complete", "vmrelease", "verify", ""}, env, "", 60s);
+  EXPECT_TRUE(Contains(r.out, ":16\n")) << "directories after verify\n" << Show(r);
 }
 
 // Last: it revokes 1.0.0, which production runs.
