@@ -181,8 +181,8 @@ in -n (default: "default"). Offline unless --cluster.)x"));
   completion->footer(R"x(Examples:
   source <(kubectl-vmrelease completion bash)          # in ~/.bashrc
   kubectl-vmrelease completion zsh > "${fpath[1]}/_kubectl-vmrelease"
-The script completes kubectl-vmrelease; for `kubectl vmrelease ...` (kubectl 1.26+) put an
-executable kubectl_complete-vmrelease on PATH, see docs/cli.md.)x");
+The script completes kubectl-vmrelease. `kubectl vmrelease <TAB>` (kubectl 1.26+) needs
+kubectl_complete-vmrelease (built beside this binary) on PATH instead: see docs/cli.md.)x");
 
   if (argc >= 2 && std::string(argv[1]) == "__complete") {  // kubectl_complete-vmrelease
     std::cout << CobraComplete(app, std::vector<std::string>(argv + 2, argv + argc));
