@@ -7,6 +7,8 @@
 #include <iostream>
 
 #include "controller/cli/commands.h"
+#include "controller/cli/completion.h"
+#include "controller/cli/verify.h"
 #include "controller/kube/config.h"
 #include "controller/kube/rest_client.h"
 
@@ -23,6 +25,7 @@ constexpr char kFooter[] = R"x(Examples:
   kubectl vmrelease diff dev production            # the changelog between two environments
   kubectl vmrelease promote --from staging --to production --image app
   kubectl vmrelease rollback production --image app
+  kubectl vmrelease verify clusters/                 # pre-merge check of a GitOps tree
 Run 'kubectl vmrelease COMMAND --help' for a command's flags and examples. See docs/cli.md.)x";
 
 // Appended to each command's help: CLI11 lists a parent's flags only in the parent's help.
@@ -61,6 +64,10 @@ int Main(int argc, char** argv) {
   DiffArgs diff_args;
   PromoteArgs promote_args;
   RollbackArgs rollback_args;
+  RevokeArgs revoke_args;
+  VerifyArgs verify_args;
+  bool verify_cluster = false;
+  std::string shell;
 
   CLI::App* status = app.add_subcommand(
       "status",
@@ -134,6 +141,53 @@ its end of life. Prints the changelog the promotion brings. The target's promoti
 Refuses (exit code 1) a target that is missing, not Released, revoked, being deleted or
 past its end of life. A version from the pin's history skips the promotion gates.)x"));
 
+  CLI::App* revoke = app.add_subcommand(
+      "revoke", "Revokes a released version: sets the ImageRelease's spec.revocation");
+  revoke->add_option("VERSION", revoke_args.version, "The version (MAJOR.MINOR.PATCH)")->required();
+  revoke->add_option("--reason", revoke_args.reason, "Why, e.g. CVE-2026-1234 (1 to 1024 chars)")
+      ->required();
+  revoke->add_option("--reference", revoke_args.reference, "A link or ticket (optional)");
+  revoke->add_option("--image", revoke_args.image,
+                     "The image (required when several images have the version)");
+  revoke->footer(WithGlobals(R"x(Examples:
+  kubectl vmrelease revoke 1.1.0 --reason CVE-2026-1234 --image app
+  kubectl vmrelease revoke 1.1.0 --reason "broken agent" --reference https://tracker/123 -o json
+Refuses (exit code 1) a version no ImageRelease has. Pins running it turn Ready=False with
+reason ReleaseRevoked and keep running it until a person moves them (promote, rollback);
+new pins to it are refused. Undo with: kubectl patch imagerelease NAME --type merge -p
+'{"spec":{"revocation":null}}'.)x"));
+
+  CLI::App* verify = app.add_subcommand(
+      "verify",
+      "Checks a GitOps tree before merge: manifests valid, one pin per environment and image, "
+      "pinned versions exist and are not revoked, promotion gates satisfiable");
+  verify->add_option("DIR", verify_args.dir, "The directory (every *.yaml / *.yml below it)")
+      ->required();
+  verify->add_flag("--cluster", verify_cluster,
+                   "Also require every pinned version to be Released and unrevoked in the "
+                   "cluster (reads the kubeconfig)");
+  verify->footer(WithGlobals(R"x(Examples:
+  kubectl vmrelease verify clusters/
+  kubectl vmrelease verify clusters/ --cluster --context production -o json
+Prints one line per problem, FILE: KIND/NAME: FIELD: message, and exits 0 when the tree is
+clean, 1 with problems, 2 on a usage error. Manifests without metadata.namespace are
+in -n (default: "default"). Offline unless --cluster.)x"));
+
+  CLI::App* completion =
+      app.add_subcommand("completion", "Prints a shell completion script (bash or zsh)");
+  completion->add_option("SHELL", shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+  completion->footer(R"x(Examples:
+  source <(kubectl-vmrelease completion bash)          # in ~/.bashrc
+  kubectl-vmrelease completion zsh > "${fpath[1]}/_kubectl-vmrelease"
+The script completes kubectl-vmrelease. `kubectl vmrelease <TAB>` (kubectl 1.26+) needs
+kubectl_complete-vmrelease (built beside this binary) on PATH instead: see docs/cli.md.)x");
+
+  if (argc >= 2 && std::string(argv[1]) == "__complete") {  // kubectl_complete-vmrelease
+    std::cout << CobraComplete(app, std::vector<std::string>(argv + 2, argv + argc));
+    return 0;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -145,6 +199,18 @@ past its end of life. A version from the pin's history skips the promotion gates
   if (g.all_namespaces && !status->parsed()) {
     std::cerr << "error: -A/--all-namespaces applies to status only\n";
     return 2;
+  }
+  const OutputFormat output = g.output == "json"   ? OutputFormat::kJson
+                              : g.output == "yaml" ? OutputFormat::kYaml
+                                                   : OutputFormat::kTable;
+  if (completion->parsed()) {
+    std::cout << (shell == "zsh" ? ZshCompletion(app, "kubectl-vmrelease")
+                                 : BashCompletion(app, "kubectl-vmrelease"));
+    return 0;
+  }
+  if (verify->parsed() && !verify_cluster) {  // offline: no kubeconfig needed
+    verify_args.ns = g.ns.empty() ? "default" : g.ns;
+    return RunVerify(verify_args, output, std::cout, std::cerr);
   }
   auto config = kube::LoadDefaultConfig({.path = g.kubeconfig, .context = g.context});
   if (!config.ok()) {
@@ -163,9 +229,7 @@ past its end of life. A version from the pin's history skips the promotion gates
   Context ctx{.client = **client,
               .ns = ns,
               .all_namespaces = g.all_namespaces,
-              .output = g.output == "json"   ? OutputFormat::kJson
-                        : g.output == "yaml" ? OutputFormat::kYaml
-                                             : OutputFormat::kTable,
+              .output = output,
               .colour = colour,
               .out = std::cout,
               .err = std::cerr};
@@ -175,6 +239,12 @@ past its end of life. A version from the pin's history skips the promotion gates
   if (diff->parsed()) return RunDiff(ctx, diff_args);
   if (promote->parsed()) return RunPromote(ctx, promote_args);
   if (rollback->parsed()) return RunRollback(ctx, rollback_args);
+  if (revoke->parsed()) return RunRevoke(ctx, revoke_args);
+  if (verify->parsed()) {
+    verify_args.ns = ns;
+    verify_args.cluster = &ctx.client;
+    return RunVerify(verify_args, output, std::cout, std::cerr);
+  }
   return 2;
 }
 

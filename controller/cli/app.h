@@ -1,5 +1,7 @@
 // The kubectl-vmrelease command line: flags as kubectl has them (--kubeconfig,
-// --context, -n, -A, -o), one subcommand per command of commands.h.
+// --context, -n, -A, -o), one subcommand per command of commands.h, plus verify
+// (verify.h; offline unless --cluster) and completion (completion.h; also the hidden
+// `__complete` that kubectl_complete-vmrelease runs).
 //
 //   int main(int argc, char** argv) { return vmrelease::cli::Main(argc, argv); }
 //

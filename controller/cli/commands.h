@@ -67,4 +67,15 @@ struct RollbackArgs {
 };
 int RunRollback(Context& ctx, const RollbackArgs& args);
 
+// Sets spec.revocation {reason, reference} on every ImageRelease of `version` (of `image`,
+// required when several images have that version) with a resourceVersion precondition;
+// refuses (1) a version no release has. Prints the environments that run it.
+struct RevokeArgs {
+  std::string version;
+  std::string reason;
+  std::string reference;  // optional link or ticket
+  std::string image;
+};
+int RunRevoke(Context& ctx, const RevokeArgs& args);
+
 }  // namespace vmrelease::cli

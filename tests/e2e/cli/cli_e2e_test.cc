@@ -444,13 +444,162 @@ TEST_F(CliE2ETest, RefusesUnreleasedMissingAndRevokedTargets) {
 }
 
 TEST_F(CliE2ETest, HelpHasAnExamplePerCommand) {
-  for (const char* cmd : {"status", "history", "why", "diff", "promote", "rollback"}) {
+  for (const char* cmd : {"status", "history", "why", "diff", "promote", "rollback", "revoke",
+                          "verify", "completion"}) {
     CommandResult r = Cli({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd << Show(r);
-    EXPECT_TRUE(Contains(r.out, std::string("kubectl vmrelease ") + cmd)) << cmd << r.out;
+    const size_t examples = r.out.find("Examples:");
+    EXPECT_NE(examples, std::string::npos) << cmd << r.out;
+    if (examples == std::string::npos) continue;
+    // At least one example line that runs this very command.
+    const std::string after = r.out.substr(examples);
+    EXPECT_TRUE(Contains(after, std::string("kubectl vmrelease ") + cmd + " ") ||
+                Contains(after, std::string("kubectl-vmrelease ") + cmd + " "))
+        << cmd << r.out;
   }
   CommandResult r = Kubectl({"diff", "--help"});
   EXPECT_TRUE(Contains(r.out, "package-level")) << Show(r);
+  // The top-level help lists every command.
+  r = Cli({"--help"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  for (const char* cmd : {"revoke", "verify", "completion"}) EXPECT_TRUE(Contains(r.out, cmd));
+}
+
+// verify --cluster: exact pins must be Released and unrevoked in the cluster, ranges must
+// match such a release; the tree holds only pins (its releases were merged long ago).
+TEST_F(CliE2ETest, VerifyAgainstTheCluster) {
+  TempDir dir;
+  const std::string pins = dir.Join("pins.yaml");
+  auto pin = [](const std::string& name, const std::string& env, const std::string& version_line) {
+    return "apiVersion: vmrelease.io/v1alpha1\nkind: EnvironmentPin\nmetadata:\n  name: " + name +
+           "\nspec:\n  environment: " + env + "\n  image: app\n" + version_line + "\n";
+  };
+  WriteFile(pins, pin("app-dev", "dev", "  track: {semver: \"~1.0.0\"}") + "---\n" +
+                      pin("app-production", "production", "  version: 1.0.0"));
+  // Offline, the tree has no releases: every exact pin is missing.
+  CommandResult r = Cli({"verify", dir.path()});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_TRUE(Contains(r.out, pins + ": EnvironmentPin/app-production: spec.version: no "
+                                     "ImageRelease of image app has version 1.0.0"))
+      << r.out;
+  // The cluster has 1.0.0 Released.
+  r = Kubectl({"verify", dir.path(), "--cluster"});
+  EXPECT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "against the cluster: no problems")) << r.out;
+
+  // 1.2.0 is still building, 9.9.9 does not exist, nothing is >=3.0.0.
+  WriteFile(pins, pin("app-dev", "dev", "  track: {semver: \">=3.0.0\"}") + "---\n" +
+                      pin("app-staging", "staging", "  version: 9.9.9") + "---\n" +
+                      pin("app-production", "production", "  version: 1.2.0"));
+  r = Cli({"verify", dir.path(), "--cluster", "-o", "json"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  Json j = Json::parse(r.out);
+  std::map<std::string, std::string> by_object;
+  for (const Json& p : j["problems"])
+    by_object[p["object"].get<std::string>() + " " + p["field"].get<std::string>()] = p["message"];
+  EXPECT_TRUE(Contains(by_object["EnvironmentPin/app-production spec.version"],
+                       "1.2.0 (app-1-2-0) is not Released (phase Building)"))
+      << j.dump(2);
+  EXPECT_TRUE(Contains(by_object["EnvironmentPin/app-staging spec.version"],
+                       "no ImageRelease has version 9.9.9"))
+      << j.dump(2);
+  EXPECT_TRUE(Contains(by_object["EnvironmentPin/app-dev spec.track.semver"],
+                       "matches no Released, unrevoked release in the cluster"))
+      << j.dump(2);
+  // A cluster that cannot be reached is a failure (1), not a pass.
+  r = RunCommand({BinPath("kubectl-vmrelease"), "verify", dir.path(), "--cluster"},
+                 {{"KUBECONFIG", "/nonexistent/kubeconfig"}}, "", 60s);
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  // Not a directory: a usage error.
+  r = Cli({"verify", dir.Join("nope")});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+}
+
+TEST_F(CliE2ETest, CompletionScripts) {
+  const std::string bin = BinPath("kubectl-vmrelease");
+  const std::string dir = bin.substr(0, bin.rfind('/'));
+  Env env = BaseEnv();
+  const char* path = std::getenv("PATH");
+  env["PATH"] = dir + ":" + (path ? path : "/usr/bin:/bin");
+  // Loaded the documented way, the function is registered and completes commands and flags.
+  CommandResult r =
+      RunCommand({"bash", "-c",
+                  "source <(kubectl-vmrelease completion bash) && complete -p kubectl-vmrelease && "
+                  "COMP_WORDS=(kubectl-vmrelease ver); COMP_CWORD=1; _kubectl_vmrelease; "
+                  "echo \"words: ${COMPREPLY[*]}\"; "
+                  "COMP_WORDS=(kubectl-vmrelease revoke --re); COMP_CWORD=2; _kubectl_vmrelease; "
+                  "echo \"flags: ${COMPREPLY[*]}\"; "
+                  "COMP_WORDS=(kubectl-vmrelease status -o y); COMP_CWORD=3; _kubectl_vmrelease; "
+                  "echo \"formats: ${COMPREPLY[*]}\""},
+                 env, "", 60s);
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "complete -o default -F _kubectl_vmrelease kubectl-vmrelease"))
+      << r.out;
+  EXPECT_TRUE(Contains(r.out, "words: verify\n")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "flags: --reason --reference\n")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "formats: yaml\n")) << r.out;
+  r = Cli({"completion", "zsh"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(r.out.rfind("#compdef kubectl-vmrelease\n", 0), 0u) << r.out;
+  for (const char* cmd : {"status", "verify", "revoke", "rollback"})
+    EXPECT_TRUE(Contains(r.out, std::string("'") + cmd + ":")) << cmd << r.out;
+  r = Cli({"completion", "fish"});
+  EXPECT_EQ(r.exit_code, 2) << Show(r);
+
+  // `kubectl vmrelease <TAB>`: kubectl asks kubectl_complete-vmrelease (next to the binary).
+  r = RunCommand({ToolPath("kubectl"), "__complete", "vmrelease", "ver"}, env, "", 60s);
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "verify\n:4\n")) << Show(r);
+  r = RunCommand({ToolPath("kubectl"), "__complete", "vmrelease", "promote", "--f"}, env, "", 60s);
+  EXPECT_TRUE(Contains(r.out, "--from\n:4\n")) << Show(r);
+  r = RunCommand({ToolPath("kubectl"), "__complete", "vmrelease", "verify", ""}, env, "", 60s);
+  EXPECT_TRUE(Contains(r.out, ":16\n")) << "directories after verify\n" << Show(r);
+}
+
+// Last: it revokes 1.0.0, which production runs.
+TEST_F(CliE2ETest, ZRevokeTurnsThePinsOnThatVersionNotReady) {
+  CommandResult r = Cli({"revoke", "7.7.7", "--reason", "nothing"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_TRUE(Contains(r.err, "no ImageRelease has version 7.7.7 in namespace default")) << r.err;
+  r = Cli({"revoke", "1.0.0"});
+  EXPECT_EQ(r.exit_code, 2) << "--reason is required\n" << Show(r);
+
+  r = Kubectl({"revoke", "1.0.0", "--image", "app", "--reason", "CVE-2026-7", "--reference",
+               "https://tracker.example/7"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "app 1.0.0: ImageRelease app-1-0-0 revoked (CVE-2026-7)")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "still running it: ") && Contains(r.out, "production")) << r.out;
+  auto release = s().GetRelease("app-1-0-0");
+  ASSERT_TRUE(release.ok()) << release.status().ToString();
+  EXPECT_EQ((*release)["spec"]["revocation"]["reason"], "CVE-2026-7");
+  EXPECT_EQ((*release)["spec"]["revocation"]["reference"], "https://tracker.example/7");
+  // The pin reconciler tells production, which keeps running it.
+  bool ok = false;
+  Json prod = s().WaitForPin(
+      "app-production",
+      [](const Json& p) {
+        const Json ready = ConditionOf(p, "Ready");
+        return ready.value("status", "") == "False" &&
+               ready.value("reason", "") == "ReleaseRevoked";
+      },
+      60s, &ok);
+  ASSERT_TRUE(ok) << prod.dump(2);
+  EXPECT_EQ(Resolved(prod), "1.0.0");
+  // Again with the same reason: nothing to change, still 0; -o json says so.
+  r = Cli({"revoke", "1.0.0", "--reason", "CVE-2026-7", "--reference", "https://tracker.example/7",
+           "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["revoked"][0]["changed"], false) << j.dump(2);
+  // status shows it; rolling staging (which asks for 1.1.0, held) onto it is refused.
+  r = Cli({"status", "-o", "json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  const Json cell = Json::parse(r.out)["images"][0]["environments"]["production"];
+  EXPECT_EQ(cell["revoked"], true) << cell.dump(2);
+  EXPECT_EQ(cell["reason"], "ReleaseRevoked") << cell.dump(2);
+  r = Cli({"rollback", "staging", "--to", "1.0.0"});
+  EXPECT_EQ(r.exit_code, 1) << Show(r);
+  EXPECT_TRUE(Contains(r.err, "is revoked: CVE-2026-7")) << r.err;
 }
 
 }  // namespace

@@ -107,6 +107,14 @@ TEST_F(CommandsTest, RefusalsWriteNothing) {
   };
   client_.Put(ReleaseType(), Release("default", "db", "0.9.0", "Released",
                                      {{"endOfLife", "2020-01-01T00:00:00Z"}}));
+  // A release being deleted (its artifacts are going), and a pin whose previous version's
+  // release is gone altogether.
+  Json going = Release("default", "db", "0.8.0", "Released");
+  going["metadata"]["deletionTimestamp"] = "2026-01-05T00:00:00Z";
+  going["metadata"]["finalizers"] = {"vmrelease.io/finalizer"};
+  client_.Put(ReleaseType(), going);
+  client_.Put(PinType(),
+              Pin("default", "staging", "app", {{"version", "1.1.0"}}, {"1.1.0", "0.7.0"}));
   const std::vector<Case> cases = {
       {[](Context& c) { return RunRollback(c, {.environment = "production"}); },
        "pins several images (app, db); choose one with --image"},
@@ -120,6 +128,13 @@ TEST_F(CommandsTest, RefusalsWriteNothing) {
          return RunRollback(c, {.environment = "dev", .image = "db", .to_version = "0.9.0"});
        },
        "is past its end of life (2020-01-01T00:00:00Z)"},
+      {[](Context& c) {
+         return RunRollback(c, {.environment = "dev", .image = "db", .to_version = "0.8.0"});
+       },
+       "0.8.0 (db-0.8.0) is being deleted"},
+      {[](Context& c) { return RunRollback(c, {.environment = "staging", .image = "app"}); },
+       "refusing to roll back staging / app to 0.7.0: no ImageRelease has version 0.7.0 "
+       "(missing)"},
       {[](Context& c) {
          return RunRollback(c, {.environment = "dev", .image = "db", .to_version = "v1"});
        },
@@ -140,6 +155,29 @@ TEST_F(CommandsTest, RefusalsWriteNothing) {
         << "want: " << c.error << "\ngot: " << err_.str();
   }
   EXPECT_EQ(client_.CountCalls("patch"), 0u);
+}
+
+TEST_F(CommandsTest, RevokeSetsTheRevocationAndRefusesUnknownVersions) {
+  Context ctx = Ctx();
+  // 1.1.0 exists for app and db: which one?
+  EXPECT_EQ(RunRevoke(ctx, {.version = "1.1.0", .reason = "CVE-1"}), 1);
+  EXPECT_NE(err_.str().find("exists for several images (app, db); choose one with --image"),
+            std::string::npos)
+      << err_.str();
+  EXPECT_EQ(RunRevoke(ctx, {.version = "3.0.0", .reason = "CVE-1", .image = "app"}), 1);
+  EXPECT_NE(err_.str().find("no ImageRelease of image app has version 3.0.0"), std::string::npos)
+      << err_.str();
+  EXPECT_EQ(RunRevoke(ctx, {.version = "1.1.0", .reason = "", .image = "app"}), 1);
+  EXPECT_EQ(client_.CountCalls("patch"), 0u);
+
+  ASSERT_EQ(RunRevoke(ctx, {.version = "1.1.0", .reason = "CVE-1", .image = "db"}), 0)
+      << err_.str();
+  Json db = *client_.Peek(ReleaseType(), {"default", "db-1.1.0"});
+  EXPECT_EQ(db["spec"]["revocation"], Json({{"reason", "CVE-1"}}));
+  EXPECT_FALSE(
+      client_.Peek(ReleaseType(), {"default", "app-1.1.0"})->at("spec").contains("revocation"));
+  // dev runs db 1.1.0.
+  EXPECT_NE(out_.str().find("still running it: dev"), std::string::npos) << out_.str();
 }
 
 TEST_F(CommandsTest, PromoteRefusesADuplicateTarget) {
