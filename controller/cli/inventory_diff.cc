@@ -91,7 +91,7 @@ Json InventoryDiffJson(kube::KubeClient& client, const World& world, const std::
 void PrintInventoryDiff(Context& ctx, const Json& inv, const std::string& env_a,
                         const std::string& env_b, const std::string& indent) {
   if (!inv.value("available", false)) {
-    ctx.out << indent << "packages: no package-level difference: "
+    ctx.out << indent << "packages and files: not compared: "
             << (inv["a"].contains("missing") ? env_a : env_b) << " ("
             << Str(inv[inv["a"].contains("missing") ? "a" : "b"], "release")
             << "): " << inv.value("reason", std::string()) << "\n";

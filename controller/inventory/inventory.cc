@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "controller/common/crypto.h"
 #include "controller/common/json_depth.h"
 
 namespace vmrelease::inventory {
@@ -200,6 +201,19 @@ StatusOr<std::string> Gunzip(std::string_view gz, size_t max_bytes) {
   }
   inflateEnd(&zs);
   return out;
+}
+
+StatusOr<Encoded> Encode(const Inventory& inventory) {
+  const std::string canonical = CanonicalJson(inventory);
+  StatusOr<std::string> gz = Gzip(canonical);
+  if (!gz.ok()) return gz.status();
+  if (gz->size() > kMaxCompressedBytes)
+    return ResourceExhaustedError(
+        "the inventory (" + std::to_string(inventory.packages.size()) + " packages, " +
+        std::to_string(inventory.files.size()) + " files) is " + std::to_string(gz->size()) +
+        " bytes compressed; a ConfigMap holds at most " + std::to_string(kMaxCompressedBytes) +
+        " (the API server's limit is 1 MiB)");
+  return Encoded{Sha256Hex(canonical), std::move(*gz)};
 }
 
 InventoryDiff DiffInventories(const Inventory& a, const Inventory& b) {

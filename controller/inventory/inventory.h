@@ -71,6 +71,14 @@ nlohmann::json ToJson(const Inventory& inventory);
 StatusOr<std::string> Gzip(std::string_view data);
 StatusOr<std::string> Gunzip(std::string_view gz, size_t max_bytes = kMaxInventoryBytes);
 
+// The gzip of the canonical JSON and its digest; kResourceExhausted when the gzip is
+// over kMaxCompressedBytes (the message says how large it is and the limit).
+struct Encoded {
+  std::string canonical_sha256;
+  std::string gz;
+};
+StatusOr<Encoded> Encode(const Inventory& inventory);
+
 struct PackageChange {
   std::string name;
   std::string from, to;  // versions

@@ -36,19 +36,6 @@ std::string Annotation(const Json& cm, const char* key) {
 
 }  // namespace
 
-StatusOr<Encoded> Encode(const Inventory& inventory) {
-  const std::string canonical = CanonicalJson(inventory);
-  StatusOr<std::string> gz = Gzip(canonical);
-  if (!gz.ok()) return gz.status();
-  if (gz->size() > kMaxCompressedBytes)
-    return ResourceExhaustedError(
-        "the inventory (" + std::to_string(inventory.packages.size()) + " packages, " +
-        std::to_string(inventory.files.size()) + " files) is " + std::to_string(gz->size()) +
-        " bytes compressed; a ConfigMap holds at most " + std::to_string(kMaxCompressedBytes) +
-        " (the API server's limit is 1 MiB)");
-  return Encoded{Sha256Hex(canonical), std::move(*gz)};
-}
-
 StatusOr<Stored> StoreInventory(kube::KubeClient& client, const Owner& owner,
                                 const std::string& name, const Inventory& inventory) {
   StatusOr<Encoded> enc = Encode(inventory);

@@ -39,14 +39,6 @@ struct Stored {
   bool created = false;  // false: adopted (an earlier attempt had created it)
 };
 
-// The gzip of the canonical JSON and its digest; kResourceExhausted when the gzip is
-// over kMaxCompressedBytes (the message says how large it is and the limit).
-struct Encoded {
-  std::string canonical_sha256;
-  std::string gz;
-};
-StatusOr<Encoded> Encode(const Inventory& inventory);
-
 StatusOr<Stored> StoreInventory(kube::KubeClient& client, const Owner& owner,
                                 const std::string& name, const Inventory& inventory);
 
