@@ -172,16 +172,16 @@ StepResult Steps::VerifyStaged(ReleaseContext& ctx) {
 }
 
 StepResult Steps::RecordInventory(ReleaseContext& ctx) {
-  if (ctx.status.inventory) return StepResult::Done();  // recorded, or refused for good
+  if (ctx.status.inventory || !env_.kube) return StepResult::Done();  // recorded, or refused
   const std::string path = BuildBackendFor(ctx.release)->InventoryFile(ctx);
   std::error_code ec;
   if (path.empty() || !fs::exists(path, ec)) return StepResult::Done();  // the build left none
   auto refuse = [&ctx](const std::string& why) {
-    const std::string message = "the build's inventory was not recorded: " + why;
+    const std::string message = "the build's inventory was not recorded: " + log::Redact(why);
     ctx.status.inventory.emplace();
     ctx.status.inventory->message = TailForStatus(message, 4096);
     ctx.Event("InventoryRefused", "Build", message, kube::EventType::kWarning);
-    log::Warn(kLogger, "inventory not recorded", {{"release", ctx.names.key}, {"why", why}});
+    log::Warn(kLogger, "inventory not recorded", {{"release", ctx.names.key}, {"why", message}});
     return StepResult::Done();
   };
   const uintmax_t size = fs::file_size(path, ec);
@@ -205,11 +205,15 @@ StepResult Steps::RecordInventory(ReleaseContext& ctx) {
                                  .uid = ctx.release.metadata.uid},
                                 ctx.names.inventory_config_map, *inv);
   if (!stored.ok()) {
+    // Worth another try: what a later request may not meet again (a throttled or
+    // unavailable server, a concurrent write, expired credentials). Anything else
+    // (too large, invalid, someone else's ConfigMap, RBAC without ConfigMaps) would
+    // fail the same way every time, and must not fail the release: refuse it.
     const Status& s = stored.status();
-    if (s.code() == StatusCode::kResourceExhausted || s.code() == StatusCode::kFailedPrecondition ||
-        kube::IsInvalid(s))
-      return refuse(s.message());
-    return StepResult::Error(s.WithContext("recording the inventory"));
+    if (kube::IsRetryable(s) || kube::IsConflict(s) || kube::IsNotFound(s) ||
+        kube::IsUnauthorized(s))
+      return StepResult::Error(s.WithContext("recording the inventory"));
+    return refuse(s.message());
   }
   ctx.status.inventory = api::InventoryRef{.config_map = stored->config_map,
                                            .sha256 = stored->sha256,
