@@ -100,9 +100,9 @@ Gates are judged at the time you run the command, so "left" is current.)x"));
   kubectl vmrelease diff dev production
   kubectl vmrelease diff staging production --image app -o json
 "+" (forward): ENV_B has the change and ENV_A does not; "-" (backward): ENV_A has it and
-ENV_B does not. Then the packages and files of ENV_B's image against ENV_A's, from the
-releases' inventories ("+" only in ENV_B, "-" only in ENV_A, "~" changed), or why a
-side has none.)x"));
+ENV_B does not. Then the package-level difference: the packages and files of ENV_B's
+image against ENV_A's, from the releases' inventories ("+" only in ENV_B, "-" only in
+ENV_A, "~" changed), or why a side has none.)x"));
 
   CLI::App* promote = app.add_subcommand(
       "promote", "Sets the target environment's pin to the version the source environment runs");
