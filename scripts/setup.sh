@@ -11,7 +11,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl unzip python3 python3-yaml
   clang clang-format clang-tidy libclang-rt-14-dev lld
   libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libspdlog-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libspdlog-dev zlib1g-dev
   nodejs npm qemu-utils prometheus procps time
   # Local images (images/build-demo-image) and their validator (vmrelease-vm-validate):
   # the guest's kernel, userland and agent, the tools that build the disk without root,

@@ -525,6 +525,26 @@ struct Artifact {
   }
 };
 
+// status.inventory: where the image's package/file inventory is kept, or why it
+// is not (message). controller/inventory/store.h.
+struct InventoryRef {
+  std::optional<std::string> config_map;  // in the release's namespace
+  std::optional<std::string> sha256;      // of the canonical JSON
+  std::optional<int64_t> packages;
+  std::optional<int64_t> files;
+  std::optional<std::string> message;  // set when the build's inventory was not recorded
+  Json extra;
+
+  template <typename Io, typename Self>
+  static void Fields(Io& io, Self& s) {
+    io.Field("configMap", s.config_map);
+    io.Field("sha256", s.sha256);
+    io.Field("packages", s.packages);
+    io.Field("files", s.files);
+    io.Field("message", s.message);
+  }
+};
+
 struct CheckResult {
   std::string name;
   bool passed = false;
@@ -662,6 +682,7 @@ struct ImageReleaseStatus {
   std::optional<std::string> previous_version;
   std::optional<BuildStatus> build;
   std::optional<Artifact> artifact;
+  std::optional<InventoryRef> inventory;
   std::optional<ValidationStatus> validation;
   std::optional<PublishStatus> publish;
   std::optional<std::string> released_at;
@@ -681,6 +702,7 @@ struct ImageReleaseStatus {
     io.Field("previousVersion", s.previous_version);
     io.Field("build", s.build);
     io.Field("artifact", s.artifact);
+    io.Field("inventory", s.inventory);
     io.Field("validation", s.validation);
     io.Field("publish", s.publish);
     io.Field("releasedAt", s.released_at);

@@ -98,8 +98,8 @@ Gates are judged at the time you run the command, so "left" is current.)x"));
 
   CLI::App* diff = app.add_subcommand(
       "diff",
-      "Per image, the two environments' resolved versions and every changelog entry "
-      "between them");
+      "Per image, the two environments' resolved versions, every changelog entry "
+      "between them and the package/file difference of the two images");
   diff->add_option("ENV_A", diff_args.env_a, "The environment to compare from")->required();
   diff->add_option("ENV_B", diff_args.env_b, "The environment to compare to")->required();
   diff->add_option("--image", diff_args.image, "Only this image");
@@ -107,8 +107,9 @@ Gates are judged at the time you run the command, so "left" is current.)x"));
   kubectl vmrelease diff dev production
   kubectl vmrelease diff staging production --image app -o json
 "+" (forward): ENV_B has the change and ENV_A does not; "-" (backward): ENV_A has it and
-ENV_B does not. Not yet included: the package-level difference of the two images (their
-inventories); this diff lists changelog entries only.)x"));
+ENV_B does not. Then the package-level difference: the packages and files of ENV_B's
+image against ENV_A's, from the releases' inventories ("+" only in ENV_B, "-" only in
+ENV_A, "~" changed), or why a side has none.)x"));
 
   CLI::App* promote = app.add_subcommand(
       "promote", "Sets the target environment's pin to the version the source environment runs");

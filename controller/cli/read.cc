@@ -6,6 +6,7 @@
 
 #include "controller/api/meta.h"
 #include "controller/cli/internal.h"
+#include "controller/cli/inventory_diff.h"
 #include "controller/common/duration.h"
 
 namespace vmrelease::cli {
@@ -419,6 +420,13 @@ int RunDiff(Context& ctx, const DiffArgs& args) {
       std::vector<api::ChangeRecord> changes;
       if (!(*pa == *pb)) changes = pin::ChangesBetween(va, vb, w.Views(ctx.ns, image));
       j["changes"] = internal::ChangesJson(changes, forward);
+      if (!(*pa == *pb)) {
+        auto release_of = [](const api::EnvironmentPin& p) {
+          return p.status->resolved->release.value_or("");
+        };
+        j["inventory"] = InventoryDiffJson(ctx.client, w, ctx.ns, release_of(*pair.first),
+                                           release_of(*pair.second));
+      }
     }
     out.push_back(std::move(j));
   }
@@ -461,6 +469,8 @@ int RunDiff(Context& ctx, const DiffArgs& args) {
       if (api::ReadJson(c, "", r).ok()) changes.push_back(std::move(r));
     }
     internal::PrintChanges(ctx, changes, dir == "forward", "  ");
+    if (j.contains("inventory"))
+      PrintInventoryDiff(ctx, j["inventory"], args.env_a, args.env_b, "  ");
   }
   return 0;
 }

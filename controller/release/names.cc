@@ -44,6 +44,9 @@ ReleaseNames ReleaseNames::For(std::string_view ns, std::string_view name, std::
   n.staged_disk = n.vm + "-src";
   n.job = "vmr-build-" + base;
   n.image_template = "vmr-" + base;
+  // A ConfigMap name is a DNS subdomain (<= 253); release names are too.
+  n.inventory_config_map =
+      name.size() <= 243 ? std::string(name) + "-inventory" : "vmr-" + base + "-inventory";
   return n;
 }
 

@@ -33,6 +33,9 @@ struct ReleaseNames {
   std::string staged_disk;     // managed disk imported from the VHD when no gallery: "<vm>-src"
   std::string job;             // Kubernetes Job of a job build: "vmr-build-<short>-<hash>" (<= 63)
   std::string image_template;  // Image Builder template: "vmr-<short>-<hash>"
+  // The inventory ConfigMap: "<name>-inventory" ("vmr-<short>-<hash>-inventory" for a
+  // name too long for that).
+  std::string inventory_config_map;
 
   // Kubernetes Job (and its Secret) of one check of a job validation:
   // "vmr-check-<short>-<check>-<hash of the release hash and the check>" (<= 58 characters).

@@ -224,6 +224,10 @@ class BuildBackend {
   virtual StepResult Build(ReleaseContext& ctx) = 0;
   // Stops and removes what the build left running or lying around; idempotent.
   virtual StepResult Cleanup(ReleaseContext& ctx) = 0;
+  // Where the finished build may have left its inventory JSON on this host (read
+  // after Build is done, before Cleanup); "" when the backend has none (job and
+  // imageBuilder builds, for now).
+  virtual std::string InventoryFile(const ReleaseContext& /*ctx*/) const { return ""; }
 };
 
 // A validation backend: runs spec.validation.checks against the staged image.

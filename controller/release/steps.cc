@@ -1,10 +1,15 @@
 #include "controller/release/steps.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include "controller/api/semver.h"
 #include "controller/api/validation.h"
 #include "controller/common/duration.h"
 #include "controller/common/log.h"
 #include "controller/image/vhd_verify.h"
+#include "controller/inventory/store.h"
+#include "controller/kube/errors.h"
 #include "controller/kube/resource.h"
 #include "controller/release/steps_internal.h"
 #include "controller/release/vm_validation.h"
@@ -12,6 +17,7 @@
 namespace vmrelease::release {
 
 using namespace steps_internal;  // the helpers the step files share
+namespace fs = std::filesystem;
 
 std::vector<std::string> ReleaseImageIndex(const nlohmann::json& obj) {
   const std::string image = SpecString(obj, "image");
@@ -119,6 +125,8 @@ StepResult Steps::Build(ReleaseContext& ctx) {
     StepResult v = VerifyStaged(ctx);
     if (!v.done()) return v;
   }
+  StepResult inv = RecordInventory(ctx);
+  if (!inv.done()) return inv;
   // The build's leftovers are removed by Stage, once Built is recorded.
   const api::Artifact& a = *ctx.status.artifact;
   SetCond(ctx, api::kConditionBuilt, ConditionStatus::kTrue, "BuildSucceeded",
@@ -160,6 +168,63 @@ StepResult Steps::VerifyStaged(ReleaseContext& ctx) {
   a.sha256 = task.result.value.substr(0, sp);
   a.size_bytes = std::stoll(task.result.value.substr(sp + 1));
   a.vhd_uri = store->BlobUrl(ref);
+  return StepResult::Done();
+}
+
+StepResult Steps::RecordInventory(ReleaseContext& ctx) {
+  if (ctx.status.inventory || !env_.kube) return StepResult::Done();  // recorded, or refused
+  const std::string path = BuildBackendFor(ctx.release)->InventoryFile(ctx);
+  std::error_code ec;
+  if (path.empty() || !fs::exists(path, ec)) return StepResult::Done();  // the build left none
+  auto refuse = [&ctx](const std::string& why) {
+    const std::string message = "the build's inventory was not recorded: " + log::Redact(why);
+    ctx.status.inventory.emplace();
+    ctx.status.inventory->message = TailForStatus(message, 4096);
+    ctx.Event("InventoryRefused", "Build", message, kube::EventType::kWarning);
+    log::Warn(kLogger, "inventory not recorded", {{"release", ctx.names.key}, {"why", message}});
+    return StepResult::Done();
+  };
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) return StepResult::Error(InternalError("cannot read " + path + ": " + ec.message()));
+  if (size > inventory::kMaxInventoryBytes)
+    return refuse("it is " + std::to_string(size) + " bytes; at most " +
+                  std::to_string(inventory::kMaxInventoryBytes) + " are read");
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) return StepResult::Error(InternalError("cannot read " + path));
+  StatusOr<inventory::Inventory> inv = inventory::ParseInventory(text);
+  if (!inv.ok()) return refuse(inv.status().message());
+  const api::ImageReleaseSpec& spec = ctx.release.spec;
+  if (inv->image != spec.image || inv->version != spec.version)
+    return refuse("it describes " + inv->image + " " + inv->version + ", not " + spec.image + " " +
+                  spec.version);
+  StatusOr<inventory::Stored> stored =
+      inventory::StoreInventory(*env_.kube,
+                                {.ns = ctx.release.metadata.ns,
+                                 .name = ctx.release.metadata.name,
+                                 .uid = ctx.release.metadata.uid},
+                                ctx.names.inventory_config_map, *inv);
+  if (!stored.ok()) {
+    // Worth another try: what a later request may not meet again (a throttled or
+    // unavailable server, a concurrent write, expired credentials). Anything else
+    // (too large, invalid, someone else's ConfigMap, RBAC without ConfigMaps) would
+    // fail the same way every time, and must not fail the release: refuse it.
+    const Status& s = stored.status();
+    if (kube::IsRetryable(s) || kube::IsConflict(s) || kube::IsNotFound(s) ||
+        kube::IsUnauthorized(s))
+      return StepResult::Error(s.WithContext("recording the inventory"));
+    return refuse(s.message());
+  }
+  ctx.status.inventory = api::InventoryRef{.config_map = stored->config_map,
+                                           .sha256 = stored->sha256,
+                                           .packages = stored->packages,
+                                           .files = stored->files};
+  log::Info(kLogger, stored->created ? "recorded the inventory" : "adopted the inventory",
+            {{"release", ctx.names.key},
+             {"configMap", stored->config_map},
+             {"packages", stored->packages},
+             {"files", stored->files},
+             {"compressedBytes", static_cast<int64_t>(stored->compressed_bytes)}});
   return StepResult::Done();
 }
 

@@ -45,8 +45,9 @@ class Steps {
   // Owns: Stalled (InvalidSpec, LocalBuildsDisabled, DuplicateVersion), previousVersion.
   // Pending → Building.
   StepResult CheckSpec(ReleaseContext& ctx);
-  // Runs the build backend, then verifies the staged VHD (footer, size, SHA-256).
-  // Owns: Built, status.build, status.artifact. Building → Staging.
+  // Runs the build backend, then verifies the staged VHD (footer, size, SHA-256),
+  // then records the inventory the build left, if any (RecordInventory).
+  // Owns: Built, status.build, status.artifact, status.inventory. Building → Staging.
   StepResult Build(ReleaseContext& ctx);
   // The gallery version with excludeFromLatest in the validation region only (or a
   // managed disk for a vm validation without gallery). Owns:
@@ -83,6 +84,10 @@ class Steps {
 
  private:
   StepResult VerifyStaged(ReleaseContext& ctx);
+  // The inventory is informational: one that is invalid, too large or blocked by
+  // a ConfigMap of someone else is not recorded (status.inventory.message and a
+  // Warning Event say why) and the release goes on; only API errors retry.
+  StepResult RecordInventory(ReleaseContext& ctx);
   StepResult PublishBlob(ReleaseContext& ctx, azure::BlobStore& blob);
   BuildBackend* BuildBackendFor(const api::ImageRelease& release) const;
   ValidationBackend* ValidationBackendFor(const api::ImageRelease& release) const;

@@ -84,6 +84,7 @@ bool Steps::HandleRetry(ReleaseContext& ctx) {
     case ReleaseStep::kBuild:
       ctx.status.build.reset();
       ctx.status.artifact.reset();
+      ctx.status.inventory.reset();  // a rebuild records its own (the ConfigMap is replaced)
       api::RemoveCondition(ctx.status.conditions, api::kConditionBuilt);
       break;
     case ReleaseStep::kStage:

@@ -8,6 +8,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "controller/image/vhd_footer.h"
 #include "controller/kube/resource.h"
 #include "tests/support/azurite/fake_blob_store.h"
+#include "tests/unit/kube/fake_client.h"
 
 namespace vmrelease::release {
 namespace {
@@ -41,6 +43,8 @@ class ScriptedBuild final : public BuildBackend {
     ++cleanups;
     return StepResult::Done();
   }
+  std::string InventoryFile(const ReleaseContext&) const override { return inventory_file; }
+  std::string inventory_file;  // "" : the build leaves no inventory
   std::function<StepResult(ReleaseContext&)> next = [](ReleaseContext&) {
     return StepResult::Wait(std::chrono::seconds(2), "building");
   };
@@ -308,6 +312,112 @@ TEST_F(StepsTest, BuiltVhdIsVerifiedHashedAndRecorded) {
   EXPECT_EQ(Cond(api::kConditionBuilt)->status, ConditionStatus::kTrue);
   EXPECT_TRUE(HasEvent("BuildSucceeded"));
 }
+
+// --- Build: the inventory the build left ---------------------------------------------------
+
+// An inventory of web `version` with `packages` packages and as many files.
+std::string InventoryText(const std::string& version, int packages) {
+  Json p = Json::array(), f = Json::array();
+  for (int i = 0; i < packages; ++i) {
+    const std::string name = "pkg-" + std::to_string(100000 + i);
+    p.push_back({{"name", name}, {"version", "1." + std::to_string(i)}});
+    f.push_back({{"path", "/usr/share/" + name}, {"sha256", Sha256Hex(name)}, {"size", i}});
+  }
+  return Json{
+      {"schemaVersion", 1}, {"image", "web"}, {"version", version}, {"packages", p}, {"files", f}}
+      .dump();
+}
+
+struct InventoryCase {
+  std::string name;
+  std::string text;        // what the build left ("" : nothing)
+  bool foreign_configmap;  // a ConfigMap of that name exists, not the release's
+  std::string message;     // expected in status.inventory.message ("" : recorded)
+};
+
+class InventoryTest : public StepsTest, public ::testing::WithParamInterface<InventoryCase> {
+ protected:
+  InventoryTest() { env_.kube = &kube_; }
+  kube::testing::MemoryClient kube_;
+};
+
+TEST_P(InventoryTest, RecordedOrRefusedAndTheReleaseGoesOn) {
+  const InventoryCase& c = GetParam();
+  status_.phase = ReleasePhase::kBuilding;
+  StageVhd(FixedVhd(1024 * 1024));
+  build_.next = [](ReleaseContext&) { return StepResult::Done(); };
+  if (!c.text.empty()) {
+    build_.inventory_file = ::testing::TempDir() + "/inventory-" + c.name + ".json";
+    std::ofstream(build_.inventory_file, std::ios::trunc) << c.text;
+  }
+  if (c.foreign_configmap)
+    kube_.Put(kube::ConfigMapResource(),
+              {{"apiVersion", "v1"},
+               {"kind", "ConfigMap"},
+               {"metadata", {{"namespace", "default"}, {"name", "web-1-0-0-inventory"}}},
+               {"data", {{"theirs", "yes"}}}});
+  StepResult r = RunPastTasks(&Steps::Build);
+  // Whatever happened to the inventory, the build is done and the release moves on.
+  ASSERT_EQ(r.kind(), Kind::kDone) << r.message();
+  EXPECT_EQ(status_.phase, ReleasePhase::kStaging);
+  EXPECT_EQ(Cond(api::kConditionBuilt)->status, ConditionStatus::kTrue);
+  auto cm = kube_.Get(kube::ConfigMapResource(), {"default", "web-1-0-0-inventory"});
+  if (c.text.empty()) {
+    EXPECT_FALSE(status_.inventory.has_value());
+    EXPECT_FALSE(cm.ok());
+    return;
+  }
+  ASSERT_TRUE(status_.inventory.has_value());
+  if (!c.message.empty()) {
+    EXPECT_THAT(status_.inventory->message.value_or(""), HasSubstr(c.message));
+    EXPECT_THAT(status_.inventory->message.value_or(""),
+                HasSubstr("the build's inventory was not recorded"));
+    EXPECT_FALSE(status_.inventory->config_map.has_value());
+    EXPECT_TRUE(HasEvent("InventoryRefused"));
+    if (c.foreign_configmap) {
+      EXPECT_EQ((*cm)["data"]["theirs"], "yes") << "never touched";
+    }
+    return;
+  }
+  EXPECT_FALSE(status_.inventory->message.has_value());
+  EXPECT_EQ(status_.inventory->config_map, "web-1-0-0-inventory");
+  EXPECT_EQ(status_.inventory->packages, 3);
+  EXPECT_EQ(status_.inventory->files, 3);
+  ASSERT_TRUE(cm.ok());
+  EXPECT_EQ((*cm)["metadata"]["annotations"]["vmrelease.io/inventory-sha256"],
+            *status_.inventory->sha256);
+  EXPECT_EQ((*cm)["metadata"]["ownerReferences"][0]["uid"], "uid-web-1-0-0");
+  EXPECT_FALSE(HasEvent("InventoryRefused"));
+
+  // A controller killed after the ConfigMap was created, before the status was
+  // written: the next reconcile adopts it (same digest), nothing is created twice.
+  const std::string sha = *status_.inventory->sha256;
+  const std::string rv = (*cm)["metadata"]["resourceVersion"];
+  status_.inventory.reset();
+  status_.phase = ReleasePhase::kBuilding;
+  r = RunPastTasks(&Steps::Build);
+  ASSERT_EQ(r.kind(), Kind::kDone) << r.message();
+  ASSERT_TRUE(status_.inventory.has_value());
+  EXPECT_EQ(status_.inventory->sha256, sha);
+  auto again = kube_.Get(kube::ConfigMapResource(), {"default", "web-1-0-0-inventory"});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)["metadata"]["resourceVersion"], rv) << "adopted, not rewritten";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Steps, InventoryTest,
+    ::testing::Values(
+        InventoryCase{"none", "", false, ""},
+        InventoryCase{"recorded", InventoryText("1.0.0", 3), false, ""},
+        InventoryCase{"other_version", InventoryText("9.9.9", 3), false,
+                      "it describes web 9.9.9, not web 1.0.0"},
+        InventoryCase{"not_json", "{\"schemaVersion\": 1, ", false, "not valid JSON"},
+        InventoryCase{"schema", "{\"schemaVersion\": 2}", false, "schemaVersion: must be 1"},
+        // Distinct hashes do not compress: over the 1,000,000-byte budget.
+        InventoryCase{"too_large", InventoryText("1.0.0", 30000), false,
+                      "a ConfigMap holds at most 1000000"},
+        InventoryCase{"foreign", InventoryText("1.0.0", 3), true, "is not owned by this release"}),
+    [](const auto& info) { return info.param.name; });
 
 struct BadStagedCase {
   std::string name;
