@@ -186,15 +186,16 @@ size_t DocumentStartingWithComma(std::string_view text) {
   return 0;
 }
 
-// yaml-cpp 0.7 also loops forever on a line that starts with "," (after blanks) right
-// after a comment ("a\n# c\n,", "- a # c\n ,"; found by object_fuzz). Outside a flow
-// collection, a block scalar or a quoted scalar such a line is not valid YAML, so it is
-// refused. The scan follows quotes, flow brackets and block scalars well enough for
-// manifests; where it cannot tell, it lets the text through. Returns the line or 0.
-size_t CommaLineAfterComment(std::string_view text) {
+// yaml-cpp 0.7 also loops forever on many streams with a line that starts with ","
+// (after blanks): "- a\n,", " :\n,", "a\n# c\n," (found by object_fuzz). In block
+// context such a line is invalid YAML, or (rarely) the continuation of a plain scalar
+// that can as well be quoted; so outside a flow collection, a block scalar or a quoted
+// scalar it is refused. The scan follows quotes, flow brackets and block scalars well
+// enough for manifests; where it cannot tell, it lets the text through. Returns the
+// line (1-based) or 0.
+size_t LineStartingWithComma(std::string_view text) {
   bool in_single = false, in_double = false;
   int flow = 0;
-  bool after_comment = false;
   std::optional<size_t> block_indent;  // inside a block scalar more indented than this
   size_t line_no = 0, pos = 0;
   while (pos <= text.size()) {
@@ -208,9 +209,7 @@ size_t CommaLineAfterComment(std::string_view text) {
       if (first > *block_indent) continue;  // block scalar content
       block_indent.reset();
     }
-    if (!in_single && !in_double && flow == 0 && line[first] == ',' && after_comment)
-      return line_no;
-    after_comment = false;
+    if (!in_single && !in_double && flow == 0 && line[first] == ',') return line_no;
     const bool quoted_at_start = in_single || in_double;
     for (size_t i = first; i < line.size(); ++i) {
       const char c = line[i];
@@ -231,10 +230,7 @@ size_t CommaLineAfterComment(std::string_view text) {
           in_single = false;
         continue;
       }
-      if (c == '#' && (before == ' ' || before == '\t' || i == first)) {
-        after_comment = true;
-        break;
-      }
+      if (c == '#' && (before == ' ' || before == '\t' || i == first)) break;  // a comment
       if (c == '"' && token_start)
         in_double = true;
       else if (c == '\'' && token_start)
@@ -283,9 +279,10 @@ StatusOr<std::vector<J>> ParseDocuments(std::string_view text) {
     return InvalidArgumentError("invalid YAML: line " + std::to_string(line) +
                                 ": a document cannot start with \",\"");
   }
-  if (const size_t line = CommaLineAfterComment(text); line != 0) {
+  if (const size_t line = LineStartingWithComma(text); line != 0) {
     return InvalidArgumentError("invalid YAML: line " + std::to_string(line) +
-                                ": a line cannot start with \",\" after a comment");
+                                ": a line cannot start with \",\" outside a flow collection "
+                                "(quote the value)");
   }
   std::vector<YAML::Node> nodes;
   try {

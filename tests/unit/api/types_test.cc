@@ -393,7 +393,7 @@ TEST(ManifestTest, RefusesADocumentStartingWithACommaInsteadOfHanging) {
         << docs.status().message();
   }
   // Commas elsewhere are fine: in values, flow collections, block scalars, quoted text.
-  for (const char* text : {"a: ,b", "a: 1\n, b", "[1\n , 2]", "{a: 1\n, b: 2}", "a: |\n  ,x\n",
+  for (const char* text : {"a: ,b", "a: 1, b", "[1\n , 2]", "{a: 1\n, b: 2}", "a: |\n  ,x\n",
                            "\"a\n,b\"", "- ,", "a: [1]\n---\nb: 2"}) {
     auto docs = ParseYamlDocuments(text);
     EXPECT_FALSE(!docs.ok() &&
@@ -402,19 +402,20 @@ TEST(ManifestTest, RefusesADocumentStartingWithACommaInsteadOfHanging) {
   }
 }
 
-TEST(ManifestTest, RefusesALineStartingWithACommaAfterACommentInsteadOfHanging) {
-  // yaml-cpp 0.7 loops forever on these (object_fuzz); none is valid YAML.
+TEST(ManifestTest, RefusesALineStartingWithACommaInsteadOfHanging) {
+  // yaml-cpp 0.7 loops forever on most of these (object_fuzz); in block context a line
+  // cannot start with "," (bar the continuation of a plain scalar, which can be quoted).
   for (const char* text :
        {"n\n#\n,", "n\n#\n ,x", "n #c\n,", "- a\n# c\n,", "[a]\n#\n,", "\"n\"\n#\n,",
-        "a: |\n  x\nb: 1\n# c\n,", "image: demo\n# the version\n  ,  1.0.0"}) {
+        "a: |\n  x\nb: 1\n# c\n,", "image: demo\n# the version\n  ,  1.0.0", " :\n,", "- :\n,",
+        "- a\n,", "-\n,", "- [a]\n,", "a: 1\n, b", "spec:\n  export:\n ,  configMap: x"}) {
     auto docs = ParseYamlDocuments(text);
     ASSERT_FALSE(docs.ok()) << text;
-    EXPECT_NE(docs.status().message().find("cannot start with \",\" after a comment"),
-              std::string::npos)
+    EXPECT_NE(docs.status().message().find("a line cannot start with \",\""), std::string::npos)
         << docs.status().message();
   }
-  // Valid YAML where a line after a comment starts with ",": in flow collections, block
-  // scalars and quoted scalars.
+  // Valid YAML where a line starts with ",": in flow collections, block scalars and
+  // quoted scalars.
   for (const char* text : {"[a\n#\n, b]", "{a: 1\n#\n, b: 2}", "x: [a\n #\n , b]",
                            "x: |\n  a\n  #\n  ,", "x: >-\n  # not a comment\n  , y",
                            "x: \"a # b\n ,\"", "x: 'it''s # b\n ,'", "- |2\n   #\n   ,"}) {
