@@ -234,15 +234,27 @@ int Main(const Args& a) {
   std::string metrics;
   for (int i = 0; i < 100 && metrics.empty(); ++i) {
     std::this_thread::sleep_for(milliseconds(100));
-    metrics = "http://" + s.controller()->metrics_url();
-    if (metrics == "http://") metrics.clear();
+    metrics = s.controller()->metrics_url();  // "http://127.0.0.1:PORT"
   }
   const std::string label = "controller=\"imagerelease\"";
-  while (Metric(metrics, "controller_runtime_reconcile_total", label) < a.releases + 1 ||
+  auto last_progress = Clock::now();
+  double reconciled = 0;
+  while ((reconciled = Metric(metrics, "controller_runtime_reconcile_total", label)) <
+             a.releases + 1 ||
          Clock::now() - observer.last_change() < seconds(5)) {
     if (Clock::now() - t_start > std::chrono::minutes(10)) {
-      std::fprintf(stderr, "the controller did not settle in 10 minutes\n");
+      std::fprintf(stderr,
+                   "the controller did not settle in 10 minutes: %.0f reconciles, %lld writes, "
+                   "the last %.1f s ago\n",
+                   reconciled, static_cast<long long>(observer.modified()),
+                   std::chrono::duration<double>(Clock::now() - observer.last_change()).count());
       return 1;
+    }
+    if (Clock::now() - last_progress > seconds(15)) {
+      last_progress = Clock::now();
+      std::printf("  settling: %.0f reconciles, %lld writes so far\n", reconciled,
+                  static_cast<long long>(observer.modified()));
+      std::fflush(stdout);
     }
     std::this_thread::sleep_for(milliseconds(200));
   }

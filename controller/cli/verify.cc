@@ -9,8 +9,10 @@
 #include <sstream>
 
 #include "controller/api/manifest.h"
+#include "controller/api/openapi_schema.h"
 #include "controller/api/semver.h"
 #include "controller/api/validation.h"
+#include "controller/cli/embedded_crds.h"
 #include "controller/cli/internal.h"
 
 namespace vmrelease::cli {
@@ -72,6 +74,35 @@ class UnknownFields {
   std::vector<std::string>& out_;
   std::set<std::string> known_;
 };
+
+// --- the CRD schemas ---------------------------------------------------------------------
+
+// openAPIV3Schema of each served version of the embedded CRDs, by "apiVersion kind".
+const std::map<std::string, Json>& CrdSchemas() {
+  static const std::map<std::string, Json> schemas = [] {
+    std::map<std::string, Json> out;
+    for (const EmbeddedCrd& crd : EmbeddedCrds()) {
+      auto docs = api::ParseYamlDocuments(crd.yaml);
+      if (!docs.ok()) continue;  // api_schema_test keeps the CRDs parseable and structural
+      for (const Json& doc : *docs) {
+        const Json* group = kube::Find(doc, {"spec", "group"});
+        const Json* kind = kube::Find(doc, {"spec", "names", "kind"});
+        const Json* versions = kube::Find(doc, {"spec", "versions"});
+        if (!group || !group->is_string() || !kind || !kind->is_string() || !versions ||
+            !versions->is_array())
+          continue;
+        for (const Json& v : *versions) {
+          const Json* schema = kube::Find(v, {"schema", "openAPIV3Schema"});
+          if (!v.value("served", false) || !v.contains("name") || !schema) continue;
+          out[group->get<std::string>() + "/" + v["name"].get<std::string>() + " " +
+              kind->get<std::string>()] = *schema;
+        }
+      }
+    }
+    return out;
+  }();
+  return schemas;
+}
 
 // --- the tree ---------------------------------------------------------------------------
 
@@ -163,6 +194,27 @@ class Verifier {
     if (api_version != kApiVersion)
       return Add(o, "apiVersion",
                  "\"" + api_version + "\" is not served; use " + std::string(kApiVersion));
+    // The C++ parse and checks first (their messages explain more), then what the
+    // API server's schema pipeline finds on fields they did not already report.
+    const size_t first = report_.problems.size();
+    ReadTyped(o, kind, doc);
+    std::set<std::string> reported;
+    for (size_t i = first; i < report_.problems.size(); ++i)
+      reported.insert(report_.problems[i].field);
+    auto it = CrdSchemas().find(api_version + " " + kind);
+    if (it == CrdSchemas().end()) return;
+    // Both CRDs have the status subresource: the API server ignores status on create and
+    // update of the object, so a manifest's status is neither pruned nor validated.
+    Json copy = doc;
+    copy.erase("status");
+    api::schema::ObjectResult result = api::schema::ProcessObject(it->second, copy);
+    for (const std::string& f : result.unknown_fields)
+      if (reported.insert(f).second) ReportUnknown(o, {f});
+    for (const api::schema::FieldError& e : result.errors)
+      if (reported.insert(e.field).second) Add(o, e.field, e.body);
+  }
+
+  void ReadTyped(const Object& o, const std::string& kind, const Json& doc) {
     if (o.name.empty()) Add(o, "metadata.name", "Required value: every object needs a name");
     // Members the API does not declare (typos such as `verison:`), under spec and at the top.
     std::vector<std::string> unknown;
@@ -216,7 +268,7 @@ class Verifier {
           "word (a typo?)");
   }
 
-  // (3) one object per name, one release per image and version, one pin per environment
+  // (4) one object per name, one release per image and version, one pin per environment
   // and image; the later one is reported, naming the first.
   void CheckDuplicates() {
     std::map<std::string, const Object*> names;
@@ -261,7 +313,7 @@ class Verifier {
            (r.r.spec.revocation ? ": " + r.r.spec.revocation->reason : std::string());
   }
 
-  // (4) the release an exact pin names exists (in the tree, or Released in the cluster)
+  // (5) the release an exact pin names exists (in the tree, or Released in the cluster)
   // and is not revoked.
   void CheckExactVersion(const PinDoc& p) {
     const std::string& image = p.p.spec.image;
@@ -293,7 +345,7 @@ class Verifier {
             " in this tree" + elsewhere);
   }
 
-  // (5) a range matches at least one usable release.
+  // (6) a range matches at least one usable release.
   void CheckRange(const PinDoc& p) {
     auto range = api::ParseRange(p.p.spec.track->semver);
     if (!range.ok()) return;  // Validate reported it
@@ -351,7 +403,7 @@ class Verifier {
     return false;
   }
 
-  // (6) each gate names an environment with a pin of the image, and an exact version can
+  // (7) each gate names an environment with a pin of the image, and an exact version can
   // pass it.
   void CheckGates(const PinDoc& p) {
     const auto& reqs = p.p.spec.promotion->require_pinned_in;
@@ -389,7 +441,7 @@ class Verifier {
     }
   }
 
-  // (6) the gates of one image in one namespace form no cycle; every edge on one is reported.
+  // (7) the gates of one image in one namespace form no cycle; every edge on one is reported.
   void CheckGateCycles() {
     using Key = std::pair<std::string, std::string>;  // namespace, image
     std::map<Key, std::map<std::string, std::set<std::string>>> graphs;

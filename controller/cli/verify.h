@@ -15,14 +15,18 @@
 //      no field the CRD does not declare (the API server would drop it silently), and a
 //      metadata.name;
 //   2. api::Validate (the CRDs' rules and the controller's), after the CRD defaults;
+//   3. the CRD's openAPIV3Schema for the object's apiVersion (the CRDs are compiled in,
+//      see embedded_crds.h), run as the API server runs it (api/openapi_schema.h: prune,
+//      default, validate): patterns, lengths, enums, bounds, types, required fields, with
+//      the API server's message; a field 1 or 2 already reported is not reported again;
 // and across the tree, per namespace (metadata.namespace, else the default namespace):
-//   3. one object per kind and name; one ImageRelease per image and version;
+//   4. one object per kind and name; one ImageRelease per image and version;
 //      one EnvironmentPin per environment and image;
-//   4. an exact spec.version names a release of the tree that is not revoked; with a
+//   5. an exact spec.version names a release of the tree that is not revoked; with a
 //      cluster, one that is Released there and not revoked, being deleted or past its end
 //      of life (the tree's own spec.revocation counts too: it is what will be applied);
-//   5. spec.track.semver matches at least one such release;
-//   6. spec.promotion.requirePinnedIn names an environment that has a pin of the image,
+//   6. spec.track.semver matches at least one such release;
+//   7. spec.promotion.requirePinnedIn names an environment that has a pin of the image,
 //      the gates do not form a cycle, and an exact pin's version can pass its gates: each
 //      required environment pins that version, or tracks a range that includes it.
 //

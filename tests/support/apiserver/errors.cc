@@ -6,38 +6,7 @@
 namespace vmrelease::apiserver {
 namespace {
 
-std::string Quote(const std::string& s) {
-  // Go's %q for the ASCII subset we produce; other bytes pass through.
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out + "\"";
-}
-
-std::string JoinQuoted(const std::vector<std::string>& values) {
-  std::string out;
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i) out += ", ";
-    out += Quote(values[i]);
-  }
-  return out;
-}
+using api::schema::GoQuote;
 
 const char* ReasonForCode(int code) {
   switch (code) {
@@ -91,59 +60,6 @@ std::string QualifiedResource(const std::string& resource, const std::string& gr
   return group.empty() ? resource : resource + "." + group;
 }
 
-std::string FieldValueRepr(const nlohmann::json& value) {
-  if (value.is_string()) return Quote(value.get<std::string>());
-  if (value.is_null()) return "\"null\"";
-  if (value.is_number_float()) {
-    double d = value.get<double>();
-    if (std::floor(d) == d && std::fabs(d) < 1e15) {
-      char buf[64];
-      std::snprintf(buf, sizeof(buf), "%.0f", d);
-      return buf;
-    }
-    return value.dump();
-  }
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-FieldError RequiredField(const std::string& field, const std::string& detail) {
-  return {"FieldValueRequired", field,
-          detail.empty() ? "Required value" : "Required value: " + detail};
-}
-FieldError InvalidField(const std::string& field, const nlohmann::json& value,
-                        const std::string& detail) {
-  std::string body = "Invalid value: " + FieldValueRepr(value);
-  if (!detail.empty()) body += ": " + detail;
-  return {"FieldValueInvalid", field, body};
-}
-FieldError TypeInvalidField(const std::string& field, const nlohmann::json& value,
-                            const std::string& detail) {
-  FieldError e = InvalidField(field, value, detail);
-  e.type = "FieldValueTypeInvalid";
-  return e;
-}
-FieldError NotSupportedField(const std::string& field, const nlohmann::json& value,
-                             const std::vector<std::string>& supported) {
-  std::string body = "Unsupported value: " + FieldValueRepr(value);
-  if (!supported.empty()) body += ": supported values: " + JoinQuoted(supported);
-  return {"FieldValueNotSupported", field, body};
-}
-FieldError ForbiddenField(const std::string& field, const std::string& detail) {
-  return {"FieldValueForbidden", field, detail.empty() ? "Forbidden" : "Forbidden: " + detail};
-}
-FieldError TooLongField(const std::string& field, int64_t max) {
-  return {"FieldValueTooLong", field,
-          "Too long: may not be more than " + std::to_string(max) + " bytes"};
-}
-FieldError TooManyField(const std::string& field, int64_t actual, int64_t max) {
-  return {"FieldValueTooMany", field,
-          "Too many: " + std::to_string(actual) + ": must have at most " + std::to_string(max) +
-              " items"};
-}
-FieldError DuplicateField(const std::string& field, const nlohmann::json& value) {
-  return {"FieldValueDuplicate", field, "Duplicate value: " + FieldValueRepr(value)};
-}
-
 nlohmann::json ApiError::ToStatus() const {
   nlohmann::json s = {{"kind", "Status"},
                       {"apiVersion", "v1"},
@@ -160,14 +76,14 @@ nlohmann::json ApiError::ToStatus() const {
 
 ApiError ApiError::NotFound(const std::string& resource, const std::string& group,
                             const std::string& name) {
-  return {404, "NotFound", QualifiedResource(resource, group) + " " + Quote(name) + " not found",
+  return {404, "NotFound", QualifiedResource(resource, group) + " " + GoQuote(name) + " not found",
           Details(resource, group, name)};
 }
 
 ApiError ApiError::AlreadyExists(const std::string& resource, const std::string& group,
                                  const std::string& name) {
   return {409, "AlreadyExists",
-          QualifiedResource(resource, group) + " " + Quote(name) + " already exists",
+          QualifiedResource(resource, group) + " " + GoQuote(name) + " already exists",
           Details(resource, group, name)};
 }
 
@@ -175,7 +91,7 @@ ApiError ApiError::Conflict(const std::string& resource, const std::string& grou
                             const std::string& name, const std::string& why) {
   return {409, "Conflict",
           "Operation cannot be fulfilled on " + QualifiedResource(resource, group) + " " +
-              Quote(name) + ": " + why,
+              GoQuote(name) + ": " + why,
           Details(resource, group, name)};
 }
 
@@ -192,7 +108,7 @@ ApiError ApiError::Invalid(const std::string& kind, const std::string& group,
     for (const auto& x : texts) seen = seen || x == t;
     if (!seen) texts.push_back(t);
   }
-  std::string msg = qualified_kind + " " + Quote(name) + " is invalid";
+  std::string msg = qualified_kind + " " + GoQuote(name) + " is invalid";
   if (texts.size() == 1) {
     msg += ": " + texts[0];
   } else if (texts.size() > 1) {
@@ -222,7 +138,7 @@ ApiError ApiError::Unauthorized() { return {401, "Unauthorized", "Unauthorized",
 ApiError ApiError::Forbidden(const std::string& resource, const std::string& group,
                              const std::string& name, const std::string& why) {
   return {403, "Forbidden",
-          QualifiedResource(resource, group) + " " + Quote(name) + " is forbidden: " + why,
+          QualifiedResource(resource, group) + " " + GoQuote(name) + " is forbidden: " + why,
           Details(resource, group, name)};
 }
 ApiError ApiError::Internal(const std::string& message) {

@@ -15,32 +15,22 @@
 #include <variant>
 #include <vector>
 
+#include "controller/api/field_error.h"
+
 namespace vmrelease::apiserver {
 
-// One invalid field (apimachinery's field.Error). `type` is the cause reason,
-// e.g. "FieldValueRequired"; Body() renders "Required value" style text.
-struct FieldError {
-  std::string type;   // FieldValueRequired | FieldValueInvalid | FieldValueNotSupported | ...
-  std::string field;  // "spec.version", "metadata.name"
-  std::string body;   // e.g. `Invalid value: "1.2": spec.version in body should match '...'`
-  std::string ToString() const { return field + ": " + body; }
-};
-
-// Renders a value the way field.Error does: strings %q, numbers and bools plain,
-// everything else as compact JSON.
-std::string FieldValueRepr(const nlohmann::json& value);
-
-FieldError RequiredField(const std::string& field, const std::string& detail = "");
-FieldError InvalidField(const std::string& field, const nlohmann::json& value,
-                        const std::string& detail);
-FieldError TypeInvalidField(const std::string& field, const nlohmann::json& value,
-                            const std::string& detail);
-FieldError NotSupportedField(const std::string& field, const nlohmann::json& value,
-                             const std::vector<std::string>& supported);
-FieldError ForbiddenField(const std::string& field, const std::string& detail);
-FieldError TooLongField(const std::string& field, int64_t max);
-FieldError TooManyField(const std::string& field, int64_t actual, int64_t max);
-FieldError DuplicateField(const std::string& field, const nlohmann::json& value);
+// FieldError and its constructors live in controller/api/field_error.h (the
+// plugin's `verify` reports the same text); the server uses them unqualified.
+using api::schema::DuplicateField;
+using api::schema::FieldError;
+using api::schema::FieldValueRepr;
+using api::schema::ForbiddenField;
+using api::schema::InvalidField;
+using api::schema::NotSupportedField;
+using api::schema::RequiredField;
+using api::schema::TooLongField;
+using api::schema::TooManyField;
+using api::schema::TypeInvalidField;
 
 struct ApiError {
   int code = 500;

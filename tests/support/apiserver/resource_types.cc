@@ -2,10 +2,11 @@
 
 #include <regex>
 
-#include "tests/support/apiserver/schema.h"
+#include "controller/api/openapi_schema.h"
 #include "tests/support/apiserver/workloads.h"
 
 namespace vmrelease::apiserver {
+namespace schema = api::schema;
 namespace {
 
 using nlohmann::json;

@@ -4,14 +4,15 @@
 #include <optional>
 #include <regex>
 
+#include "controller/api/openapi_schema.h"
 #include "tests/support/apiserver/event_conversion.h"
 #include "tests/support/apiserver/limits.h"
-#include "tests/support/apiserver/schema.h"
 #include "tests/support/apiserver/store.h"
 #include "tests/support/apiserver/store_internal.h"
 #include "tests/support/apiserver/workloads.h"
 
 namespace vmrelease::apiserver {
+namespace schema = api::schema;
 
 using nlohmann::json;
 using namespace internal;  // NOLINT(google-build-using-namespace): private helpers

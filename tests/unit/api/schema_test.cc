@@ -1,23 +1,21 @@
-// The CRDs against the local API server's schema engine (tests/support/apiserver/schema.h),
-// without starting a server: the CRDs are structural, every example passes the
-// schema as written, every "semantic" corpus case passes it too (so only the
-// CEL mirror in C++ can catch it, as on a server that does not evaluate CEL),
-// and the C++ SetDefaults applies exactly the CRD's defaults.
-#include "tests/support/apiserver/schema.h"
-
+// The CRDs against the schema engine the API server and `verify` share
+// (controller/api/openapi_schema.h), without starting a server: the CRDs are structural, every
+// example passes the schema as written, every "semantic" corpus case passes it too (so only the CEL
+// mirror in C++ can catch it, as on a server that does not evaluate CEL), and the C++ SetDefaults
+// applies exactly the CRD's defaults.
 #include <gtest/gtest.h>
 
 #include <functional>
 #include <map>
 
 #include "controller/api/manifest.h"
+#include "controller/api/openapi_schema.h"
 #include "controller/api/validation.h"
 #include "tests/unit/api/api_test_util.h"
 
 namespace vmrelease::api {
 namespace {
 
-namespace schema = vmrelease::apiserver::schema;
 using testing::CorpusCase;
 using testing::CorpusFiles;
 using testing::CrdFiles;

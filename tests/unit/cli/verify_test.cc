@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 
+#include "controller/cli/embedded_crds.h"
 #include "tests/support/testing/process.h"
 
 namespace vmrelease::cli {
@@ -152,7 +155,20 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"duplicate-name", "clusters/staging/copy.yaml", "EnvironmentPin/app-production",
              "metadata.name", "is also defined in", 1},
         Case{"gate-on-own-environment", "clusters/staging/pins.yaml", "EnvironmentPin/app-staging",
-             "spec", "promotion.requirePinnedIn cannot name the pin's own environment", 1}),
+             "spec", "promotion.requirePinnedIn cannot name the pin's own environment", 1},
+        // Only the CRD schema (the API server's text) catches these.
+        Case{"schema-max-length", "releases/db.yml", "ImageRelease/db-2-0-0",
+             "spec.changelog[0].reference", "Too long: may not be more than 512 bytes", 1},
+        Case{"schema-job-image-length", "releases/db.yml", "ImageRelease/db-2-0-0",
+             "spec.build.job.template.spec.containers[0].image",
+             "Too long: may not be more than 1024 bytes", 1},
+        // The C++ checks and the schema both catch these: one problem, the C++ message.
+        Case{"pattern-reported-once", "releases/db.yml", "ImageRelease/db-2-0-0",
+             "spec.source.platformImage.publisher", "\"Debian!\" is not a publisher name", 1},
+        Case{"enum-reported-once", "releases/db.yml", "ImageRelease/db-2-0-0",
+             "spec.changelog[0].kind", "unsupported value \"Bugfix\"", 1},
+        Case{"minimum-reported-once", "releases/db.yml", "ImageRelease/db-2-0-0",
+             "spec.retention.minimumDays", "must be between 0 and 3650", 1}),
     [](const ::testing::TestParamInfo<Case>& info) {
       std::string name = info.param.overlay;
       for (char& ch : name)
@@ -160,11 +176,28 @@ INSTANTIATE_TEST_SUITE_P(
       return name;
     });
 
+// verify needs neither the repository nor a cluster: the CRDs are compiled in, and they
+// are the files of crds/ (the build regenerates them when one changes).
+TEST(VerifyTest, TheEmbeddedCrdsAreTheRepositorysCrds) {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(testing::SourceDir() + "/crds"))
+    if (e.path().extension() == ".yaml") files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  ASSERT_EQ(EmbeddedCrds().size(), files.size());
+  for (size_t i = 0; i < files.size(); ++i) {
+    EXPECT_EQ(EmbeddedCrds()[i].file, files[i]);
+    std::ifstream in(testing::SourceDir() + "/crds/" + files[i], std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    EXPECT_EQ(EmbeddedCrds()[i].yaml, text.str()) << files[i];
+  }
+}
+
 // Every overlay directory has a case above (a new one cannot be forgotten).
 TEST(VerifyTest, EveryBrokenTreeHasACase) {
   size_t n = 0;
   for (const auto& e : fs::directory_iterator(TestData("broken"))) n += e.is_directory();
-  EXPECT_EQ(n, 17u);
+  EXPECT_EQ(n, 22u);
 }
 
 // --- against a cluster (World built as LoadWorld would) ----------------------------------

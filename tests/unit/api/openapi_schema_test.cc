@@ -1,11 +1,11 @@
 // Structural-schema validation: one table row per rule, with the exact message
 // text the real apiserver produces, plus defaulting, pruning and the
 // structural checks on CRD schemas.
-#include "tests/support/apiserver/schema.h"
+#include "controller/api/openapi_schema.h"
 
 #include <gtest/gtest.h>
 
-namespace vmrelease::apiserver::schema {
+namespace vmrelease::api::schema {
 namespace {
 
 using nlohmann::json;
@@ -264,4 +264,4 @@ TEST(StructuralTest, AcceptsAGoodSchemaAndNamesEveryProblem) {
 }
 
 }  // namespace
-}  // namespace vmrelease::apiserver::schema
+}  // namespace vmrelease::api::schema

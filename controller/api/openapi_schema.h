@@ -27,9 +27,9 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/apiserver/errors.h"
+#include "controller/api/field_error.h"
 
-namespace vmrelease::apiserver::schema {
+namespace vmrelease::api::schema {
 
 // Every violation of `schema` by `value`; field paths are rooted at `path`
 // ("" for a root value, else e.g. "spec"). Errors are in document order.
@@ -63,4 +63,4 @@ std::vector<FieldError> CheckStructural(const nlohmann::json& schema, const std:
 // The JSON type name used in messages: string, integer, number, boolean, object, array, null.
 std::string TypeName(const nlohmann::json& value);
 
-}  // namespace vmrelease::apiserver::schema
+}  // namespace vmrelease::api::schema

@@ -1,4 +1,4 @@
-#include "tests/support/apiserver/schema.h"
+#include "controller/api/openapi_schema.h"
 
 #include <cmath>
 #include <ctime>
@@ -8,7 +8,7 @@
 #include <regex>
 #include <set>
 
-namespace vmrelease::apiserver::schema {
+namespace vmrelease::api::schema {
 namespace {
 
 using nlohmann::json;
@@ -537,4 +537,4 @@ std::vector<FieldError> CheckStructural(const json& schema, const std::string& p
   return out;
 }
 
-}  // namespace vmrelease::apiserver::schema
+}  // namespace vmrelease::api::schema
