@@ -4,7 +4,6 @@
 // template run twice at once, and no template or staging blob left.
 #include <gtest/gtest.h>
 
-
 #include "tests/e2e/pipeline/pipeline_e2e_util.h"
 
 namespace vmrelease::testing {

@@ -5,7 +5,6 @@
 // runs of one check at once, and no Job, Pod, Secret or staging blob left.
 #include <gtest/gtest.h>
 
-
 #include "tests/e2e/pipeline/pipeline_e2e_util.h"
 
 namespace vmrelease::testing {
