@@ -371,6 +371,22 @@ std::string PodStatusReason(const json& pod) {
   return reason;
 }
 
+// Age, then (wide) the containers and images of spec.template: as kubectl shows Jobs
+// and Deployments.
+void AddAgeAndTemplateColumns(std::vector<PrinterColumn>& cols) {
+  cols.push_back(DefaultColumns()[0]);  // Age
+  cols.push_back(Column(
+      "Containers", "Names of each container in the template.", 1,
+      [](const json& o, WallTime) -> json {
+        return JoinNames(Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "name");
+      }));
+  cols.push_back(Column(
+      "Images", "Images referenced by each container in the template.", 1,
+      [](const json& o, WallTime) -> json {
+        return JoinNames(Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "image");
+      }));
+}
+
 std::vector<PrinterColumn> JobColumns() {
   std::vector<PrinterColumn> cols;
   cols.push_back(Column("Status", "Status of the job.", 0, [](const json& o, WallTime) -> json {
@@ -402,17 +418,7 @@ std::vector<PrinterColumn> JobColumns() {
           return "";
         return HumanDuration(std::chrono::duration_cast<std::chrono::seconds>(end - start));
       }));
-  cols.push_back(DefaultColumns()[0]);  // Age
-  cols.push_back(Column(
-      "Containers", "Names of each container in the template.", 1,
-      [](const json& o, WallTime) -> json {
-        return JoinNames(Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "name");
-      }));
-  cols.push_back(Column(
-      "Images", "Images referenced by each container in the template.", 1,
-      [](const json& o, WallTime) -> json {
-        return JoinNames(Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "image");
-      }));
+  AddAgeAndTemplateColumns(cols);
   cols.push_back(Column("Selector", "A label query over pods that should match the pod count.", 1,
                         [](const json& o, WallTime) -> json {
                           return FormatSelector(Get(Get(o, "spec"), "selector"));
@@ -705,17 +711,7 @@ std::vector<PrinterColumn> DeploymentColumns() {
                           return Int(Get(o, "status"), "availableReplicas");
                         }));
   cols.back().type = "integer";
-  cols.push_back(DefaultColumns()[0]);  // Age
-  cols.push_back(Column(
-      "Containers", "Names of each container in the template.", 1,
-      [](const json& o, WallTime) -> json {
-        return JoinNames(Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "name");
-      }));
-  cols.push_back(Column(
-      "Images", "Images referenced by each container in the template.", 1,
-      [](const json& o, WallTime) -> json {
-        return JoinNames(Get(Get(Get(Get(o, "spec"), "template"), "spec"), "containers"), "image");
-      }));
+  AddAgeAndTemplateColumns(cols);
   cols.push_back(
       Column("Selector", "Label selector for pods.", 1, [](const json& o, WallTime) -> json {
         return FormatSelector(Get(Get(o, "spec"), "selector"));
