@@ -178,7 +178,19 @@ size_t DocumentStartingWithComma(std::string_view text) {
     } else if (at_start && !line.empty() && line[0] == '%') {
       continue;  // a directive
     }
-    const size_t first = line.find_first_not_of(" \t\r");
+    size_t first = line.find_first_not_of(" \t\r");
+    if (first == std::string_view::npos || line[first] == '#') continue;
+    // The document's node properties (a tag "!t", "!!str" or an anchor "&a") may come
+    // first: yaml-cpp loops on "!t ," and "&a," too.
+    while (at_start && first < line.size() && (line[first] == '!' || line[first] == '&')) {
+      if (line.substr(first, 2) == "!<") {  // a verbatim tag: !<anything up to '>'>
+        first = line.find('>', first);
+        if (first == std::string_view::npos) break;
+      }
+      first = line.find_first_of(" \t\r,", first);
+      if (first == std::string_view::npos) break;
+      first = line.find_first_not_of(" \t\r", first);
+    }
     if (first == std::string_view::npos || line[first] == '#') continue;
     if (at_start && line[first] == ',') return line_no;
     at_start = false;

@@ -386,15 +386,17 @@ TEST(ManifestTest, RefusesControlCharactersInsteadOfHanging) {
 TEST(ManifestTest, RefusesADocumentStartingWithACommaInsteadOfHanging) {
   // yaml-cpp 0.7 loops forever on these (object_fuzz); none is valid YAML.
   for (const char* text : {",", ", a", "# comment\n\n  ,", "--- ,", "a: 1\n---\n,", "a: 1\n...\n,",
-                           "%YAML 1.2\n---\n,"}) {
+                           "%YAML 1.2\n---\n,", "!,3.1", "!a ,", "&a,", "!!str ,", "--- !a ,",
+                           "!a &b ,", "# c\n!a ,", "a: 1\n---\n!t ,"}) {
     auto docs = ParseYamlDocuments(text);
     ASSERT_FALSE(docs.ok()) << text;
     EXPECT_NE(docs.status().message().find("a document cannot start with \",\""), std::string::npos)
         << docs.status().message();
   }
   // Commas elsewhere are fine: in values, flow collections, block scalars, quoted text.
-  for (const char* text : {"a: ,b", "a: 1, b", "[1\n , 2]", "{a: 1\n, b: 2}", "a: |\n  ,x\n",
-                           "\"a\n,b\"", "- ,", "a: [1]\n---\nb: 2"}) {
+  for (const char* text :
+       {"a: ,b", "a: 1, b", "[1\n , 2]", "{a: 1\n, b: 2}", "a: |\n  ,x\n", "\"a\n,b\"", "- ,",
+        "a: [1]\n---\nb: 2", "!<,> x", "[!,]", "!!str a, b", "&a x, y"}) {
     auto docs = ParseYamlDocuments(text);
     EXPECT_FALSE(!docs.ok() &&
                  docs.status().message().find("cannot start with") != std::string::npos)
