@@ -223,34 +223,77 @@ size_t LineStartingWithComma(std::string_view text) {
     }
     if (!in_single && !in_double && flow == 0 && line[first] == ',') return line_no;
     const bool quoted_at_start = in_single || in_double;
+    // A quoted scalar or a flow collection just ended in block context: a "," after it
+    // (blanks between) is never valid there, and yaml-cpp loops on '"a",' and '[a],'.
+    bool node_ended = false;
+    char prev = 0;  // the last character before i that is not blank (outside quotes)
+    bool in_property = false, in_tag = false, after_property = false;
     for (size_t i = first; i < line.size(); ++i) {
       const char c = line[i];
       const char before = i == first ? ' ' : line[i - 1];
-      const bool token_start = before == ' ' || before == '\t' || before == '[' || before == '{' ||
-                               before == ',' || i == first;
+      if (in_property) {  // a tag (!t) or an anchor (&a) before a node
+        if (c == ' ' || c == '\t' || c == '\r') {
+          in_property = false;
+          after_property = true;
+          continue;
+        }
+        if (in_tag && (c == '"' || c == '\'')) {  // not a tag character: the node starts
+          in_property = false;
+          after_property = true;
+        } else if (c == ',') {
+          in_property = false;
+        } else {
+          continue;
+        }
+      }
+      // Where a node may start: first on the line, inside a flow collection after "[", "{"
+      // or ",", after "key: ", "- " or "? ". Elsewhere a quote or bracket is part of a
+      // plain scalar ('summary: fix "a", "b"', 'see [docs], then').
+      const bool blank_before = before == ' ' || before == '\t';
+      const bool token_start = i == first || after_property || prev == '[' || prev == '{' ||
+                               (prev == ',' && flow > 0) ||
+                               (blank_before && (prev == ':' || prev == '-' || prev == '?'));
       if (in_double) {
-        if (c == '\\')
+        if (c == '\\') {
           ++i;
-        else if (c == '"')
+        } else if (c == '"') {
           in_double = false;
+          node_ended = flow == 0;
+          prev = c;
+        }
         continue;
       }
       if (in_single) {
-        if (c == '\'' && i + 1 < line.size() && line[i + 1] == '\'')
+        if (c == '\'' && i + 1 < line.size() && line[i + 1] == '\'') {
           ++i;
-        else if (c == '\'')
+        } else if (c == '\'') {
           in_single = false;
+          node_ended = flow == 0;
+          prev = c;
+        }
+        continue;
+      }
+      if (c == ' ' || c == '\t' || c == '\r') continue;
+      if (c == ',' && node_ended && flow == 0) return line_no;
+      node_ended = false;
+      prev = c;
+      after_property = false;
+      if ((c == '!' || c == '&') && token_start) {
+        in_property = true;
+        in_tag = c == '!';
         continue;
       }
       if (c == '#' && (before == ' ' || before == '\t' || i == first)) break;  // a comment
-      if (c == '"' && token_start)
+      if (c == '"' && token_start) {
         in_double = true;
-      else if (c == '\'' && token_start)
+      } else if (c == '\'' && token_start) {
         in_single = true;
-      else if ((c == '[' || c == '{') && (token_start || flow > 0))
+      } else if ((c == '[' || c == '{') && (token_start || flow > 0)) {
         ++flow;
-      else if ((c == ']' || c == '}') && flow > 0)
+      } else if ((c == ']' || c == '}') && flow > 0) {
         --flow;
+        node_ended = flow == 0;
+      }
     }
     // "key: |", "- >-", "|2+": the lines after it that are more indented are its content.
     if (!quoted_at_start && !in_single && !in_double && flow == 0) {
@@ -293,8 +336,8 @@ StatusOr<std::vector<J>> ParseDocuments(std::string_view text) {
   }
   if (const size_t line = LineStartingWithComma(text); line != 0) {
     return InvalidArgumentError("invalid YAML: line " + std::to_string(line) +
-                                ": a line cannot start with \",\" outside a flow collection "
-                                "(quote the value)");
+                                ": \",\" cannot start a line or follow a quoted scalar or a "
+                                "flow collection outside a flow collection (quote the value)");
   }
   std::vector<YAML::Node> nodes;
   try {

@@ -413,7 +413,7 @@ TEST(ManifestTest, RefusesALineStartingWithACommaInsteadOfHanging) {
         "- a\n,", "-\n,", "- [a]\n,", "a: 1\n, b", "spec:\n  export:\n ,  configMap: x"}) {
     auto docs = ParseYamlDocuments(text);
     ASSERT_FALSE(docs.ok()) << text;
-    EXPECT_NE(docs.status().message().find("a line cannot start with \",\""), std::string::npos)
+    EXPECT_NE(docs.status().message().find("\",\" cannot start a line"), std::string::npos)
         << docs.status().message();
   }
   // Valid YAML where a line starts with ",": in flow collections, block scalars and
@@ -421,6 +421,26 @@ TEST(ManifestTest, RefusesALineStartingWithACommaInsteadOfHanging) {
   for (const char* text : {"[a\n#\n, b]", "{a: 1\n#\n, b: 2}", "x: [a\n #\n , b]",
                            "x: |\n  a\n  #\n  ,", "x: >-\n  # not a comment\n  , y",
                            "x: \"a # b\n ,\"", "x: 'it''s # b\n ,'", "- |2\n   #\n   ,"}) {
+    auto docs = ParseYamlDocuments(text);
+    EXPECT_TRUE(docs.ok()) << text << ": " << docs.status().message();
+  }
+}
+
+TEST(ManifestTest, RefusesACommaAfterAQuotedScalarOrFlowCollectionInBlockContext) {
+  // yaml-cpp 0.7 loops forever on most of these (object_fuzz); none is valid YAML.
+  for (const char* text : {"\"\",", "\"a\" ,", "'a',", "[a],", "{a: 1},", "a: \"b\",", "- [b],",
+                           "a:\n  - 'x' ,", "!\" \",", "!t \"a\",", "&a [b] ,", "a: !t 'b',"}) {
+    auto docs = ParseYamlDocuments(text);
+    ASSERT_FALSE(docs.ok()) << text;
+    EXPECT_NE(docs.status().message().find("follow a quoted scalar or a flow collection"),
+              std::string::npos)
+        << docs.status().message();
+  }
+  // Quotes and brackets inside plain scalars are plain text; commas in flow collections
+  // and after plain scalars are fine.
+  for (const char* text :
+       {"summary: fix \"a\", \"b\"", "summary: see [docs], then", "x \"a\",", "a: [\"x\", 'y']",
+        "a: {b: \"c\", d: [1, 2]}", "summary: it's, it's", "- a \"b\", c"}) {
     auto docs = ParseYamlDocuments(text);
     EXPECT_TRUE(docs.ok()) << text << ": " << docs.status().message();
   }
