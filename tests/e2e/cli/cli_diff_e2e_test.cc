@@ -12,6 +12,7 @@
 
 #include "controller/common/crypto.h"
 #include "controller/kube/resource.h"
+#include "tests/e2e/cli/cli_e2e_util.h"
 #include "tests/e2e/pipeline/pipeline_e2e_util.h"
 
 namespace vmrelease::testing {
@@ -118,13 +119,7 @@ class CliDiffE2ETest : public ::testing::Test {
   void SetUp() override { ASSERT_NE(stack_, nullptr); }
   PipelineStack& s() { return *stack_; }
 
-  CommandResult Cli(std::vector<std::string> args) {
-    args.insert(args.begin(), BinPath("kubectl-vmrelease"));
-    return RunCommand(args, {{"KUBECONFIG", s().api().kubeconfig()}}, "", 60s);
-  }
-  static std::string Show(const CommandResult& r) {
-    return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
-  }
+  CommandResult Cli(std::vector<std::string> args) { return RunPlugin(s(), std::move(args)); }
   static Json Paths(const Json& list) {
     Json out = Json::array();
     for (const Json& f : list) out.push_back(f["path"]);

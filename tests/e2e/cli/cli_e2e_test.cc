@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "controller/api/manifest.h"
+#include "tests/e2e/cli/cli_e2e_util.h"
 #include "tests/e2e/pipeline/pipeline_e2e_util.h"
 
 namespace vmrelease::testing {
@@ -127,10 +128,7 @@ class CliE2ETest : public ::testing::Test {
 
   Env BaseEnv() { return {{"KUBECONFIG", s().api().kubeconfig()}}; }
   // The plugin binary itself.
-  CommandResult Cli(std::vector<std::string> args) {
-    args.insert(args.begin(), BinPath("kubectl-vmrelease"));
-    return RunCommand(args, BaseEnv(), "", 60s);
-  }
+  CommandResult Cli(std::vector<std::string> args) { return RunPlugin(s(), std::move(args)); }
   // `kubectl vmrelease ...`: kubectl finds the plugin on PATH.
   CommandResult Kubectl(std::vector<std::string> args) {
     args.insert(args.begin(), {ToolPath("kubectl"), "vmrelease"});
@@ -139,9 +137,6 @@ class CliE2ETest : public ::testing::Test {
     const char* path = std::getenv("PATH");
     env["PATH"] = bin.substr(0, bin.rfind('/')) + ":" + (path ? path : "/usr/bin:/bin");
     return RunCommand(args, env, "", 60s);
-  }
-  static std::string Show(const CommandResult& r) {
-    return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "\nstderr:\n" + r.err;
   }
   static PipelineStack* stack_;
 };
