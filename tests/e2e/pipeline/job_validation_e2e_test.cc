@@ -165,7 +165,7 @@ TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassFailTimeOutOrAreDelet
   EXPECT_EQ(EventsWithReason(s, "app-2-0-0", "CheckFailed").size(), 1u);
 
   const Json timed_out = s.WaitForPhase("app-4-0-0", "Failed", 90s, &why);
-  ASSERT_FALSE(timed_out.is_null()) << why;
+  ASSERT_FALSE(timed_out.is_null()) << why << "\n" << s.job_runner()->log();
   const Json* hung = ResultOf(timed_out, "hangs");
   ASSERT_NE(hung, nullptr) << timed_out["status"].dump(2);
   EXPECT_EQ((*hung)["passed"], false);

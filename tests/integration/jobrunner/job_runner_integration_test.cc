@@ -7,10 +7,12 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "controller/common/clock.h"
 #include "tests/integration/kube/kube_test_util.h"
 #include "tests/support/jobrunner/fixture.h"
+#include "tests/support/jobrunner/kubelet.h"
 #include "tests/support/jobrunner/processes.h"
 
 namespace vmrelease {
@@ -377,6 +379,54 @@ TEST_F(JobRunnerTest, KubectlDeleteJobRemovesItsPodsAndKillsTheProcess) {
       std::chrono::seconds(5)))
       << "the container process survived its Job";
   EXPECT_FALSE(GetJob("doomed").contains("metadata"));
+}
+
+TEST_F(JobRunnerTest, ATerminatingPodOfADeletedJobLosesItsFinalizerAndGoes) {
+  // A Pod that is already terminating when its Job goes: the garbage
+  // collector's delete changes nothing in it, so only the Job's deletion can
+  // tell the kubelet that the job-tracking finalizer may go. The Job is managed
+  // elsewhere (spec.managedBy), so the runner's Job controller never counts the
+  // Pod and the finalizer stays until then.
+  Json job = NewJob("foreign", {"true"});
+  job["spec"]["managedBy"] = "example.com/elsewhere";
+  const Json created = Create(job);
+  ASSERT_TRUE(created.contains("metadata"));
+  Json pod = {{"apiVersion", "v1"},
+              {"kind", "Pod"},
+              {"metadata",
+               {{"name", "foreign-pod"},
+                {"namespace", "default"},
+                {"labels",
+                 {{"batch.kubernetes.io/job-name", "foreign"},
+                  {"batch.kubernetes.io/controller-uid", created["metadata"]["uid"]}}},
+                {"annotations", {{jobrunner::kRunnerAnnotation, "true"}}},
+                {"ownerReferences",
+                 {{{"apiVersion", "batch/v1"},
+                   {"kind", "Job"},
+                   {"name", "foreign"},
+                   {"uid", created["metadata"]["uid"]},
+                   {"controller", true}}}},
+                {"finalizers", {jobrunner::kJobTrackingFinalizer}}}},
+              {"spec", created["spec"]["template"]["spec"]}};
+  ASSERT_TRUE(client_->Create(kPods, pod).ok());
+  auto phase = [&] {
+    auto pods = PodsOf("foreign");
+    return pods.size() == 1 ? pods[0]["status"].value("phase", "") : std::string("gone");
+  };
+  ASSERT_TRUE(WaitFor([&] { return phase() == "Succeeded"; }, std::chrono::seconds(20)))
+      << phase() << "\n"
+      << runner_->log();
+  ASSERT_TRUE(client_->Delete(kPods, {"default", "foreign-pod"}).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto pods = PodsOf("foreign");
+  ASSERT_EQ(pods.size(), 1u) << "the finalizer went while the Job still exists";
+  ASSERT_TRUE(pods[0]["metadata"].contains("deletionTimestamp"));
+
+  ASSERT_TRUE(
+      client_->Delete(kJobs, {"default", "foreign"}, {.propagation_policy = "Background"}).ok());
+  EXPECT_TRUE(WaitFor([&] { return PodsOf("foreign").empty(); }, std::chrono::seconds(10)))
+      << "the Pod outlived its Job: " << PodsOf("foreign")[0].dump(2) << "\n"
+      << runner_->log();
 }
 
 TEST_F(JobRunnerTest, DeletingAJobWithoutPropagationOrphansItsPodsWhichRunToTheEnd) {

@@ -106,6 +106,19 @@ Status JobRunner::Start() {
                                          *kubelet_);
 
   jobs_->store().AddHandler(job_controller_->EnqueueHandler());
+  // A Job that goes wakes the kubelet pass of each of its Pods: one already
+  // terminating (or terminal) keeps the job-tracking finalizer until a pass
+  // sees the Job gone, and the garbage collector's delete of such a Pod
+  // changes nothing in it, so no Pod event would come (the real Job
+  // controller enqueues a deleted Job's Pods for the same reason).
+  {
+    const kube::Store* pods = &pods_->store();
+    kube::Controller* pc = pod_controller_.get();
+    jobs_->store().AddHandler({.on_delete = [pods, pc](const kube::ObjectPtr& job) {
+      for (const auto& p : pods->ByIndex(kPodOwnerIndex, kube::Uid(*job)))
+        pc->Enqueue(kube::ObjectRef::FromObject(*p));
+    }});
+  }
   // A Pod change wakes its Pod's kubelet pass and its Job's controller pass.
   kube::Controller* jc = job_controller_.get();
   kube::Controller* pc = pod_controller_.get();
