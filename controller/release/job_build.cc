@@ -32,10 +32,11 @@ StepResult TimedOut(ReleaseContext& ctx) {
 
 StepResult JobBuildBackend::Start(ReleaseContext& ctx) {
   const api::ImageReleaseSpec& spec = ctx.release.spec;
-  // A fresh attempt: nothing of an earlier one (a partial staging blob) is reused.
-  if (Status s = ctx.env.staging->Delete(ctx.StagingRef());
-      !s.ok() && s.code() != StatusCode::kNotFound)
-    return StepResult::FromAzure(s, reason::kBuildFailed);
+  // A fresh attempt: nothing of an earlier one (a partial staging blob, an
+  // inventory) is reused.
+  for (const azure::BlobRef& ref : {ctx.StagingRef(), ctx.StagingInventoryRef()})
+    if (Status s = ctx.env.staging->Delete(ref); !s.ok() && s.code() != StatusCode::kNotFound)
+      return StepResult::FromAzure(s, reason::kBuildFailed);
   const Duration timeout = spec.build.TimeoutOrDefault();
   const std::string blob_url = ctx.env.staging->BlobUrl(ctx.StagingRef());
   azure::SasRequest sas{.permissions = "cw",
@@ -45,13 +46,18 @@ StepResult JobBuildBackend::Start(ReleaseContext& ctx) {
   StatusOr<std::string> url = ctx.env.staging->GenerateSasUrl(ctx.StagingRef(), sas);
   if (!url.ok()) return StepResult::FromAzure(url.status(), reason::kBuildFailed);
   log::RegisterSecret(*url);
+  StatusOr<std::string> inventory_url =
+      ctx.env.staging->GenerateSasUrl(ctx.StagingInventoryRef(), sas);
+  if (!inventory_url.ok())
+    return StepResult::FromAzure(inventory_url.status(), reason::kBuildFailed);
+  log::RegisterSecret(*inventory_url);
 
   jobs::JobRequest req{
       .name = ctx.names.job,
       .purpose = "build",
       .pod_template = spec.build.job->pod_template,
       .env = {{"VMRELEASE_IMAGE", spec.image}, {"VMRELEASE_VERSION", spec.version}},
-      .secret_env = {{"VMRELEASE_OUTPUT_URL", *url}},
+      .secret_env = {{"VMRELEASE_OUTPUT_URL", *url}, {"VMRELEASE_INVENTORY_URL", *inventory_url}},
       .deadline = timeout};
   if (Status s = jobs::EnsureSecret(*ctx.env.kube, ctx, req); !s.ok()) {
     if (s.code() == StatusCode::kFailedPrecondition)
@@ -164,7 +170,14 @@ StepResult JobBuildBackend::Build(ReleaseContext& ctx) {
 }
 
 StepResult JobBuildBackend::Cleanup(ReleaseContext& ctx) {
-  return jobs::RemoveJob(ctx, ctx.names.job);
+  StepResult removed = jobs::RemoveJob(ctx, ctx.names.job);
+  if (!removed.done()) return removed;
+  // Nothing runs that could still upload it: the inventory blob (recorded by
+  // now, or never to be) goes too.
+  if (Status s = ctx.env.staging->Delete(ctx.StagingInventoryRef());
+      !s.ok() && s.code() != StatusCode::kNotFound)
+    return StepResult::FromAzure(s, reason::kBuildFailed);
+  return StepResult::Done();
 }
 
 }  // namespace vmrelease::release

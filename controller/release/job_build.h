@@ -4,7 +4,11 @@
 // exactly the staging blob, valid until the build's timeout (plus a margin),
 // held in a Secret of the same name and passed by secretKeyRef. The build
 // uploads a fixed VHD there as a page blob and exits 0; the Build step then
-// verifies the blob (footer, size, SHA-256) like any other.
+// verifies the blob (footer, size, SHA-256) like any other. It may also upload
+// the image's inventory JSON (docs/api.md) to VMRELEASE_INVENTORY_URL, a
+// second write-only SAS for exactly the blob beside the VHD
+// (ReleaseNames::staging_inventory); the controller reads it with its own
+// credentials, records it, and deletes the blob with the Job.
 //
 // Outcome from the Job's conditions (Complete / Failed) and its Pod's first
 // container (exit code, termination message: with FallbackToLogsOnError, the
@@ -24,6 +28,9 @@ class JobBuildBackend final : public BuildBackend {
   std::string_view Name() const override { return "job"; }
   StepResult Build(ReleaseContext& ctx) override;
   StepResult Cleanup(ReleaseContext& ctx) override;
+  InventorySource Inventory(const ReleaseContext& ctx) const override {
+    return {.blob = ctx.StagingInventoryRef()};
+  }
 
   // How much longer than the build's timeout the output SAS stays valid.
   static constexpr Duration kSasMargin = std::chrono::minutes(10);

@@ -17,7 +17,9 @@ class LocalBuildBackend final : public BuildBackend {
   std::string_view Name() const override { return "local"; }
   StepResult Build(ReleaseContext& ctx) override;
   StepResult Cleanup(ReleaseContext& ctx) override;
-  std::string InventoryFile(const ReleaseContext& ctx) const override { return InventoryPath(ctx); }
+  InventorySource Inventory(const ReleaseContext& ctx) const override {
+    return {.file = InventoryPath(ctx)};
+  }
 
   // Paths inside the release's work directory.
   static std::string Dir(const ReleaseContext& ctx) { return ctx.WorkDir() + "/build"; }

@@ -36,6 +36,8 @@ ReleaseNames ReleaseNames::For(std::string_view ns, std::string_view name, std::
   n.short_name = NameFragment(name, 30);
   const std::string base = (n.short_name.empty() ? "" : n.short_name + "-") + n.hash;
   n.staging_blob = std::string(ns) + "/" + std::string(name) + "/" + std::string(uid) + ".vhd";
+  n.staging_inventory =
+      std::string(ns) + "/" + std::string(name) + "/" + std::string(uid) + ".inventory.json";
   n.work_dir = std::string(ns) + "/" + std::string(name) + "-" + std::string(uid);
   n.build = "local-" + base;
   n.vm = "vmr-" + base;

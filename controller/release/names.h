@@ -25,6 +25,7 @@ struct ReleaseNames {
   std::string short_name;  // NameFragment(name, 30)
 
   std::string staging_blob;    // in the staging container: "<ns>/<name>/<uid>.vhd"
+  std::string staging_inventory;  // beside it: "<ns>/<name>/<uid>.inventory.json" (job builds)
   std::string work_dir;        // relative to the controller's work directory: "<ns>/<name>-<uid>"
   std::string build;           // status.build.name of a local build: "local-<short>-<hash>"
   std::string vm;              // test VM (and Run Command parent): "vmr-<short>-<hash>"

@@ -191,6 +191,9 @@ struct ReleaseContext {
   api::ReleasePhase phase() const { return status.phase.value_or(api::ReleasePhase::kPending); }
   std::string WorkDir() const { return env.work_root + "/" + names.work_dir; }
   azure::BlobRef StagingRef() const { return {env.staging_container, names.staging_blob}; }
+  azure::BlobRef StagingInventoryRef() const {
+    return {env.staging_container, names.staging_inventory};
+  }
   std::string Now() const { return api::FormatTime(now); }
   void Event(std::string reason, std::string action, std::string note,
              kube::EventType type = kube::EventType::kNormal) {
@@ -213,6 +216,13 @@ struct ReleaseContext {
   }
 };
 
+// Where a finished build may have left its inventory JSON: a file on this host
+// (a local build) or a blob beside the staging VHD (a job build uploads it).
+struct InventorySource {
+  std::string file;
+  std::optional<azure::BlobRef> blob;
+};
+
 // A build backend: turns the release's build spec into a VHD in the staging blob.
 class BuildBackend {
  public:
@@ -224,10 +234,9 @@ class BuildBackend {
   virtual StepResult Build(ReleaseContext& ctx) = 0;
   // Stops and removes what the build left running or lying around; idempotent.
   virtual StepResult Cleanup(ReleaseContext& ctx) = 0;
-  // Where the finished build may have left its inventory JSON on this host (read
-  // after Build is done, before Cleanup); "" when the backend has none (job and
-  // imageBuilder builds, for now).
-  virtual std::string InventoryFile(const ReleaseContext& /*ctx*/) const { return ""; }
+  // Where the finished build may have left its inventory JSON (read after Build
+  // is done, before Cleanup); empty when the backend has none (imageBuilder).
+  virtual InventorySource Inventory(const ReleaseContext& /*ctx*/) const { return {}; }
 };
 
 // A validation backend: runs spec.validation.checks against the staged image.

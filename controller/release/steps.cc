@@ -173,9 +173,7 @@ StepResult Steps::VerifyStaged(ReleaseContext& ctx) {
 
 StepResult Steps::RecordInventory(ReleaseContext& ctx) {
   if (ctx.status.inventory || !env_.kube) return StepResult::Done();  // recorded, or refused
-  const std::string path = BuildBackendFor(ctx.release)->InventoryFile(ctx);
-  std::error_code ec;
-  if (path.empty() || !fs::exists(path, ec)) return StepResult::Done();  // the build left none
+  const InventorySource source = BuildBackendFor(ctx.release)->Inventory(ctx);
   auto refuse = [&ctx](const std::string& why) {
     const std::string message = "the build's inventory was not recorded: " + log::Redact(why);
     ctx.status.inventory.emplace();
@@ -184,14 +182,43 @@ StepResult Steps::RecordInventory(ReleaseContext& ctx) {
     log::Warn(kLogger, "inventory not recorded", {{"release", ctx.names.key}, {"why", message}});
     return StepResult::Done();
   };
-  const uintmax_t size = fs::file_size(path, ec);
-  if (ec) return StepResult::Error(InternalError("cannot read " + path + ": " + ec.message()));
-  if (size > inventory::kMaxInventoryBytes)
+  auto too_large = [&refuse](uintmax_t size) {
     return refuse("it is " + std::to_string(size) + " bytes; at most " +
                   std::to_string(inventory::kMaxInventoryBytes) + " are read");
-  std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) return StepResult::Error(InternalError("cannot read " + path));
+  };
+  std::string text;
+  if (source.blob) {
+    // A blob the build uploaded beside the VHD, read with the controller's
+    // credentials in the background (it may be tens of MB).
+    azure::BlobStore* store = env_.staging;
+    const azure::BlobRef ref = *source.blob;
+    TaskRunner::State task = env_.tasks->Ensure(ctx.TaskKey("inventory"), [=]() -> TaskResult {
+      StatusOr<azure::BlobProperties> props = store->GetProperties(ref);
+      if (!props.ok()) return {props.status(), ""};
+      if (props->content_length > static_cast<int64_t>(inventory::kMaxInventoryBytes))
+        return {OutOfRangeError(std::to_string(props->content_length)), ""};
+      StatusOr<std::string> body = store->GetBlob(ref);
+      if (!body.ok()) return {body.status(), ""};
+      return {Status::Ok(), std::move(*body)};
+    });
+    if (!task.done) return StepResult::Wait(env_.local_poll_interval, "reading the inventory");
+    const Status& s = task.result.status;
+    if (s.code() == StatusCode::kNotFound) return StepResult::Done();  // the build left none
+    if (s.code() == StatusCode::kOutOfRange) return too_large(std::stoull(s.message()));
+    if (!s.ok()) return StepResult::FromAzure(s, reason::kBuildFailed);
+    text = std::move(task.result.value);
+    if (text.size() > inventory::kMaxInventoryBytes) return too_large(text.size());
+  } else {
+    const std::string& path = source.file;
+    std::error_code ec;
+    if (path.empty() || !fs::exists(path, ec)) return StepResult::Done();  // the build left none
+    const uintmax_t size = fs::file_size(path, ec);
+    if (ec) return StepResult::Error(InternalError("cannot read " + path + ": " + ec.message()));
+    if (size > inventory::kMaxInventoryBytes) return too_large(size);
+    std::ifstream in(path, std::ios::binary);
+    text.assign((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) return StepResult::Error(InternalError("cannot read " + path));
+  }
   StatusOr<inventory::Inventory> inv = inventory::ParseInventory(text);
   if (!inv.ok()) return refuse(inv.status().message());
   const api::ImageReleaseSpec& spec = ctx.release.spec;

@@ -66,7 +66,10 @@ TEST(JobBuildE2ETest, JobBuildReachesReleasedAndLeavesNothing) {
   const std::string url_file = s.marker_dir() + "/../output-url";
   ReleaseSpecOptions o{.name = "app-2-0-0", .image = "app", .version = "2.0.0"};
   o.build = "job";
-  o.build_env = {{"SAVE_OUTPUT_URL_TO", url_file}, {"DISK_MIB", "5"}};
+  const std::string inventory_url_file = s.marker_dir() + "/../inventory-url";
+  o.build_env = {{"SAVE_OUTPUT_URL_TO", url_file},
+                 {"SAVE_INVENTORY_URL_TO", inventory_url_file},
+                 {"DISK_MIB", "5"}};
   ASSERT_TRUE(s.Create(s.Release(o)).ok());
   std::string why;
   Json r = s.WaitForPhase("app-2-0-0", "Released", 180s, &why);
@@ -84,8 +87,17 @@ TEST(JobBuildE2ETest, JobBuildReachesReleasedAndLeavesNothing) {
   EXPECT_EQ(Sha256Hex(*blob), st["artifact"]["sha256"]);
   EXPECT_EQ(blob->substr(0, 19), "vmrelease-test-disk");
   EXPECT_EQ(EventsWithReason(s, "app-2-0-0", "BuildStarted").size(), 1u);
+  // The inventory the Job uploaded beside the VHD is recorded in the release's ConfigMap.
+  EXPECT_EQ(StatusString(r, {"status", "inventory", "configMap"}), "app-2-0-0-inventory")
+      << st.dump(2);
+  EXPECT_EQ(StatusString(r, {"status", "inventory", "sha256"}).size(), 64u) << st.dump(2);
+  auto cm = s.client().Get(kube::ConfigMapResource(), {"default", "app-2-0-0-inventory"});
+  ASSERT_TRUE(cm.ok()) << cm.status().ToString();
+  EXPECT_EQ((*cm)["metadata"]["ownerReferences"][0].value("uid", ""),
+            StatusString(r, {"metadata", "uid"}));
 
-  // The Job, its Pod and its Secret are gone once the release moved on.
+  // The Job, its Pod and its Secret are gone once the release moved on, and
+  // the staging blobs (VHD and inventory) with them.
   EXPECT_TRUE(NothingLeaks(s, 30s));
 
   // The SAS the build got: never visible; it cannot read its blob nor write another one.
@@ -96,6 +108,14 @@ TEST(JobBuildE2ETest, JobBuildReachesReleasedAndLeavesNothing) {
   EXPECT_EQ(CurlStatus({url}), 403) << "the build's SAS can read";
   EXPECT_EQ(PutPageBlob(OtherBlob(url)), 403) << "the build's SAS can write another blob";
   EXPECT_FALSE(s.blobs().GetProperties({"vmrelease-staging", "default/someone-else.vhd"}).ok());
+  // The inventory's SAS likewise: write-only, for exactly its blob, never visible.
+  const std::string inv_url = ReadFile(inventory_url_file);
+  ASSERT_NE(inv_url.find("sig="), std::string::npos);
+  ASSERT_NE(inv_url.find(".inventory.json?"), std::string::npos);
+  EXPECT_FALSE(Contains(Visible(s, "app-2-0-0"), inv_url.substr(inv_url.find("sig=") + 4, 20)))
+      << "the inventory SAS leaked";
+  EXPECT_EQ(CurlStatus({inv_url}), 403) << "the inventory SAS can read";
+  EXPECT_EQ(PutPageBlob(OtherBlob(inv_url)), 403) << "the inventory SAS can write another blob";
 }
 
 TEST(JobBuildE2ETest, FailingJobBuildFailsAtBuildingWithThePodsMessage) {

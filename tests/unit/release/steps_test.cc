@@ -43,8 +43,8 @@ class ScriptedBuild final : public BuildBackend {
     ++cleanups;
     return StepResult::Done();
   }
-  std::string InventoryFile(const ReleaseContext&) const override { return inventory_file; }
-  std::string inventory_file;  // "" : the build leaves no inventory
+  InventorySource Inventory(const ReleaseContext&) const override { return inventory; }
+  InventorySource inventory;  // empty: the build leaves no inventory
   std::function<StepResult(ReleaseContext&)> next = [](ReleaseContext&) {
     return StepResult::Wait(std::chrono::seconds(2), "building");
   };
@@ -169,7 +169,9 @@ class StepsTest : public ::testing::Test {
   // Runs a step until it stops waiting on a background task (VerifyStaged's hashing).
   StepResult RunPastTasks(StepResult (Steps::*step)(ReleaseContext&)) {
     StepResult r = Run(step);
-    for (int i = 0; i < 500 && r.kind() == Kind::kWait && r.message() == "verifying the staged VHD";
+    for (int i = 0;
+         i < 500 && r.kind() == Kind::kWait &&
+         (r.message() == "verifying the staged VHD" || r.message() == "reading the inventory");
          ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       r = Run(step);
@@ -335,20 +337,29 @@ struct InventoryCase {
   std::string message;     // expected in status.inventory.message ("" : recorded)
 };
 
-class InventoryTest : public StepsTest, public ::testing::WithParamInterface<InventoryCase> {
+// Each case as a local build leaves it (a file) and as a job build does (a blob
+// beside the staging VHD, read with the controller's credentials).
+class InventoryTest : public StepsTest,
+                      public ::testing::WithParamInterface<std::tuple<InventoryCase, bool>> {
  protected:
   InventoryTest() { env_.kube = &kube_; }
   kube::testing::MemoryClient kube_;
 };
 
 TEST_P(InventoryTest, RecordedOrRefusedAndTheReleaseGoesOn) {
-  const InventoryCase& c = GetParam();
+  const auto& [c, from_blob] = GetParam();
   status_.phase = ReleasePhase::kBuilding;
   StageVhd(FixedVhd(1024 * 1024));
   build_.next = [](ReleaseContext&) { return StepResult::Done(); };
-  if (!c.text.empty()) {
-    build_.inventory_file = ::testing::TempDir() + "/inventory-" + c.name + ".json";
-    std::ofstream(build_.inventory_file, std::ios::trunc) << c.text;
+  if (from_blob) {
+    build_.inventory.blob = azure::BlobRef{"staging", names_.staging_inventory};
+    if (!c.text.empty()) {
+      ASSERT_TRUE(blobs_.PutBlockBlob(*build_.inventory.blob, c.text, {}).ok());
+    }
+  } else {
+    build_.inventory.file = ::testing::TempDir() + "/inventory-" + c.name + ".json";
+    std::remove(build_.inventory.file.c_str());
+    if (!c.text.empty()) std::ofstream(build_.inventory.file, std::ios::trunc) << c.text;
   }
   if (c.foreign_configmap)
     kube_.Put(kube::ConfigMapResource(),
@@ -406,18 +417,23 @@ TEST_P(InventoryTest, RecordedOrRefusedAndTheReleaseGoesOn) {
 
 INSTANTIATE_TEST_SUITE_P(
     Steps, InventoryTest,
-    ::testing::Values(
-        InventoryCase{"none", "", false, ""},
-        InventoryCase{"recorded", InventoryText("1.0.0", 3), false, ""},
-        InventoryCase{"other_version", InventoryText("9.9.9", 3), false,
-                      "it describes web 9.9.9, not web 1.0.0"},
-        InventoryCase{"not_json", "{\"schemaVersion\": 1, ", false, "not valid JSON"},
-        InventoryCase{"schema", "{\"schemaVersion\": 2}", false, "schemaVersion: must be 1"},
-        // Distinct hashes do not compress: over the 1,000,000-byte budget.
-        InventoryCase{"too_large", InventoryText("1.0.0", 30000), false,
-                      "a ConfigMap holds at most 1000000"},
-        InventoryCase{"foreign", InventoryText("1.0.0", 3), true, "is not owned by this release"}),
-    [](const auto& info) { return info.param.name; });
+    ::testing::Combine(
+        ::testing::Values(
+            InventoryCase{"none", "", false, ""},
+            InventoryCase{"recorded", InventoryText("1.0.0", 3), false, ""},
+            InventoryCase{"other_version", InventoryText("9.9.9", 3), false,
+                          "it describes web 9.9.9, not web 1.0.0"},
+            InventoryCase{"not_json", "{\"schemaVersion\": 1, ", false, "not valid JSON"},
+            InventoryCase{"schema", "{\"schemaVersion\": 2}", false, "schemaVersion: must be 1"},
+            // Distinct hashes do not compress: over the 1,000,000-byte budget.
+            InventoryCase{"too_large", InventoryText("1.0.0", 30000), false,
+                          "a ConfigMap holds at most 1000000"},
+            InventoryCase{"foreign", InventoryText("1.0.0", 3), true,
+                          "is not owned by this release"}),
+        ::testing::Bool()),
+    [](const auto& info) {
+      return std::get<0>(info.param).name + (std::get<1>(info.param) ? "_blob" : "_file");
+    });
 
 struct BadStagedCase {
   std::string name;
