@@ -1,5 +1,6 @@
 #include "controller/api/manifest.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include "controller/common/strings.h"
 
@@ -339,6 +341,7 @@ StatusOr<std::vector<J>> ParseDocuments(std::string_view text) {
                                 ": \",\" cannot start a line or follow a quoted scalar or a "
                                 "flow collection outside a flow collection (quote the value)");
   }
+  RETURN_IF_ERROR(CheckYamlTerminates(text));
   std::vector<YAML::Node> nodes;
   try {
     nodes = YAML::LoadAll(std::string(text));
@@ -359,7 +362,48 @@ StatusOr<std::vector<J>> ParseDocuments(std::string_view text) {
   return docs;
 }
 
+// Records where each document starts; builds nothing.
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  YAML::Mark start;
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
 }  // namespace
+
+Status CheckYamlTerminates(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  YAML::Parser parser(in);
+  std::optional<int> previous;
+  try {
+    while (true) {
+      DocumentStarts doc;
+      if (!parser.HandleNextDocument(doc)) return Status::Ok();
+      if (previous && doc.start.pos == *previous) {
+        // Nothing was consumed since the last document: LoadAll would never end.
+        const size_t at = static_cast<size_t>(std::max(doc.start.pos, 0));
+        const std::string what =
+            at < text.size() ? "\"" + std::string(1, text[at]) + "\"" : "the end of the stream";
+        return InvalidArgumentError("invalid YAML: " + Where(doc.start) + what +
+                                    " cannot appear here (quote the value)");
+      }
+      previous = doc.start.pos;
+    }
+  } catch (const YAML::Exception& e) {
+    return InvalidArgumentError(Where(e.mark) + "invalid YAML: " + e.msg);
+  }
+}
 
 StatusOr<std::vector<Json>> ParseYamlDocuments(std::string_view text) {
   return ParseDocuments<Json>(text);

@@ -30,4 +30,12 @@ StatusOr<Json> ParseYamlDocument(std::string_view text);
 // ParseYamlDocuments on a file's content; errors start with the path.
 StatusOr<std::vector<Json>> LoadManifestFile(const std::string& path);
 
+// The stream's documents as yaml-cpp's parser sees them, without building them,
+// with a stop where yaml-cpp 0.7's LoadAll would loop forever: a document that
+// consumes no token (e.g. a "," it cannot place in block context) makes LoadAll
+// ask for the next document at the same place, endlessly (jbeder/yaml-cpp#1040,
+// fixed upstream by #1319 after 0.7). Ok, or kInvalidArgument with the line and
+// column. ParseYamlDocuments calls it first; exposed for its tests.
+Status CheckYamlTerminates(std::string_view text);
+
 }  // namespace vmrelease::api

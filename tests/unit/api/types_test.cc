@@ -446,6 +446,30 @@ TEST(ManifestTest, RefusesACommaAfterAQuotedScalarOrFlowCollectionInBlockContext
   }
 }
 
+TEST(ManifestTest, AStreamOnWhichYamlCppWouldLoopIsStoppedWhereItStops) {
+  // The generic guard behind the shape checks above: every stream yaml-cpp 0.7's LoadAll
+  // loops on (found by object_fuzz) is stopped by CheckYamlTerminates alone, at the token
+  // it cannot get past.
+  const std::pair<const char*, const char*> looping[] = {
+      {",", "line 1, column 1: \",\""},       {"- a\n,", "line 2, column 1: \",\""},
+      {" :\n,", "line 2, column 1: \",\""},   {"!t ,", "line 1, column 4: \",\""},
+      {"\"a\",", "line 1, column 4: \",\""},  {"[a],", "line 1, column 4: \",\""},
+      {"!\" \",", "line 1, column 5: \",\""}, {"a: 1\n---\n&x ,", "line 3, column 4: \",\""}};
+  for (const auto& [text, where] : looping) {
+    const Status s = CheckYamlTerminates(text);
+    ASSERT_FALSE(s.ok()) << text;
+    EXPECT_NE(s.message().find(std::string(where) + " cannot appear here"), std::string::npos)
+        << text << ": " << s.message();
+  }
+  // Multi-document streams, empty documents and directives go through.
+  for (const char* text : {"", "a: 1", "a: 1\n---\nb: 2\n", "---\n---\n---\na: 1\n",
+                           "%YAML 1.2\n---\na: 1\n...\n---\nb: 2\n", "- a\n- b, c\n"}) {
+    EXPECT_TRUE(CheckYamlTerminates(text).ok())
+        << text << ": " << CheckYamlTerminates(text).message();
+  }
+  EXPECT_EQ(ParseYamlDocuments("---\n---\na: 1\n---\n").value().size(), 1u);
+}
+
 TEST(ManifestTest, RefusesInvalidUtf8InsteadOfHanging) {
   // yaml-cpp 0.7 loops forever in Parser::HandleNextDocument on some invalid UTF-8
   // (object_fuzz): the parser refuses it first and names the byte.
