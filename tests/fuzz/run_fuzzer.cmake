@@ -1,11 +1,11 @@
 # Runs one libFuzzer binary on a scratch copy of its seed corpus; any crash, hang,
 # leak or sanitizer report fails.
 #
-# The suite's run is reproducible: seed 1 and a fixed number of inputs (RUNS), so
-# CI tries exactly the inputs a local run tried, whatever the machine's speed or
-# load (a time budget would let a faster or idler machine go further and meet an
-# input nobody ran here). A time cap (300 s) only bounds a much slower machine,
-# which then runs a prefix of the same sequence.
+# The suite's run is bounded by work, not time: seed 1 and a fixed number of inputs
+# (RUNS), so an idle or faster machine does not go further than a local run under
+# load did (a time budget would). It is not input-for-input reproducible: the
+# targets' coverage varies a little between runs (threads, hash seeds), and with it
+# the mutations. A time cap (300 s) bounds a much slower machine.
 # Exploring: VMRELEASE_FUZZ_SECONDS=N runs for N seconds with no input limit, and
 # VMRELEASE_FUZZ_SEED=0 lets libFuzzer pick the seed.
 # Usage: cmake -DFUZZER=... -DSEEDS=... -DWORK=... -DRUNS=... [-DMAX_LEN=512] -P run_fuzzer.cmake
