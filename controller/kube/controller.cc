@@ -113,7 +113,7 @@ void Controller::Resync() {
     lock.unlock();
     size_t n = 0;
     for (const ObjectPtr& obj : options_.store->List()) {
-      queue_.Add(KeyOf(*obj));
+      queue_.AddLowPriority(KeyOf(*obj));  // never ahead of what a watch event asked for
       ++n;
     }
     log::Debug(kLogger, "resync", {{"controller", options_.name}, {"objects", n}});

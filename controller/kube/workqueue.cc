@@ -24,9 +24,17 @@ WorkQueue::~WorkQueue() {
   if (delay_thread_.joinable()) delay_thread_.join();
 }
 
-void WorkQueue::AddLocked(const std::string& item, TimePoint now) {
+void WorkQueue::AddLocked(const std::string& item, TimePoint now, bool low) {
   if (shutting_down_) return;
-  if (!dirty_.insert(item).second) return;  // already queued and not yet handed out
+  if (!dirty_.insert(item).second) {
+    // Already queued and not yet handed out; a normal add moves a low one up.
+    if (!low && low_.erase(item) > 0 && processing_.count(item) == 0) {
+      low_queue_.erase(std::find(low_queue_.begin(), low_queue_.end(), item));
+      queue_.push_back(item);
+    }
+    return;
+  }
+  if (low) low_.insert(item);
   if (metrics_) {
     metrics_->IncAdds();
     metrics_->SetDepth(static_cast<int64_t>(dirty_.size()));
@@ -34,13 +42,18 @@ void WorkQueue::AddLocked(const std::string& item, TimePoint now) {
   added_at_.try_emplace(item, now);
   // An item being processed is queued again by Done(), never handed out twice.
   if (processing_.count(item) != 0) return;
-  queue_.push_back(item);
+  (low ? low_queue_ : queue_).push_back(item);
   cv_.notify_one();
 }
 
 void WorkQueue::Add(const std::string& item) {
   std::lock_guard g(mu_);
   AddLocked(item, clock_.Now());
+}
+
+void WorkQueue::AddLowPriority(const std::string& item) {
+  std::lock_guard g(mu_);
+  AddLocked(item, clock_.Now(), /*low=*/true);
 }
 
 void WorkQueue::AddAfter(const std::string& item, Duration delay) {
@@ -74,13 +87,15 @@ int WorkQueue::NumRequeues(const std::string& item) { return limiter_->NumRequeu
 
 std::optional<std::string> WorkQueue::Get() {
   std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return !queue_.empty() || shutting_down_; });
-  if (queue_.empty()) return std::nullopt;
-  std::string item = std::move(queue_.front());
-  queue_.pop_front();
+  cv_.wait(lock, [&] { return !queue_.empty() || !low_queue_.empty() || shutting_down_; });
+  std::deque<std::string>& from = !queue_.empty() ? queue_ : low_queue_;
+  if (from.empty()) return std::nullopt;
+  std::string item = std::move(from.front());
+  from.pop_front();
   const TimePoint now = clock_.Now();
   processing_[item] = now;
   dirty_.erase(item);
+  low_.erase(item);
   auto added = added_at_.find(item);
   if (metrics_) {
     metrics_->SetDepth(static_cast<int64_t>(dirty_.size()));
@@ -97,7 +112,7 @@ void WorkQueue::Done(const std::string& item) {
   if (metrics_) metrics_->ObserveWorkDuration(Seconds(clock_.Now() - it->second));
   processing_.erase(it);
   if (dirty_.count(item) != 0) {
-    queue_.push_back(item);
+    (low_.count(item) != 0 ? low_queue_ : queue_).push_back(item);
     cv_.notify_one();
   }
   if (processing_.empty()) cv_.notify_all();  // drain waiters
@@ -125,7 +140,7 @@ bool WorkQueue::ShuttingDown() const {
 
 size_t WorkQueue::Len() const {
   std::lock_guard g(mu_);
-  return queue_.size();
+  return queue_.size() + low_queue_.size();
 }
 
 size_t WorkQueue::NumWaiting() const {

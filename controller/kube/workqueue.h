@@ -11,7 +11,11 @@
 //   - Dedup: an item added several times before a worker takes it is handed out once.
 //   - Never concurrently: an item is handed to at most one worker at a time. If it
 //     is added while being processed it is handed out again after Done().
-//   - FIFO among ready items.
+//   - FIFO among ready items of the same priority; every normal item before any
+//     low-priority one. AddLowPriority is for work nobody is waiting on (the
+//     periodic resync of every object): a resync of thousands of objects never
+//     delays the reconcile a watch event asked for, as with controller-runtime's
+//     priority queue. Adding a low-priority item normally moves it up.
 //   - AddAfter(item, d): ready after `d` of Clock time; when the item is already
 //     waiting, the earlier ready time wins.
 //   - AddRateLimited: AddAfter(item, rate_limiter.When(item)), counted as a retry.
@@ -56,6 +60,8 @@ class WorkQueue {
   WorkQueue& operator=(const WorkQueue&) = delete;
 
   void Add(const std::string& item);
+  // Ready now, handed out after every normal-priority item (see above).
+  void AddLowPriority(const std::string& item);
   void AddAfter(const std::string& item, Duration delay);
   // Waits at least `at_least` (e.g. a server's Retry-After) and at least what
   // the rate limiter says.
@@ -76,7 +82,7 @@ class WorkQueue {
   size_t NumProcessing() const;  // handed out, not Done
 
  private:
-  void AddLocked(const std::string& item, TimePoint now);
+  void AddLocked(const std::string& item, TimePoint now, bool low = false);
   void DelayLoop();
   void UpdateUnfinishedLocked(TimePoint now);
 
@@ -85,10 +91,12 @@ class WorkQueue {
   std::unique_ptr<WorkQueueMetrics> metrics_;
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;        // Get() and drain waiters
-  std::condition_variable delay_cv_;  // the delay thread
-  std::deque<std::string> queue_;
+  std::condition_variable cv_;         // Get() and drain waiters
+  std::condition_variable delay_cv_;   // the delay thread
+  std::deque<std::string> queue_;      // ready, normal priority
+  std::deque<std::string> low_queue_;  // ready, low priority
   std::unordered_set<std::string> dirty_;
+  std::unordered_set<std::string> low_;                    // the dirty items of low priority
   std::unordered_map<std::string, TimePoint> processing_;  // item → when handed out
   std::unordered_map<std::string, TimePoint> added_at_;    // for queue latency
   std::multimap<TimePoint, std::string> waiting_;

@@ -135,6 +135,43 @@ TEST(WorkQueueTest, ReAddDuringProcessingRunsOnceMoreAfterDone) {
   EXPECT_EQ(q.Len(), 0u);
 }
 
+TEST(WorkQueueTest, LowPriorityItemsWaitForEveryNormalOneAndMoveUpWhenAddedNormally) {
+  ManualClock clock;
+  WorkQueue q(Opts(clock));
+  // A resync queues everything at low priority; then watch events arrive.
+  for (const char* k : {"r1", "r2", "r3", "r4"}) q.AddLowPriority(k);
+  q.Add("event1");
+  q.AddLowPriority("event1");  // no move down
+  q.Add("r3");                 // an event for an object the resync queued: moves up
+  q.Add("r3");
+  q.Add("event2");
+  EXPECT_EQ(q.Len(), 6u);
+  EXPECT_EQ(q.Get(), "event1");
+  EXPECT_EQ(q.Get(), "r3");
+  EXPECT_EQ(q.Get(), "event2");
+  EXPECT_EQ(q.Get(), "r1");  // then the resync, in its order, without r3
+  EXPECT_EQ(q.Get(), "r2");
+  q.Add("event3");  // arrives while the resync is being worked off: goes first
+  EXPECT_EQ(q.Get(), "event3");
+  EXPECT_EQ(q.Get(), "r4");
+  EXPECT_EQ(q.Len(), 0u);
+
+  // Added while being processed: queued again after Done at the priority it was
+  // last asked for, once.
+  q.AddLowPriority("r1");
+  q.Done("r1");
+  q.Add("x");
+  EXPECT_EQ(q.Get(), "x");
+  EXPECT_EQ(q.Get(), "r1");
+  q.AddLowPriority("r2");
+  q.Add("r2");
+  q.Done("r2");
+  q.AddLowPriority("y");
+  EXPECT_EQ(q.Get(), "r2") << "moved up while it was being processed";
+  EXPECT_EQ(q.Get(), "y");
+  EXPECT_EQ(q.Len(), 0u);
+}
+
 TEST(WorkQueueTest, NeverHandsTheSameItemToTwoWorkers) {
   ManualClock clock;
   WorkQueue q(Opts(clock));
