@@ -14,6 +14,7 @@
 // unique): building 1,000 images would measure the build, not the controller.
 //
 //   build/bin/release_steady_bench [--releases 1000] [--sync-period 30s] [--rate 100] [--burst 200]
+//                                  [--local-poll-interval 2s]
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -51,6 +52,7 @@ struct Args {
   Duration sync_period = seconds(30);
   int rate = 100;
   int burst = 200;
+  std::string local_poll = "2s";  // --local-poll-interval of the controller
 };
 
 // CPU seconds (user + system) and RSS / peak RSS (KiB) of a process, from /proc.
@@ -172,8 +174,12 @@ std::string Version(int i) {
 int Main(const Args& a) {
   PipelineStack::Options o;
   o.arm.lro_polls = 1;
+  if (const char* level = std::getenv("BENCH_CONTROLLER_LOG_LEVEL")) o.log_level = level;
   o.arm.retry_after_seconds = 1;
   o.controller_flags = {"--sync-period", FormatDuration(a.sync_period), "--workers", "2"};
+  // The controller's default, not the test stack's 200 ms: 200 running builds polled
+  // 5 times a second would measure the poll load, not the reaction to a new release.
+  o.local_poll_interval = a.local_poll;
   auto started = PipelineStack::Start(std::move(o));
   if (!started.ok()) {
     std::fprintf(stderr, "stack: %s\n", started.status().ToString().c_str());
@@ -285,6 +291,8 @@ int Main(const Args& a) {
 
   // Reaction time at `rate` per second.
   std::printf("applying %d releases at %d/s...\n", a.burst, a.rate);
+  const double burst_reconciles0 = Metric(metrics, "controller_runtime_reconcile_total", label);
+  const ProcUsage b0 = Usage(pid);
   std::map<std::string, Clock::time_point> created_at;
   const auto period = std::chrono::microseconds(1000000 / a.rate);
   auto next = Clock::now();
@@ -312,6 +320,25 @@ int Main(const Args& a) {
       "%.1f ms\n",
       latencies.size(), created_at.size(), a.rate, Percentile(latencies, 0.5),
       Percentile(latencies, 0.99), Percentile(latencies, 1.0));
+  std::printf("  until then: %.0f reconciles, controller CPU %.2f s\n",
+              Metric(metrics, "controller_runtime_reconcile_total", label) - burst_reconciles0,
+              Usage(pid).cpu_seconds - b0.cpu_seconds);
+  if (const char* path = std::getenv("BENCH_CONTROLLER_LOG")) {
+    std::ofstream(path) << s.ControllerLogs();
+    std::ofstream t(std::string(path) + ".times");
+    auto first = observer.first_status();
+    // Wall-clock seconds, to line up with the controller's log timestamps.
+    const double offset =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count() -
+        std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+    auto wall = [&](Clock::time_point p) {
+      return std::chrono::duration<double>(p.time_since_epoch()).count() + offset;
+    };
+    t.precision(15);
+    for (const auto& [name, c] : created_at)
+      t << name << " created " << wall(c) << " first_status "
+        << (first.count(name) ? wall(first[name]) : 0.0) << "\n";
+  }
   return writes == 0 && latencies.size() == created_at.size() ? 0 : 2;
 }
 
@@ -325,6 +352,7 @@ int main(int argc, char** argv) {
     if (k == "--releases") a.releases = std::atoi(v.c_str());
     if (k == "--rate") a.rate = std::max(1, std::atoi(v.c_str()));
     if (k == "--burst") a.burst = std::atoi(v.c_str());
+    if (k == "--local-poll-interval") a.local_poll = v;
     if (k == "--sync-period") {
       auto d = vmrelease::ParseDuration(v);
       if (d.ok()) a.sync_period = *d;

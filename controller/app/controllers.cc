@@ -40,11 +40,18 @@ std::vector<ControllerSpec> DefaultControllers() {
     kube::Store& store = informers.at(ImageReleaseType().Name())->store();
     store.AddIndex(release::kImageIndex, release::ReleaseImageIndex);
     // A release that comes or goes can decide another's DuplicateVersion: wake
-    // the other releases of the same image.
+    // the other releases of the same image and version (only those: waking every
+    // release of the image made each new release cost a sweep over all of them,
+    // and a burst of new releases wait behind thousands of needless reconciles).
     auto siblings = [&store, &controller](const kube::ObjectPtr& o) {
+      auto version = [](const kube::Json& r) {
+        const kube::Json* v = kube::Find(r, {"spec", "version"});
+        return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
+      };
+      const std::string own = version(*o);
       for (const std::string& key : release::ReleaseImageIndex(*o)) {
         for (const kube::ObjectPtr& other : store.ByIndex(release::kImageIndex, key)) {
-          if (kube::Name(*other) != kube::Name(*o))
+          if (kube::Name(*other) != kube::Name(*o) && version(*other) == own)
             controller.Enqueue(kube::ObjectRef::FromObject(*other));
         }
       }

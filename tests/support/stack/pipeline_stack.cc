@@ -206,7 +206,7 @@ Status PipelineStack::StartController() {
                                     "--azure-poll-interval",
                                     "1s",
                                     "--local-poll-interval",
-                                    "200ms"};
+                                    options_.local_poll_interval};
   if (options_.allow_local_builds) flags.push_back("--allow-local-builds");
   flags.insert(flags.end(), options_.controller_flags.begin(), options_.controller_flags.end());
   Env env = options_.controller_env;

@@ -96,6 +96,8 @@ class PipelineStack {
     Env controller_env;
     bool start_controller = true;
     std::string log_level = "info";
+    // --local-poll-interval: short, so tests do not wait on it (the controller's default is 2s).
+    std::string local_poll_interval = "200ms";
     // Starts build/bin/vmrelease-job-runner (tests/support/jobrunner) against the
     // local API server: it runs the Jobs of the job backends as local processes.
     bool job_runner = false;
