@@ -24,7 +24,7 @@ struct ReleaseNames {
   std::string hash;        // 10 hex characters of SHA-256(namespace/name/uid)
   std::string short_name;  // NameFragment(name, 30)
 
-  std::string staging_blob;    // in the staging container: "<ns>/<name>/<uid>.vhd"
+  std::string staging_blob;       // in the staging container: "<ns>/<name>/<uid>.vhd"
   std::string staging_inventory;  // beside it: "<ns>/<name>/<uid>.inventory.json" (job builds)
   std::string work_dir;        // relative to the controller's work directory: "<ns>/<name>-<uid>"
   std::string build;           // status.build.name of a local build: "local-<short>-<hash>"

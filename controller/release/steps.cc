@@ -205,7 +205,13 @@ StepResult Steps::RecordInventory(ReleaseContext& ctx) {
     const Status& s = task.result.status;
     if (s.code() == StatusCode::kNotFound) return StepResult::Done();  // the build left none
     if (s.code() == StatusCode::kOutOfRange) return too_large(std::stoull(s.message()));
-    if (!s.ok()) return StepResult::FromAzure(s, reason::kBuildFailed);
+    if (!s.ok()) {
+      // Throttled or unavailable: try again; anything else (e.g. no read access)
+      // would fail the same way next time, and an inventory never fails a release.
+      StepResult r = StepResult::FromAzure(s, reason::kBuildFailed);
+      if (r.kind() != StepResult::Kind::kFailed) return r;
+      return refuse("reading " + ref.ToString() + ": " + s.message());
+    }
     text = std::move(task.result.value);
     if (text.size() > inventory::kMaxInventoryBytes) return too_large(text.size());
   } else {

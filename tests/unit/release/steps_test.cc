@@ -558,6 +558,39 @@ INSTANTIATE_TEST_SUITE_P(
                                    ReleasePhase::kValidating}),
     [](const auto& info) { return info.param.name; });
 
+TEST_F(StepsTest, AnInventoryBlobThatCannotBeReadIsRetriedOrRefusedNeverFailsTheRelease) {
+  kube::testing::MemoryClient kube;
+  env_.kube = &kube;
+  status_.phase = ReleasePhase::kBuilding;
+  StageVhd(FixedVhd(1024 * 1024));
+  build_.next = [](ReleaseContext&) { return StepResult::Done(); };
+  build_.inventory.blob = azure::BlobRef{"staging", names_.staging_inventory};
+  ASSERT_TRUE(blobs_.PutBlockBlob(*build_.inventory.blob, InventoryText("1.0.0", 3), {}).ok());
+  Status answer = UnavailableError("connection reset");
+  blobs_.SetFault([&](const vmrelease::testing::FakeBlobStore::Op& op) {
+    return op.ref.name == names_.staging_inventory ? answer : Status::Ok();
+  });
+  auto run_until_settled = [&] {
+    StepResult r = RunPastTasks(&Steps::Build);
+    for (int i = 0; i < 500 && r.kind() == Kind::kWait && r.message() == "reading the inventory";
+         ++i)
+      r = RunPastTasks(&Steps::Build);
+    return r;
+  };
+  // Unavailable: tried again later, nothing recorded yet.
+  StepResult r = run_until_settled();
+  EXPECT_EQ(r.kind(), Kind::kError) << r.message();
+  EXPECT_FALSE(status_.inventory.has_value());
+  // Forbidden: it would fail the same way again; refused, and the build is done.
+  answer = PermissionDeniedError("AuthorizationPermissionMismatch: not authorized");
+  r = run_until_settled();
+  ASSERT_EQ(r.kind(), Kind::kDone) << r.message();
+  ASSERT_TRUE(status_.inventory.has_value());
+  EXPECT_THAT(status_.inventory->message.value_or(""), HasSubstr("not authorized"));
+  EXPECT_TRUE(HasEvent("InventoryRefused"));
+  EXPECT_EQ(status_.phase, ReleasePhase::kStaging);
+}
+
 TEST_F(StepsTest, ValidateRetriesTransientErrorsWithoutCleaningUp) {
   status_.phase = ReleasePhase::kValidating;
   validation_.next = [](ReleaseContext&) {
