@@ -345,6 +345,22 @@ void Hyphen(const Partial& from, const Partial& to, std::vector<Comparator>& out
   }
 }
 
+// An item whose bound is the next major, minor or patch after the largest allowed
+// number (e.g. "9007199254740991", which means <9007199254740992.0.0-0) is refused,
+// as node-semver refuses it: that bound is no valid version, and the range could
+// not be written back as one that parses.
+Status BoundsInRange(const Cursor& c, size_t item_at, const std::vector<Comparator>& out,
+                     size_t first) {
+  for (size_t i = first; i < out.size(); ++i) {
+    const Version& v = out[i].version;
+    if (v.major > kMaxVersionComponent || v.minor > kMaxVersionComponent ||
+        v.patch > kMaxVersionComponent)
+      return c.ErrorAt(item_at, "its upper bound would be a version with a number larger than " +
+                                    std::to_string(kMaxVersionComponent));
+  }
+  return Status::Ok();
+}
+
 Token ParseToken(Cursor& c) {
   static constexpr std::pair<std::string_view, Token> kTokens[] = {
       {"<=", Token::kLe}, {">=", Token::kGe},    {"<", Token::kLt},    {">", Token::kGt},
@@ -395,13 +411,16 @@ StatusOr<std::vector<Comparator>> ParseSet(Cursor& c) {
         if (c.AtEnd() || c.LookingAt("||")) return c.Expected("a version after ' - '");
         ASSIGN_OR_RETURN(Partial b, ParsePartial(c));
         RETURN_IF_ERROR(ExpectSeparator(c));
+        const size_t first = out.size();
         Hyphen(a, b, out);
+        RETURN_IF_ERROR(BoundsInRange(c, item_at, out, first));
         hyphen_at = item_at;
         ++items;
         continue;
       }
       c.set_pos(save);
     }
+    const size_t first = out.size();
     switch (tok) {
       case Token::kTilde:
         Tilde(a, out);
@@ -413,6 +432,7 @@ StatusOr<std::vector<Comparator>> ParseSet(Cursor& c) {
         XRange(tok, a, out);
         break;
     }
+    RETURN_IF_ERROR(BoundsInRange(c, item_at, out, first));
     ++items;
   }
   // Items that desugar to nothing (`~*`, `* - *`) still mean "any version".

@@ -344,7 +344,27 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"~1.2.3-", "expected a prerelease identifier"},
         BadCase{"^1.2.3-01", "leading zero in numeric prerelease identifier"},
         BadCase{"1.2.99999999999999999", "patch is larger than 9007199254740991"},
+        // Bounds past the largest number (node-semver refuses these too; found by semver_fuzz).
+        BadCase{"3 || 9007199254740991",
+                "position 5: its upper bound would be a version with a number larger than "
+                "9007199254740991"},
+        BadCase{"~1.9007199254740991", "its upper bound would be a version"},
+        BadCase{"^9007199254740991.1.2", "its upper bound would be a version"},
+        BadCase{"^0.0.9007199254740991", "its upper bound would be a version"},
+        BadCase{">9007199254740991", "its upper bound would be a version"},
+        BadCase{"1 - 9007199254740991.x", "its upper bound would be a version"},
         BadCase{"1.2.3\x01", "found byte 0x01"}));
+
+TEST(RangeTest, TheLargestNumbersStillWorkWhereNoBoundPassesThem) {
+  for (const char* text :
+       {"9007199254740991.9007199254740991.9007199254740991", ">=9007199254740991",
+        "<=9007199254740991.0.0", "1 - 9007199254740991.0.0", "^0.9007199254740990"}) {
+    auto r = ParseRange(text);
+    ASSERT_TRUE(r.ok()) << text << ": " << r.status().ToString();
+    auto again = ParseRange(r->ToString());
+    EXPECT_TRUE(again.ok()) << text << " -> " << r->ToString();
+  }
+}
 
 TEST(MaxSatisfyingTest, PicksTheHighestMatchingVersion) {
   std::vector<Version> versions;
