@@ -140,7 +140,18 @@ if [ "$USE_PODMAN" = 1 ] && command -v podman >/dev/null; then
     echo "build-image: podman cannot run containers here; checking in a chroot instead:" >&2
     sed 's/^/  podman: /' "$OUT/podman.err" | tail -5 >&2
   fi
-  rm -rf "$OUT/podman"
+  # A failed `run --rm` leaves podman's own cleanup running in the background for a
+  # moment, still writing under the storage: wait for it before removing it.
+  for _ in $(seq 50); do
+    pgrep -f -- "$OUT/podman/" >/dev/null || break
+    sleep 0.2
+  done
+  pkill -KILL -f -- "$OUT/podman/" 2>/dev/null || true
+  for _ in $(seq 20); do
+    rm -rf "$OUT/podman" 2>/dev/null && break
+    sleep 0.2
+  done
+  [ ! -e "$OUT/podman" ] || die "cannot remove podman's storage $OUT/podman"
 fi
 if [ -z "$ran" ]; then
   umoci unpack --image "$OCI:$TAG" "$OUT/bundle" >/dev/null
