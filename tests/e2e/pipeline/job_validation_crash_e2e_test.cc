@@ -5,6 +5,8 @@
 // runs of one check at once, and no Job, Pod, Secret or staging blob left.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "tests/e2e/pipeline/pipeline_e2e_util.h"
 
 namespace vmrelease::testing {
@@ -55,17 +57,29 @@ TEST(JobValidationCrashE2ETest, KillNineDuringJobChecksLeavesNothingAndNeverRuns
   LeakReport leaks;
   EXPECT_TRUE(NothingLeaks(s, 60s, &leaks));
   int starts = 0, overlaps = 0, twice = 0;
+  std::string diagnosis;
   for (const std::string& n : names) {
     for (const std::string& c : checks) {
       const std::string base = s.marker_dir() + "/" + n + "-" + c;
       const int k = static_cast<int>(FileLines(base + ".starts").size());
       starts += k;
       twice += k > 1;
+      if (k > 1) {
+        // Who started it again: the controller (a second Job) or the job runner (a second Pod)?
+        const std::string job = "vmr-check-" + n + "-" + c;
+        diagnosis +=
+            "\n== " + n + "/" + c + " started " + std::to_string(k) + " times; log lines:\n";
+        for (const std::string& log : {s.ControllerLogs(), s.job_runner()->log()}) {
+          std::istringstream in(log);
+          for (std::string line; std::getline(in, line);)
+            if (line.find(job) != std::string::npos) diagnosis += line + "\n";
+        }
+      }
       overlaps += static_cast<int>(FileLines(base + ".overlaps").size());
     }
   }
   EXPECT_EQ(overlaps, 0) << "a check ran twice at the same time";
-  EXPECT_EQ(twice, 0) << "a check ran again";
+  EXPECT_EQ(twice, 0) << "a check ran again" << diagnosis;
   EXPECT_EQ(starts, static_cast<int>(names.size() * checks.size()));
   std::printf(
       "job validation crash safety: %d kill -9 over %zu releases x %zu checks in %.0f s; all "

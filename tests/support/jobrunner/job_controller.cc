@@ -469,6 +469,12 @@ ReconcileResult JobController::Reconcile(const kube::ObjectRef& ref) {
       if (!live.ok() && kube::IsNotFound(live.status())) return Action::AwaitChange();
       if (!live.ok()) return live.status();
       if (kube::Uid(*live) != uid || kube::IsDeleting(*live)) return Action::AwaitChange();
+      // Nor the Job's own last status: a Pod that finished and was counted (its
+      // finalizer gone) looks like a Pod to replace next to a stale status, and
+      // replacing it would run the container a second time.
+      if (kube::ResourceVersion(*live) != kube::ResourceVersion(job))
+        return kube::ReconcileError::Waiting(UnavailableError("the Job cache is behind the server"),
+                                             std::chrono::milliseconds(200));
       // Nor may it show every Pod yet (just after a restart, or a Pod created
       // by a reconcile whose result has not come back through the watch): the
       // server's list is the truth, and a Pod the cache does not know as the

@@ -150,6 +150,20 @@ TEST_F(JobControllerTest, APodCreatedButNotYetCachedIsNotCreatedAgain) {
   EXPECT_EQ(Calls("create", "pods"), 1u);
 }
 
+TEST_F(JobControllerTest, ACountedPodNextToAStaleJobInTheCacheIsNotReplaced) {
+  PutJob(MakeJob(Json::object(), {{"startTime", "2026-01-01T00:00:00Z"}, {"active", 1}}));
+  PutPod(MakePod("build-a", "Succeeded"));
+  ASSERT_TRUE(Run().ok());  // counted: the server's Job is Complete, the Pod lost its finalizer
+  SyncPodCache();           // the Pod cache caught up, the Job cache has not
+  auto again = controller_->Reconcile({"ns", "build"});
+  EXPECT_EQ(Calls("create", "pods"), 0u) << "the container would run a second time";
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind(), kube::ErrorKind::kWaiting);
+  SyncJobCache();
+  EXPECT_TRUE(controller_->Reconcile({"ns", "build"}).ok());
+  EXPECT_EQ(Calls("create", "pods"), 0u);
+}
+
 TEST_F(JobControllerTest, SucceededPodIsCountedInTwoPhasesThenTheJobCompletes) {
   PutJob(MakeJob(Json::object(), {{"startTime", "2026-01-01T00:00:00Z"}, {"active", 1}}));
   PutPod(MakePod("build-a", "Succeeded"));
