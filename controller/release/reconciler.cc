@@ -155,12 +155,15 @@ kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
     o_.env.metrics->ForgetRelease(ref.ns, ref.name);
     return kube::Action::AwaitChange();
   }
-  // 4. The finalizer first: nothing remote happens before it is in place.
+  // 4. The finalizer first: nothing remote happens before it is in place. The
+  // same reconcile goes on from the updated object, so a new release shows its
+  // first status (Pending) at once, not after a second pass through a busy queue.
+  kube::ObjectPtr current = obj;
   if (!kube::HasFinalizer(*obj, kFinalizer)) {
     auto added = kube::AddFinalizer(o_.client, o_.type, *obj, kFinalizer);
     if (!added.ok()) return added.status();
-    own_writes_.Remember(ref.Key(), *obj, o_.env.clock->Now());
-    return kube::Action::AwaitChange();  // the update brings the next reconcile
+    own_writes_.Remember(ref.Key(), *added, o_.env.clock->Now());
+    current = std::make_shared<const kube::Json>(std::move(*added));
   }
   // 5. A requested retry of a Failed release.
   steps_.HandleRetry(ctx);
@@ -191,7 +194,7 @@ kube::ReconcileResult Reconciler::Reconcile(const kube::ObjectRef& ref) {
       result = steps_.Revoke(ctx);
     }
   }
-  return Finish(ctx, *obj, before, std::move(result), step);
+  return Finish(ctx, *current, before, std::move(result), step);
 }
 
 void Reconciler::Summarize(ReleaseContext& ctx, const StepResult& result) {

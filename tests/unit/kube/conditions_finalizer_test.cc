@@ -3,6 +3,7 @@
 
 #include "controller/kube/conditions.h"
 #include "controller/kube/finalizer.h"
+#include "controller/kube/own_writes.h"
 #include "tests/unit/kube/fake_client.h"
 
 namespace vmrelease::kube {
@@ -148,6 +149,32 @@ TEST(FinalizerTest, AStaleObjectLosesTheRaceInsteadOfClobbering) {
       [](const Json&) { return Action::AwaitChange(); });
   ASSERT_FALSE(flow.ok());
   EXPECT_EQ(flow.error().kind(), ErrorKind::kTransient);
+}
+
+TEST(OwnWritesTest, TheCacheIsBehindWhileItHoldsAnyVersionOurChainedWritesReplaced) {
+  // A finalizer added (rv 1 → 2), then the first status written (rv 2 → 3) in
+  // the same reconcile: a cache at 1 or at 2 is behind, at 3 it has caught up.
+  auto at = [](const char* rv) { return Json{{"metadata", {{"resourceVersion", rv}}}}; };
+  const TimePoint t0{};
+  OwnWrites writes(seconds(5));
+  writes.Remember("ns/a", at("1"), t0);
+  writes.Remember("ns/a", at("2"), t0 + seconds(1));
+  EXPECT_TRUE(writes.CacheBehind("ns/a", at("1"), t0 + seconds(2)));
+  EXPECT_TRUE(writes.CacheBehind("ns/a", at("2"), t0 + seconds(2)));
+  EXPECT_FALSE(writes.CacheBehind("ns/b", at("1"), t0 + seconds(2)));
+  EXPECT_FALSE(writes.CacheBehind("ns/a", at("3"), t0 + seconds(2)));
+  // Caught up: the record is gone, an old version no longer counts.
+  EXPECT_FALSE(writes.CacheBehind("ns/a", at("2"), t0 + seconds(2)));
+
+  // A write the server answered as a no-op keeps its version: patience ends the wait.
+  writes.Remember("ns/a", at("7"), t0);
+  EXPECT_TRUE(writes.CacheBehind("ns/a", at("7"), t0 + seconds(4)));
+  EXPECT_FALSE(writes.CacheBehind("ns/a", at("7"), t0 + seconds(6)));
+
+  // A write long after the last one starts a new chain: what the old one replaced is forgotten.
+  writes.Remember("ns/a", at("8"), t0);
+  writes.Remember("ns/a", at("9"), t0 + seconds(10));
+  EXPECT_FALSE(writes.CacheBehind("ns/a", at("8"), t0 + seconds(11)));
 }
 
 }  // namespace
