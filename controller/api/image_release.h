@@ -222,10 +222,12 @@ struct Check {
   std::string script;
   std::optional<CheckExpectation> expect;
   std::optional<std::string> timeout;  // Go duration, unset means 5m
+  std::optional<bool> inventory;       // this check hands over the image's inventory
   Json extra;
 
   Duration TimeoutOrDefault() const;
   int64_t ExpectedExitCode() const { return expect && expect->exit_code ? *expect->exit_code : 0; }
+  bool IsInventory() const { return inventory.value_or(false); }
 
   template <typename Io, typename Self>
   static void Fields(Io& io, Self& s) {
@@ -234,6 +236,7 @@ struct Check {
     io.Field("script", s.script);
     io.Field("expect", s.expect);
     io.Field("timeout", s.timeout);
+    io.Field("inventory", s.inventory);
   }
 };
 

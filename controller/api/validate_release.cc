@@ -2,6 +2,7 @@
 // crds/imagereleases.vmrelease.io.yaml appears here with the same message
 // (tests/unit/api/cel_test checks each rule against a real CEL evaluator:
 // same message at the same field path, once per failure).
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -261,6 +262,12 @@ void CheckValidation(ErrorList& e, const ValidationSpec& v) {
   // however many checks outlast the validation, as the API server reports it.
   if (check_outlasts_validation) {
     e.Invalid("spec.validation", "every checks[].timeout must be at most validation.timeout");
+  }
+  // The CEL rule on spec.validation (self.checks.filter(...).size() <= 1).
+  const auto inventory_checks = std::count_if(v.checks.begin(), v.checks.end(),
+                                              [](const Check& c) { return c.IsInventory(); });
+  if (inventory_checks > 1) {
+    e.Invalid("spec.validation", "at most one check may set inventory: true");
   }
 }
 

@@ -33,6 +33,7 @@ nlohmann::json RunCommandBody(const RunCommandSpec& s) {
                           {"treatFailureAsDeploymentFailure", false},
                           {"timeoutInSeconds", s.timeout_seconds}};
   if (!params.empty()) props["parameters"] = params;
+  if (!s.output_blob_uri.empty()) props["outputBlobUri"] = s.output_blob_uri;
   return {{"location", s.location}, {"properties", props}};
 }
 

@@ -118,6 +118,10 @@ struct RunCommandSpec {
   std::string script;  // inline script (source.script)
   int timeout_seconds = 600;
   std::vector<std::pair<std::string, std::string>> parameters;
+  // Where Azure appends the script's whole standard output (outputBlobUri: an
+  // append blob, a SAS with racw for exactly it); Azure keeps only a tail in
+  // instanceView.output. A secret: the SAS is part of the run command resource.
+  std::string output_blob_uri;
 };
 
 struct RunCommandResult {

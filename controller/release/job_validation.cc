@@ -86,6 +86,18 @@ StepResult JobValidationBackend::Start(ReleaseContext& ctx, const api::Check& ch
       .annotations = {{kStartedAtAnnotation, ctx.Now()}}};
   if (ctx.status.artifact && ctx.status.artifact->gallery_image_version_id)
     req.env["VMRELEASE_GALLERY_IMAGE_VERSION_ID"] = *ctx.status.artifact->gallery_image_version_id;
+  if (check.IsInventory() && WantsCheckInventory(ctx)) {
+    // The container uploads the inventory JSON here (as a job build does): a
+    // write-only SAS for exactly the blob beside the staging VHD.
+    azure::SasRequest write = sas;
+    write.permissions = "cw";
+    StatusOr<std::string> inventory_url =
+        ctx.env.staging->GenerateSasUrl(ctx.StagingInventoryRef(), write);
+    if (!inventory_url.ok())
+      return StepResult::FromAzure(inventory_url.status(), reason::kValidationFailed);
+    log::RegisterSecret(*inventory_url);
+    req.secret_env["VMRELEASE_INVENTORY_URL"] = *inventory_url;
+  }
   if (Status s = jobs::EnsureSecret(*ctx.env.kube, ctx, req); !s.ok()) {
     if (s.code() == StatusCode::kFailedPrecondition)
       return StepResult::Stalled(reason::kValidationFailed, s.message());
@@ -106,6 +118,11 @@ StepResult JobValidationBackend::Start(ReleaseContext& ctx, const api::Check& ch
   log::Info(kLogger, "created a check Job",
             {{"release", ctx.names.key}, {"check", check.name}, {"job", name}});
   return StepResult::Wait(ctx.env.local_poll_interval, "check " + check.name + " is running");
+}
+
+InventorySource JobValidationBackend::Inventory(const ReleaseContext& ctx,
+                                                const api::Check& /*check*/) const {
+  return {.blob = ctx.StagingInventoryRef()};
 }
 
 StepResult JobValidationBackend::RunCheck(ReleaseContext& ctx, const api::Check& check,

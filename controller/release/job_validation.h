@@ -44,6 +44,7 @@ class JobValidationBackend final : public ValidationBackend {
   StepResult Validate(ReleaseContext& ctx) override;
   // `keep` does not apply (keepVmOnFailure is for the vm backend).
   StepResult Cleanup(ReleaseContext& ctx, bool keep) override;
+  InventorySource Inventory(const ReleaseContext& ctx, const api::Check& check) const override;
 
   // How much longer than a check's deadline its image SAS stays valid.
   static constexpr Duration kSasMargin = std::chrono::minutes(10);

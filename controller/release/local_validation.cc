@@ -117,6 +117,13 @@ StepResult LocalValidationBackend::RunCheck(ReleaseContext& ctx, const api::Chec
     spec.env["VMRELEASE_CHECK_TIMEOUT_SECONDS"] =
         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
     spec.env["VMRELEASE_RESULT_FILE"] = result_file;
+    if (check.IsInventory() && WantsCheckInventory(ctx)) {
+      // Where the command leaves the image's inventory (vm-validate: the script's
+      // standard output in the guest); an earlier attempt's file goes first.
+      const std::string inventory = Inventory(ctx, check).file;
+      fs::remove(inventory, ec);
+      spec.env["VMRELEASE_INVENTORY"] = inventory;
+    }
     spec.work_dir = local.working_dir.value_or(dir + "/work");
     spec.state_dir = state_dir;
     StatusOr<ProcessState> started = LocalProcess::Ensure(spec);
@@ -175,6 +182,11 @@ StepResult LocalValidationBackend::RunCheck(ReleaseContext& ctx, const api::Chec
   }
   ctx.status.validation->results.push_back(std::move(r));
   return StepResult::Done();
+}
+
+InventorySource LocalValidationBackend::Inventory(const ReleaseContext& ctx,
+                                                  const api::Check& check) const {
+  return {.file = CheckDir(ctx, check.name) + "/inventory.json"};
 }
 
 StepResult LocalValidationBackend::Validate(ReleaseContext& ctx) {

@@ -26,6 +26,7 @@ class LocalValidationBackend final : public ValidationBackend {
   std::string_view Name() const override { return "local"; }
   StepResult Validate(ReleaseContext& ctx) override;
   StepResult Cleanup(ReleaseContext& ctx, bool keep) override;
+  InventorySource Inventory(const ReleaseContext& ctx, const api::Check& check) const override;
 
   static std::string Dir(const ReleaseContext& ctx) { return ctx.WorkDir() + "/validate"; }
   static std::string ImagePath(const ReleaseContext& ctx) { return Dir(ctx) + "/image.vhd"; }

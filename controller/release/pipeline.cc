@@ -60,6 +60,16 @@ std::string ReleaseKeyOfTask(std::string_view task_key) {
   return std::string(task_key.substr(a + 1, b - a - 1));
 }
 
+const api::Check* InventoryCheck(const api::ImageRelease& release) {
+  for (const api::Check& c : release.spec.validation.checks)
+    if (c.IsInventory()) return &c;
+  return nullptr;
+}
+
+bool WantsCheckInventory(const ReleaseContext& ctx) {
+  return InventoryCheck(ctx.release) && !(ctx.status.inventory && ctx.status.inventory->sha256);
+}
+
 std::string TailForStatus(std::string_view text, size_t max_bytes) {
   // Redact first: a secret cut in half by the tail would no longer be recognised.
   std::string redacted = log::Redact(text);

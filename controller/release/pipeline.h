@@ -251,7 +251,17 @@ class ValidationBackend {
   // Removes the test VM / Pods / local runs. `keep` (keepVmOnFailure after a
   // failed check) leaves the test VM for debugging. Done when nothing is left.
   virtual StepResult Cleanup(ReleaseContext& ctx, bool keep) = 0;
+  // Where the inventory check (`inventory: true`) left the image's inventory
+  // JSON once it finished (read before Cleanup). The backend hands the check a
+  // place for it only while WantsCheckInventory(ctx).
+  virtual InventorySource Inventory(const ReleaseContext& ctx, const api::Check& check) const = 0;
 };
+
+// The check marked `inventory: true`, if any.
+const api::Check* InventoryCheck(const api::ImageRelease& release);
+// True when the inventory check's output is to be recorded: the release has one
+// and the build's inventory was not recorded.
+bool WantsCheckInventory(const ReleaseContext& ctx);
 
 // The "namespace/name" of the release a TaskKey belongs to ("" if it is not one).
 std::string ReleaseKeyOfTask(std::string_view task_key);

@@ -125,7 +125,8 @@ StepResult Steps::Build(ReleaseContext& ctx) {
     StepResult v = VerifyStaged(ctx);
     if (!v.done()) return v;
   }
-  StepResult inv = RecordInventory(ctx);
+  StepResult inv = ctx.status.inventory ? StepResult::Done()  // recorded, or refused
+                                        : RecordInventory(ctx, backend->Inventory(ctx), false);
   if (!inv.done()) return inv;
   // The build's leftovers are removed by Stage, once Built is recorded.
   const api::Artifact& a = *ctx.status.artifact;
@@ -171,16 +172,25 @@ StepResult Steps::VerifyStaged(ReleaseContext& ctx) {
   return StepResult::Done();
 }
 
-StepResult Steps::RecordInventory(ReleaseContext& ctx) {
-  if (ctx.status.inventory || !env_.kube) return StepResult::Done();  // recorded, or refused
-  const InventorySource source = BuildBackendFor(ctx.release)->Inventory(ctx);
-  auto refuse = [&ctx](const std::string& why) {
-    const std::string message = "the build's inventory was not recorded: " + log::Redact(why);
+StepResult Steps::RecordInventory(ReleaseContext& ctx, const InventorySource& source,
+                                  bool from_check) {
+  if (!env_.kube) return StepResult::Done();
+  auto refuse = [&ctx, from_check](const std::string& why) {
+    const std::string message =
+        std::string(from_check ? "the inventory check's output" : "the build's inventory") +
+        " was not recorded: " + log::Redact(why);
     ctx.status.inventory.emplace();
     ctx.status.inventory->message = TailForStatus(message, 4096);
-    ctx.Event("InventoryRefused", "Build", message, kube::EventType::kWarning);
+    ctx.Event("InventoryRefused", from_check ? "Validate" : "Build", message,
+              kube::EventType::kWarning);
     log::Warn(kLogger, "inventory not recorded", {{"release", ctx.names.key}, {"why", message}});
     return StepResult::Done();
+  };
+  // A build need not leave one; a check marked as the inventory check should have.
+  auto none = [&]() {
+    if (!from_check) return StepResult::Done();
+    return refuse(source.blob ? "it handed none over (no blob " + source.blob->ToString() + ")"
+                              : "it handed none over (the command wrote no " + source.file + ")");
   };
   auto too_large = [&refuse](uintmax_t size) {
     return refuse("it is " + std::to_string(size) + " bytes; at most " +
@@ -192,7 +202,8 @@ StepResult Steps::RecordInventory(ReleaseContext& ctx) {
     // credentials in the background (it may be tens of MB).
     azure::BlobStore* store = env_.staging;
     const azure::BlobRef ref = *source.blob;
-    TaskRunner::State task = env_.tasks->Ensure(ctx.TaskKey("inventory"), [=]() -> TaskResult {
+    const std::string key = ctx.TaskKey(from_check ? "check-inventory" : "inventory");
+    TaskRunner::State task = env_.tasks->Ensure(key, [=]() -> TaskResult {
       StatusOr<azure::BlobProperties> props = store->GetProperties(ref);
       if (!props.ok()) return {props.status(), ""};
       if (props->content_length > static_cast<int64_t>(inventory::kMaxInventoryBytes))
@@ -203,12 +214,13 @@ StepResult Steps::RecordInventory(ReleaseContext& ctx) {
     });
     if (!task.done) return StepResult::Wait(env_.local_poll_interval, "reading the inventory");
     const Status& s = task.result.status;
-    if (s.code() == StatusCode::kNotFound) return StepResult::Done();  // the build left none
+    if (s.code() == StatusCode::kNotFound) return none();
     if (s.code() == StatusCode::kOutOfRange) return too_large(std::stoull(s.message()));
     if (!s.ok()) {
       // Throttled or unavailable: try again; anything else (e.g. no read access)
       // would fail the same way next time, and an inventory never fails a release.
-      StepResult r = StepResult::FromAzure(s, reason::kBuildFailed);
+      StepResult r =
+          StepResult::FromAzure(s, from_check ? reason::kValidationFailed : reason::kBuildFailed);
       if (r.kind() != StepResult::Kind::kFailed) return r;
       return refuse("reading " + ref.ToString() + ": " + s.message());
     }
@@ -217,7 +229,7 @@ StepResult Steps::RecordInventory(ReleaseContext& ctx) {
   } else {
     const std::string& path = source.file;
     std::error_code ec;
-    if (path.empty() || !fs::exists(path, ec)) return StepResult::Done();  // the build left none
+    if (path.empty() || !fs::exists(path, ec)) return none();
     const uintmax_t size = fs::file_size(path, ec);
     if (ec) return StepResult::Error(InternalError("cannot read " + path + ": " + ec.message()));
     if (size > inventory::kMaxInventoryBytes) return too_large(size);
@@ -254,10 +266,20 @@ StepResult Steps::RecordInventory(ReleaseContext& ctx) {
                                            .files = stored->files};
   log::Info(kLogger, stored->created ? "recorded the inventory" : "adopted the inventory",
             {{"release", ctx.names.key},
+             {"from", from_check ? "check" : "build"},
              {"configMap", stored->config_map},
              {"packages", stored->packages},
              {"files", stored->files},
              {"compressedBytes", static_cast<int64_t>(stored->compressed_bytes)}});
+  return StepResult::Done();
+}
+
+StepResult Steps::DeleteStagingInventory(ReleaseContext& ctx, ReleaseStep step) {
+  if (!InventoryCheck(ctx.release)) return StepResult::Done();  // only an inventory check left one
+  if (Status s = env_.staging->Delete(ctx.StagingInventoryRef());
+      !s.ok() && s.code() != StatusCode::kNotFound)
+    return StepResult::FromAzure(
+        s, step == ReleaseStep::kValidate ? reason::kValidationFailed : reason::kAzureError);
   return StepResult::Done();
 }
 
@@ -382,6 +404,12 @@ StepResult Steps::Validate(ReleaseContext& ctx) {
           to_cleanup(ConditionStatus::kFalse, boot ? reason::kBootFailed : reason::kCheckFailed,
                      "check " + failed->name + ": " + msg);
         } else {
+          // The inventory check's output, read before the cleanup removes it.
+          if (const api::Check* inv = InventoryCheck(ctx.release);
+              inv && WantsCheckInventory(ctx)) {
+            StepResult recorded = RecordInventory(ctx, backend->Inventory(ctx, *inv), true);
+            if (!recorded.done()) return recorded;
+          }
           to_cleanup(ConditionStatus::kTrue, "ChecksPassed",
                      "all " + std::to_string(v.results.size()) + " checks passed");
         }
@@ -399,6 +427,8 @@ StepResult Steps::Validate(ReleaseContext& ctx) {
   const bool keep = !passed && ctx.release.spec.validation.keep_vm_on_failure.value_or(false) &&
                     backend->Name() == "vm";
   StepResult cleaned = backend->Cleanup(ctx, keep);
+  if (!cleaned.done()) return cleaned;
+  cleaned = DeleteStagingInventory(ctx, ReleaseStep::kValidate);
   if (!cleaned.done()) return cleaned;
   v.completed_at = ctx.Now();
   v.state = keep ? api::ValidationState::kKept : api::ValidationState::kDone;

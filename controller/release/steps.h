@@ -53,8 +53,10 @@ class Steps {
   // managed disk for a vm validation without gallery). Owns:
   // artifact.galleryImageVersionId. Staging → Validating.
   StepResult Stage(ReleaseContext& ctx);
-  // Runs the checks with the validation backend, then cleans up whatever happened.
-  // Owns: Validated, status.validation. Validating → Publishing (or Failed).
+  // Runs the checks with the validation backend, records the inventory check's
+  // output when the build left no inventory, then cleans up whatever happened.
+  // Owns: Validated, status.validation (and status.inventory from the inventory
+  // check). Validating → Publishing (or Failed).
   StepResult Validate(ReleaseContext& ctx);
   // Target regions, end of life, replication; the blob copy with metadata, tags and
   // immutability; staging cleanup. Owns: Published, status.publish, releasedAt,
@@ -87,7 +89,10 @@ class Steps {
   // The inventory is informational: one that is invalid, too large or blocked by
   // a ConfigMap of someone else is not recorded (status.inventory.message and a
   // Warning Event say why) and the release goes on; only API errors retry.
-  StepResult RecordInventory(ReleaseContext& ctx);
+  // `from_check`: the inventory check's (Validate) rather than the build's.
+  StepResult RecordInventory(ReleaseContext& ctx, const InventorySource& source, bool from_check);
+  // Removes the inventory blob beside the staging VHD (the vm and job inventory check's).
+  StepResult DeleteStagingInventory(ReleaseContext& ctx, api::ReleaseStep step);
   StepResult PublishBlob(ReleaseContext& ctx, azure::BlobStore& blob);
   BuildBackend* BuildBackendFor(const api::ImageRelease& release) const;
   ValidationBackend* ValidationBackendFor(const api::ImageRelease& release) const;

@@ -182,6 +182,7 @@ StepResult Steps::Delete(ReleaseContext& ctx) {
   if (Status s = env_.staging->Delete(ctx.StagingRef());
       !s.ok() && s.code() != StatusCode::kNotFound)
     return StepResult::FromAzure(s, reason::kAzureError);
+  if (StepResult s = DeleteStagingInventory(ctx, ReleaseStep::kPublish); !s.done()) return s;
   if (!r.spec.publish.gallery && r.spec.validation.vm && env_.vms &&
       ctx.phase() != ReleasePhase::kReleased && ctx.phase() != ReleasePhase::kRevoked) {
     const azure::ResourceGroupRef rg = ValidationResourceGroup(*r.spec.validation.vm);

@@ -120,14 +120,28 @@ StepResult VmValidationBackend::RunCheck(ReleaseContext& ctx, const api::Check& 
   const Duration timeout = check.TimeoutOrDefault();
   const api::PendingOperation* pending = ctx.Operation(OperationStep::kValidate, action);
   if (!pending) {
-    const bool windows = spec.os_type == api::OsType::kWindows;
-    (void)windows;  // the script type follows the VM's OS (Run Command picks it)
-    StatusOr<azure::Operation> op = vms.StartRunCommand(
-        rg, ctx.names.vm, check.name,
-        {.location = spec.location,
-         .script = check.script,
-         .timeout_seconds =
-             static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(timeout).count())});
+    azure::RunCommandSpec run{
+        .location = spec.location,
+        .script = check.script,
+        .timeout_seconds =
+            static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(timeout).count())};
+    if (check.IsInventory() && WantsCheckInventory(ctx)) {
+      // Its whole standard output is the inventory: Azure appends it to a blob
+      // beside the staging VHD (instanceView keeps only a tail). Appended, so an
+      // earlier attempt's output goes first.
+      const azure::BlobRef blob = ctx.StagingInventoryRef();
+      if (Status s = ctx.env.staging->Delete(blob); !s.ok() && s.code() != StatusCode::kNotFound)
+        return StepResult::FromAzure(s, reason::kValidationFailed);
+      azure::SasRequest sas{.permissions = "racw",
+                            .start = ctx.now - std::chrono::minutes(5),
+                            .expiry = ctx.now + timeout + std::chrono::minutes(30)};
+      if (ctx.env.staging->BlobUrl(blob).rfind("http://", 0) == 0) sas.protocol = "";  // Azurite
+      StatusOr<std::string> url = ctx.env.staging->GenerateSasUrl(blob, sas);
+      if (!url.ok()) return StepResult::FromAzure(url.status(), reason::kValidationFailed);
+      log::RegisterSecret(*url);
+      run.output_blob_uri = *url;
+    }
+    StatusOr<azure::Operation> op = vms.StartRunCommand(rg, ctx.names.vm, check.name, run);
     if (!op.ok()) return StepResult::FromAzure(op.status(), reason::kValidationFailed);
     ctx.RecordOperation(OperationStep::kValidate, action, op->ref.Serialize());
     ctx.Event("CheckStarted", "Validate", "check " + check.name + " started on " + ctx.names.vm);
@@ -180,6 +194,11 @@ StepResult VmValidationBackend::Validate(ReleaseContext& ctx) {
   }
   return RunChecksInOrder(ctx, /*pause_between=*/false,
                           [&](size_t, const api::Check& check) { return RunCheck(ctx, check); });
+}
+
+InventorySource VmValidationBackend::Inventory(const ReleaseContext& ctx,
+                                               const api::Check& /*check*/) const {
+  return {.blob = ctx.StagingInventoryRef()};
 }
 
 StepResult VmValidationBackend::Cleanup(ReleaseContext& ctx, bool keep) {

@@ -17,6 +17,7 @@ class VmValidationBackend final : public ValidationBackend {
   std::string_view Name() const override { return "vm"; }
   StepResult Validate(ReleaseContext& ctx) override;
   StepResult Cleanup(ReleaseContext& ctx, bool keep) override;
+  InventorySource Inventory(const ReleaseContext& ctx, const api::Check& check) const override;
 
  private:
   StepResult Prepare(ReleaseContext& ctx);

@@ -79,6 +79,28 @@ int Finish(const Outcome& r, const std::string& result_file, bool verbose) {
   return r.process_exit;
 }
 
+// VMRELEASE_INVENTORY (the inventory check): the guest script's whole stdout,
+// atomically, once the script ran to its end; nothing when it did not.
+void WriteInventory(const std::string& path, const Outcome& r) {
+  if (path.empty() || r.phase != "check" || !r.ok) return;
+  if (r.out_truncated) {
+    std::cerr << "vm-validate: the guest agent truncated the output; no inventory written\n";
+    return;
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << r.out;
+    out.flush();
+    if (!out) {
+      std::cerr << "vm-validate: cannot write the inventory file " << path << "\n";
+      return;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    std::cerr << "vm-validate: cannot write the inventory file " << path << "\n";
+}
+
 int ConfigError(const std::string& message, const std::string& result_file) {
   Outcome r;
   r.message = message;
@@ -96,7 +118,9 @@ int main(int argc, char** argv) {
       "Boots a VM image under QEMU and runs one check script inside it through the QEMU guest "
       "agent (the vmrelease local validation backend). Inputs come from the environment: "
       "VMRELEASE_IMAGE_PATH, VMRELEASE_CHECK_SCRIPT, VMRELEASE_CHECK_NAME, "
-      "VMRELEASE_CHECK_TIMEOUT_SECONDS, VMRELEASE_RESULT_FILE, and VMRELEASE_GUEST_ENV_<NAME> "
+      "VMRELEASE_CHECK_TIMEOUT_SECONDS, VMRELEASE_RESULT_FILE, VMRELEASE_INVENTORY (written with "
+      "the "
+      "guest script's stdout), and VMRELEASE_GUEST_ENV_<NAME> "
       "for the guest script's environment. Exit code: the guest script's, 125 when the image "
       "did not boot, 124 when the check timed out, 126 when the VM went away during the check."};
   app.add_option("--accel", accel, "auto (KVM when usable, else TCG), kvm or tcg")
@@ -178,5 +202,6 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   Outcome r = vmrelease::vmvalidate::RunValidation(o);
+  WriteInventory(Env("VMRELEASE_INVENTORY"), r);
   return Finish(r, result_file, o.verbose);
 }

@@ -515,6 +515,7 @@ Outcome RunValidation(const Options& o) {
       r.message = "killed by signal " + std::to_string(sig) + " in the guest";
     }
     r.process_exit = *r.exit_code;
+    r.out_truncated = done->out_truncated;
     if (done->out_truncated || done->err_truncated)
       r.notes.push_back("the guest agent truncated the check's output at 16 MiB per stream");
   }

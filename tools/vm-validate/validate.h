@@ -57,9 +57,10 @@ struct Outcome {
   std::string message;
   double boot_seconds = 0;
   double check_seconds = 0;
-  std::string accelerator;  // "kvm" | "tcg" ("" when never chosen)
-  std::string out;          // the guest script's stdout
-  std::string err;          // the guest script's stderr
+  std::string accelerator;     // "kvm" | "tcg" ("" when never chosen)
+  std::string out;             // the guest script's stdout
+  bool out_truncated = false;  // the guest agent cut `out` at its limit
+  std::string err;             // the guest script's stderr
   int process_exit = kExitBootFailure;
   std::vector<std::string> notes;  // what the validator did besides the check (cleanup)
 

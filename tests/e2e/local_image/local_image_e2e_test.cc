@@ -152,7 +152,9 @@ class LocalImageTest : public ::testing::Test {
             {"VMRELEASE_CHECK_NAME", name},
             {"VMRELEASE_CHECK_SCRIPT", script},
             {"VMRELEASE_CHECK_TIMEOUT_SECONDS", std::to_string(timeout_seconds)},
-            {"VMRELEASE_RESULT_FILE", dir + "/result.json"}};
+            {"VMRELEASE_RESULT_FILE", dir + "/result.json"},
+            // As for the inventory check: the guest script's whole stdout lands here.
+            {"VMRELEASE_INVENTORY", dir + "/inventory.json"}};
   }
 
   // The validator's argv, run with `dir` as its working directory (as the controller does).
@@ -319,6 +321,7 @@ TEST_F(LocalImageTest, DemoChecksRunInsideTheGuest) {
   ExpectCheckPassed(v);
   EXPECT_EQ(v.out, "VERSION=1.0.0\nHello from 1.0\n");
   EXPECT_EQ(v.result["message"], "exit code 0");
+  EXPECT_EQ(ReadFile(dir + "/inventory.json"), v.out) << "VMRELEASE_INVENTORY: the guest's stdout";
 
   // 2. The demo service the image starts is running and serves this version.
   dir = WorkDir("service");
@@ -378,6 +381,7 @@ TEST_F(LocalImageTest, ACorruptDiskIsABootFailureNotACheckFailure) {
   ValidatorRun v = Validate(dir, bad, "corrupt", "echo never");
   ExpectBootFailure(v, "corrupt disk");
   EXPECT_EQ(v.out, "");
+  EXPECT_FALSE(fs::exists(dir + "/inventory.json")) << "no inventory from a script that never ran";
 }
 
 TEST_F(LocalImageTest, AKernelThatCannotStartUserlandIsABootFailure) {

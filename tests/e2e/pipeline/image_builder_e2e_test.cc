@@ -84,5 +84,69 @@ TEST(ImageBuilderE2ETest, ReleasedFailedAndDeletedBuildsShowAzureAndLeaveNothing
   EXPECT_FALSE(Contains(visible, url.substr(url.find("sig=") + 4, 20))) << "the SAS leaked";
 }
 
+// An Image Builder build hands no inventory over; the inventory check does: its Run
+// Command writes the script's whole stdout (far more than the instance view keeps) to
+// the blob beside the staging VHD through outputBlobUri, and the controller records it
+// like a build's, then deletes the blob.
+TEST(ImageBuilderE2ETest, TheInventoryCheckRecordsTheImagesInventoryThroughRunCommandOutput) {
+  PipelineStack::Options so;
+  so.arm.image_builder_run_duration = 1s;
+  auto stack = NewFastStack(std::move(so));
+  ASSERT_NE(stack, nullptr);
+  PipelineStack& s = *stack;
+  Json packages = Json::array(), files = Json::array();
+  for (int i = 0; i < 2000; ++i) {
+    const std::string name = "pkg-" + std::to_string(10000 + i);
+    packages.push_back({{"name", name}, {"version", "2." + std::to_string(i) + "-1"}});
+  }
+  files.push_back({{"path", "/etc/app/release"}, {"sha256", Sha256Hex("5.3.0")}, {"size", 6}});
+  const std::string inventory = Json{
+      {"schemaVersion", 1},
+      {"image", "app"},
+      {"version", "5.3.0"},
+      {"packages", packages},
+      {"files", files}}.dump();
+  ASSERT_GT(inventory.size(), 64u * 1024) << "more than any instance view keeps";
+  s.arm().AddRunCommandRule({.contains = "dpkg-query", .exit_code = 0, .stdout_text = inventory});
+
+  ReleaseSpecOptions o{.name = "app-5-3-0", .image = "app", .version = "5.3.0"};
+  o.build = "imageBuilder";
+  o.validation = "vm";
+  o.checks = {{"smoke", "echo ok"}, {"packages", "dpkg-query -W | to-inventory-json"}};
+  Json release = s.Release(o);
+  release["spec"]["validation"]["checks"][1]["inventory"] = true;
+  ASSERT_TRUE(s.Create(release).ok());
+
+  std::string why;
+  Json r = s.WaitForPhase("app-5-3-0", "Released", 90s, &why);
+  ASSERT_FALSE(r.is_null()) << why << "\n" << s.ControllerLogs();
+  const Json& st = r["status"];
+  EXPECT_EQ(StatusString(r, {"status", "inventory", "configMap"}), "app-5-3-0-inventory")
+      << st.dump(2);
+  EXPECT_EQ(st["inventory"].value("packages", 0), 2000) << st.dump(2);
+  EXPECT_EQ(st["inventory"].value("files", 0), 1) << st.dump(2);
+  EXPECT_FALSE(st["inventory"].contains("message")) << st.dump(2);
+  auto cm = s.client().Get(kube::ConfigMapResource(), {"default", "app-5-3-0-inventory"});
+  ASSERT_TRUE(cm.ok()) << cm.status().ToString();
+  EXPECT_EQ((*cm)["metadata"]["annotations"]["vmrelease.io/inventory-sha256"],
+            st["inventory"]["sha256"]);
+  EXPECT_EQ((*cm)["metadata"]["ownerReferences"][0]["uid"], r["metadata"]["uid"]);
+
+  // Exactly one run command wrote to a blob: the inventory check's, through a SAS for
+  // exactly the blob beside the staging VHD, never visible.
+  const std::vector<std::string> uris = s.arm().OutputBlobUris();
+  ASSERT_EQ(uris.size(), 1u);
+  EXPECT_NE(uris[0].find(".inventory.json?"), std::string::npos) << "a SAS for that blob only";
+  EXPECT_NE(uris[0].find("sp=racw"), std::string::npos);
+  ASSERT_NE(uris[0].find("sig="), std::string::npos);
+  std::string visible = s.Summary("app-5-3-0") + s.ControllerLogs();
+  for (const Json& e : s.Events("app-5-3-0")) visible += e.dump();
+  EXPECT_FALSE(Contains(visible, uris[0].substr(uris[0].find("sig=") + 4, 20)))
+      << "the outputBlobUri SAS leaked";
+
+  // Nothing left: no template, no VM, no staging blob (the inventory's included).
+  EXPECT_TRUE(NothingLeaks(s, 30s));
+}
+
 }  // namespace
 }  // namespace vmrelease::testing

@@ -721,6 +721,11 @@ int FakeArm::TokensIssued() const {
   return state_->tokens_issued;
 }
 
+std::vector<std::string> FakeArm::OutputBlobUris() const {
+  std::lock_guard g(state_->mu);
+  return state_->output_blob_uris;
+}
+
 int FakeArm::FaultsInjected() const {
   std::lock_guard g(state_->mu);
   return state_->faults_injected;

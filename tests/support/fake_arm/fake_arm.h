@@ -209,6 +209,8 @@ class FakeArm {
   std::map<std::string, int> ImageBuilderRuns() const;
   int ImageBuilderOverlappingRuns() const;
   int FaultsInjected() const;
+  // The outputBlobUri of each run command whose stdout was written there, in order.
+  std::vector<std::string> OutputBlobUris() const;
   // Assertions presented at the token endpoint, in order.
   std::vector<std::string> AssertionsSeen() const;
   // Every access token issued so far (tests grep logs for them).

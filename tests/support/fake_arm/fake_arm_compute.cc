@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "controller/common/crypto.h"
+#include "controller/http/client.h"
 #include "tests/support/fake_arm/fake_arm_state.h"
 
 namespace vmrelease::fake_arm {
@@ -364,6 +365,28 @@ Reply PutRunCommand(FakeArm::State& s, const ArmPath& p, const nlohmann::json& r
   return Accepted(s, op, true, false, 201, body);
 }
 
+// outputBlobUri: as the VM agent does, the script's whole stdout goes to an
+// append blob through the SAS it was given (created, then appended in blocks of
+// at most 4 MiB). Returns what went wrong, "" when it was written.
+std::string UploadOutput(const std::string& sas_url, const std::string& text) {
+  static http::Client* client = new http::Client();
+  auto put = [&](const std::string& url, http::Headers headers, std::string body) -> std::string {
+    headers.Set("x-ms-version", "2021-12-02");
+    StatusOr<http::Response> r =
+        client->Send({.method = "PUT", .url = url, .headers = headers, .body = std::move(body)});
+    if (!r.ok()) return r.status().ToString();
+    if (r->status != 201) return "HTTP " + std::to_string(r->status);
+    return "";
+  };
+  if (std::string e = put(sas_url, {{"x-ms-blob-type", "AppendBlob"}}, ""); !e.empty()) return e;
+  constexpr size_t kBlock = 4 << 20;
+  for (size_t at = 0; at < text.size(); at += kBlock) {
+    if (std::string e = put(sas_url + "&comp=appendblock", {}, text.substr(at, kBlock)); !e.empty())
+      return e;
+  }
+  return "";
+}
+
 nlohmann::json RunCommandInstanceView(FakeArm::State& s, StoredResource& rc) {
   nlohmann::json& props = rc.body["properties"];
   if (props.contains("instanceView") &&
@@ -392,17 +415,28 @@ nlohmann::json RunCommandInstanceView(FakeArm::State& s, StoredResource& rc) {
   }
   std::string state = rule.execution_state;
   if (state.empty()) state = rule.exit_code == 0 ? "Succeeded" : "Failed";
+  // With outputBlobUri the stdout goes to that blob, not to the instance view.
+  std::string output = rule.stdout_text;
+  nlohmann::json statuses = nlohmann::json::array();
+  if (const std::string blob = Str(props, "/outputBlobUri"); !blob.empty()) {
+    s.output_blob_uris.push_back(blob);
+    if (std::string e = UploadOutput(blob, output); !e.empty())
+      statuses.push_back({{"code", "OutputBlobUploadFailed"},
+                          {"level", "Error"},
+                          {"message", "Failed to upload the output to outputBlobUri: " + e}});
+    output.clear();
+  }
   props["instanceView"] = {
       {"executionState", state},
       {"executionMessage", state == "Succeeded" ? ""
                                                 : "Execution completed with exit code " +
                                                       std::to_string(rule.exit_code)},
       {"exitCode", rule.exit_code},
-      {"output", rule.stdout_text},
+      {"output", output},
       {"error", rule.stderr_text},
       {"startTime", (rc.started_at.empty() ? s.NowText() : rc.started_at)},
       {"endTime", s.NowText()},
-      {"statuses", nlohmann::json::array()}};
+      {"statuses", statuses}};
   return props["instanceView"];
 }
 

@@ -112,6 +112,7 @@ struct FakeArm::State {
   std::map<std::string, StoredResource> resources;
   std::map<std::string, PendingOp> ops;
   std::vector<RunCommandRule> run_rules;
+  std::vector<std::string> output_blob_uris;  // where run commands' stdout went (outputBlobUri)
   std::vector<OperationFailure> failures;
   // Image Builder: runs that end Failed, outputs, and the runs seen per template name.
   struct RunFailure {

@@ -265,6 +265,52 @@ TEST_F(JobValidationTest, PassingThenFailingCheckRecordsResultsAndOutput) {
   EXPECT_EQ(Left(kube::SecretResource()), 0u);
 }
 
+TEST_F(JobValidationTest, OnlyTheInventoryChecksJobGetsTheInventorySasAndOnlyWhileItIsWanted) {
+  rel_.spec.validation.checks[1].inventory = true;  // disk-size hands the inventory over
+  auto secret_env = [&](const std::string& check) {
+    std::map<std::string, std::string> env;
+    auto secret = kube_.Peek(kube::SecretResource(), {"default", names_.CheckJob(check)});
+    if (!secret) return env;
+    for (const auto& [k, v] : (*secret)["data"].items())
+      env[k] = Base64Decode(v.get<std::string>()).value_or("?");
+    return env;
+  };
+  ASSERT_EQ(Validate().kind(), StepResult::Kind::kWait);
+  EXPECT_FALSE(secret_env("boots").contains("VMRELEASE_INVENTORY_URL"));
+  Finish("boots", 0, "running\n");
+  ASSERT_EQ(Validate().kind(), StepResult::Kind::kWait);
+  ASSERT_TRUE(ValidateUntilJobOf("disk-size", status_));
+  const auto env = secret_env("disk-size");
+  ASSERT_TRUE(env.contains("VMRELEASE_INVENTORY_URL"));
+  const std::string& url = env.at("VMRELEASE_INVENTORY_URL");
+  EXPECT_EQ(
+      url.rfind(staging_.BlobUrl({"vmrelease-staging", names_.staging_inventory}) + "?sp=cw&", 0),
+      0u)
+      << "not a write-only SAS of exactly the inventory blob: " << url.substr(0, url.find('?'));
+  for (const Json& c : (*JobOf("disk-size"))["spec"]["template"]["spec"]["containers"]) {
+    bool found = false;
+    for (const Json& e : c["env"])
+      if (e["name"] == "VMRELEASE_INVENTORY_URL") {
+        found = true;
+        EXPECT_EQ(e["valueFrom"]["secretKeyRef"]["key"], "VMRELEASE_INVENTORY_URL");
+      }
+    EXPECT_TRUE(found) << c.dump();
+  }
+  ReleaseContext ctx{rel_, status_, names_, env_, clock_.WallNow()};
+  EXPECT_EQ(backend_.Inventory(ctx, rel_.spec.validation.checks[1]).blob->name,
+            names_.staging_inventory);
+
+  // The build's inventory was recorded: the check is not asked for one.
+  ASSERT_TRUE(CleanupFully().done());
+  api::ImageReleaseStatus again;
+  again.artifact = status_.artifact;
+  again.inventory = api::InventoryRef{.config_map = "x", .sha256 = std::string(64, 'a')};
+  again.validation.emplace();
+  again.validation->results.push_back(status_.validation->results[0]);
+  ASSERT_TRUE(ValidateUntilJobOf("disk-size", again));
+  EXPECT_FALSE(secret_env("disk-size").contains("VMRELEASE_INVENTORY_URL"));
+}
+
 TEST_F(JobValidationTest, ExpectedNonZeroExitCodeAndOutputMatchFromTheFailedJob) {
   rel_.spec.validation.checks.resize(1);
   rel_.spec.validation.checks[0].expect =
