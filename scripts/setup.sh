@@ -13,6 +13,8 @@ APT_PACKAGES=(
   libcpprest-dev nlohmann-json3-dev libyaml-cpp-dev prometheus-cpp-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libspdlog-dev zlib1g-dev
   nodejs npm qemu-utils prometheus procps time
+  # The plugin's zsh completion is tested in a real zsh (tests/e2e/cli).
+  zsh
   # Local images (images/build-demo-image) and their validator (vmrelease-vm-validate):
   # the guest's kernel, userland and agent, the tools that build the disk without root,
   # QEMU to boot it, and lz4 to unpack the kernel for a faster boot. See docs/local-images.md.

@@ -538,6 +538,47 @@ TEST_F(CliE2ETest, CompletionScripts) {
   EXPECT_EQ(r.out.rfind("#compdef kubectl-vmrelease\n", 0), 0u) << r.out;
   for (const char* cmd : {"status", "verify", "revoke", "rollback"})
     EXPECT_TRUE(Contains(r.out, std::string("'") + cmd + ":")) << cmd << r.out;
+  // And in a real zsh: an interactive shell on a pty (zpty) loads it as docs/cli.md says, with
+  // compinit; TAB is pressed after each line, and compadd, wrapped, prints what it was offered.
+  TempDir zdot;
+  WriteFile(zdot.Join(".zshrc"), R"(PS1="> "
+autoload -U compinit; compinit -u -D
+source <(kubectl-vmrelease completion zsh)
+compadd() {
+  if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)* ]]; then builtin compadd "$@"; return; fi
+  local -a m; builtin compadd -A m "$@"
+  (( $#m )) && print -rl -- "<m""atch>"${^m}
+  builtin compadd "$@"
+}
+)");
+  WriteFile(zdot.Join("drive.zsh"), R"(zmodload zsh/zpty
+zpty z "ZDOTDIR=$1 zsh -i"
+zpty -w z "print '<re''ady>'"
+zpty -r z out '*<ready>*'
+complete() {
+  zpty -w -n z "$1"$'\t'
+  zpty -w z $'\C-u'"print '<e''nd>'"
+  local out; zpty -r z out '*<end>*'
+  print -rn -- "$1|"
+  print -r -- "$out" | tr -d '\r' | grep -ao '<match>[^[:space:]<]*' | cut -c8- | sort -u | tr '\n' ' '
+  print
+}
+complete 'kubectl-vmrelease ver'
+complete 'kubectl-vmrelease revoke --re'
+complete 'kubectl-vmrelease status -o y'
+complete 'kubectl-vmrelease completion '
+complete 'kubectl-vmrelease promote --f'
+complete 'kubectl-vmrelease hi'
+zpty -d z
+)");
+  r = RunCommand({"timeout", "60", "zsh", "-f", zdot.Join("drive.zsh"), zdot.path()}, env, "", 90s);
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_TRUE(Contains(r.out, "kubectl-vmrelease ver|verify \n")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "kubectl-vmrelease revoke --re|--reason --reference \n")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "kubectl-vmrelease status -o y|yaml \n")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "kubectl-vmrelease completion |bash zsh \n")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "kubectl-vmrelease promote --f|--from \n")) << r.out;
+  EXPECT_TRUE(Contains(r.out, "kubectl-vmrelease hi|history \n")) << r.out;
   r = Cli({"completion", "fish"});
   EXPECT_EQ(r.exit_code, 2) << Show(r);
 
