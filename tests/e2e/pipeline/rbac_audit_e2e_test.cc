@@ -10,6 +10,9 @@
 // kustomize deploy/kustomize/overlays/cluster` binds to the controller's ServiceAccount: anything
 // sent but not granted fails, and so does anything granted but never sent, except the explicit
 // allow-list below. A second audit against a role with one verb removed must fail.
+// The single-namespace install (overlays/namespaced: --namespace, the ClusterRole bound by a
+// RoleBinding in that namespace only) is audited the same way with a controller that runs with
+// its --namespace: a request outside the namespace, e.g. a cluster-wide list, would be denied.
 #include <gtest/gtest.h>
 
 #include "controller/kube/errors.h"
@@ -49,16 +52,20 @@ bool PinReady(const Json& p, const std::string& version) {
          StatusString(p, {"status", "resolved", "version"}) == version;
 }
 
-TEST(RbacAuditE2ETest, TheControllerSendsExactlyWhatItsClusterRoleGrants) {
+// The stack whose controller logs each request; `extra_flags` e.g. its --namespace.
+std::unique_ptr<PipelineStack> AuditedStack(std::vector<std::string> extra_flags) {
   PipelineStack::Options options;
   options.job_runner = true;
   options.log_level = "debug";
   // The Role for the Lease is in the install namespace: the controller's own.
   options.controller_flags = {"--leader-elect", "--leader-elect-namespace", "vmrelease-system",
                               "--leader-elect-retry-period", "1s"};
-  auto stack = NewFastStack(std::move(options));
-  ASSERT_NE(stack, nullptr);
-  PipelineStack& s = *stack;
+  for (std::string& f : extra_flags) options.controller_flags.push_back(std::move(f));
+  return NewFastStack(std::move(options));
+}
+
+// The scenarios that need the most verbs, in namespace default; the controller stopped after.
+void RunScenarios(PipelineStack& s) {
   auto logs = [&] {
     std::string out = s.ControllerLogs();
     if (s.job_runner()) out += s.job_runner()->log();
@@ -160,48 +167,98 @@ TEST(RbacAuditE2ETest, TheControllerSendsExactlyWhatItsClusterRoleGrants) {
       },
       60s));
   s.StopController(SIGTERM);
+}
 
+// `kubectl kustomize` of an overlay, with every "from" replaced by "to".
+std::string Render(PipelineStack& s, const std::string& overlay, const std::string& from = "",
+                   const std::string& to = "") {
+  CommandResult render = s.api().Kubectl(
+      {"kustomize", SourceDir() + "/deploy/kustomize/overlays/" + overlay}, "", 120s);
+  EXPECT_EQ(render.exit_code, 0) << render.err;
+  std::string text = render.out;
+  for (size_t at = 0; !from.empty() && (at = text.find(from, at)) != std::string::npos;
+       at += to.size())
+    text.replace(at, from.size(), to);
+  return text;
+}
+
+// manifests.py rbac-audit of the controller's log against a rendering; prints its report.
+struct Audit {
+  Audit(PipelineStack& s, const std::string& rendering) : stack(s) {
+    WriteFile(log_file, s.ControllerLogs());
+    args = {Python(),     SourceDir() + "/tests/e2e/deploy/manifests.py",
+            "rbac-audit", "",
+            log_file,     s.api().base_url()};
+    for (const std::string& a : kAllowedUnused) {
+      args.push_back("--allow");
+      args.push_back(a);
+    }
+    result = Against(rendering);
+    std::printf("%s%s", result.out.c_str(), result.err.c_str());
+  }
+  CommandResult Against(const std::string& rendering) {
+    const std::string file = dir.Join("render-" + std::to_string(renders++) + ".yaml");
+    WriteFile(file, rendering);
+    args[3] = file;
+    return RunCommand(args);
+  }
+  PipelineStack& stack;
   TempDir dir;
   const std::string log_file = dir.Join("controller.log");
-  WriteFile(log_file, s.ControllerLogs());
-  CommandResult render =
-      s.api().Kubectl({"kustomize", SourceDir() + "/deploy/kustomize/overlays/cluster"}, "", 120s);
-  ASSERT_EQ(render.exit_code, 0) << render.err;
-  const std::string render_file = dir.Join("cluster.yaml");
-  WriteFile(render_file, render.out);
+  std::vector<std::string> args;
+  int renders = 0;
+  CommandResult result;
+};
 
-  const std::string python = Python();
-  const std::string manifests = SourceDir() + "/tests/e2e/deploy/manifests.py";
-  std::vector<std::string> audit = {python,      manifests, "rbac-audit",
-                                    render_file, log_file,  s.api().base_url()};
-  for (const std::string& a : kAllowedUnused) {
-    audit.push_back("--allow");
-    audit.push_back(a);
-  }
-  CommandResult result = RunCommand(audit);
-  std::printf("%s%s", result.out.c_str(), result.err.c_str());
-  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+TEST(RbacAuditE2ETest, TheControllerSendsExactlyWhatItsClusterRoleGrants) {
+  auto stack = AuditedStack({});
+  ASSERT_NE(stack, nullptr);
+  PipelineStack& s = *stack;
+  RunScenarios(s);
+  if (HasFatalFailure()) return;
+  const std::string text = Render(s, "cluster");
+  Audit audit(s, text);
+  EXPECT_EQ(audit.result.exit_code, 0) << audit.result.out << audit.result.err;
 
   // The audit can fail both ways: without `create` on jobs (sent, not granted), and with a
   // verb the controller never sends (granted, unused).
-  std::string text = render.out;
   const std::string jobs = "  verbs:\n  - get\n  - create\n  - delete\n";
   const size_t at = text.find("  - batch\n  resources:\n  - jobs\n");
   ASSERT_NE(at, std::string::npos) << text;
   const size_t verbs = text.find(jobs, at);
   ASSERT_NE(verbs, std::string::npos) << text.substr(at, 200);
-  WriteFile(dir.Join("no-create.yaml"),
-            std::string(text).replace(verbs, jobs.size(), "  verbs:\n  - get\n  - delete\n"));
-  WriteFile(dir.Join("list-too.yaml"),
-            std::string(text).replace(verbs, jobs.size(), jobs + "  - list\n"));
-  audit[3] = dir.Join("no-create.yaml");
-  result = RunCommand(audit);
+  CommandResult result = audit.Against(
+      std::string(text).replace(verbs, jobs.size(), "  verbs:\n  - get\n  - delete\n"));
   EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
   EXPECT_TRUE(Contains(result.out, "sent create batch/jobs in namespace default")) << result.out;
-  audit[3] = dir.Join("list-too.yaml");
-  result = RunCommand(audit);
+  result = audit.Against(std::string(text).replace(verbs, jobs.size(), jobs + "  - list\n"));
   EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
   EXPECT_TRUE(Contains(result.out, "granted but never sent: list batch/jobs")) << result.out;
+}
+
+TEST(RbacAuditE2ETest, ASingleNamespaceInstallSendsNothingOutsideItsNamespace) {
+  // overlays/namespaced watches vm-images; here the scenarios' namespace, default.
+  auto stack = AuditedStack({"--namespace", "default"});
+  ASSERT_NE(stack, nullptr);
+  PipelineStack& s = *stack;
+  RunScenarios(s);
+  if (HasFatalFailure()) return;
+  const std::string text = Render(s, "namespaced", "vm-images", "default");
+  ASSERT_TRUE(Contains(text, "  name: vmrelease-controller\n  namespace: default\nroleRef:"))
+      << text;
+  ASSERT_TRUE(Contains(text, "- --namespace=default\n")) << text;
+  Audit audit(s, text);
+  EXPECT_EQ(audit.result.exit_code, 0) << audit.result.out << audit.result.err;
+  // Each request is in a namespace: none was a cluster-wide list or watch.
+  EXPECT_FALSE(Contains(audit.result.out, "(cluster)")) << audit.result.out;
+  EXPECT_TRUE(Contains(audit.result.out, "vmrelease.io/imagereleases in default x"))
+      << audit.result.out;
+  // The same requests against the binding in another namespace: denied, so the audit looks at
+  // where the grant applies, not only at the verbs.
+  CommandResult result = audit.Against(Render(s, "namespaced"));
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  EXPECT_TRUE(Contains(result.out, "sent watch vmrelease.io/imagereleases in namespace default"))
+      << result.out;
 }
 
 }  // namespace
