@@ -7,9 +7,11 @@
 #   demo_prometheus_check 127.0.0.1:METRICS_PORT   (UP_DEMO_CHECK) `promtool check metrics` on a
 #                                                  scrape is clean, and every metric name in the
 #                                                  Grafana dashboard and the alerts has a series in
-#                                                  that Prometheus (tests/e2e/deploy/manifests.py
-#                                                  queries prometheus:URL); prints the problems and
-#                                                  returns 1 otherwise
+#                                                  that Prometheus, with every label they match,
+#                                                  group or join on (tests/e2e/deploy/manifests.py
+#                                                  queries prometheus:URL; a renamed label must be
+#                                                  caught); prints the problems and returns 1
+#                                                  otherwise
 
 demo_prometheus_start() {
   local target=$1 port
@@ -41,7 +43,7 @@ EOF
 }
 
 demo_prometheus_check() {
-  local target=$1 python=python3 out lint
+  local target=$1 python=python3 out lint bad
   for candidate in /usr/bin/python3 python3; do
     if "$candidate" -c 'import yaml' 2>/dev/null; then python=$candidate; break; fi
   done
@@ -57,7 +59,16 @@ demo_prometheus_check() {
   for _ in $(seq 1 30); do
     if out=$("$python" "$ROOT/tests/e2e/deploy/manifests.py" queries "prometheus:$PROMETHEUS_URL" \
         "$ROOT/deploy/grafana/vmrelease.json" "$ROOT/deploy/prometheus/alerts.yaml" 2>&1); then
-      say "promtool check metrics: clean; every dashboard and alert metric has a series in Prometheus"
+      # The check must be able to fail: an alert matching on a label its metric lacks.
+      sed 's/phase=~/stage=~/' "$ROOT/deploy/prometheus/alerts.yaml" >"$RUN/prometheus/renamed.yaml"
+      if bad=$("$python" "$ROOT/tests/e2e/deploy/manifests.py" queries "prometheus:$PROMETHEUS_URL" \
+          "$RUN/prometheus/renamed.yaml" 2>&1) || [[ $bad != *"has no label 'stage'"* ]]; then
+        echo "up: the query check did not notice a label renamed in an alert:" >&2
+        echo "$bad" >&2
+        return 1
+      fi
+      say "promtool check metrics: clean; every dashboard and alert query's metrics and labels" \
+        "have series in Prometheus"
       return 0
     fi
     sleep 2

@@ -17,7 +17,9 @@ one line per problem.
                                                  "registered:SOURCE.cc,..." (the families
                                                  the sources register, with _bucket/_count/
                                                  _sum for histograms) or "prometheus:URL" (the
-                                                 names a Prometheus server has series of)
+                                                 names a Prometheus server has series of);
+                                                 with a scrape or a server, the labels each
+                                                 query matches, groups or joins on too
   manifests.py dashboard-configmap RENDER.yaml DASHBOARD.json   the Grafana ConfigMap holds it
   manifests.py rbac-audit RENDER.yaml LOG API_URL [--allow GROUP/RESOURCE:VERB ...]
                                                  every API request in the controller's debug
@@ -376,21 +378,106 @@ def known_names(spec):
     return names
 
 
+def label_uses(expr, names):
+    """(metric, label) of every label matcher on a selected metric, and the labels the
+    expression groups or matches by (by/without/on/ignoring/group_*), with those label_replace
+    creates. Grafana's variables are left alone: they are label values."""
+    literal = r'"(?:[^"\\]|\\.)*"'
+    created = set()
+    for m in re.finditer(r"\blabel_replace\s*\(", expr):
+        # label_replace(v, "dst", "replacement", "src", "regex"): dst is the second argument.
+        args, depth, i, start = [], 0, m.end(), m.end()
+        while i < len(expr) and depth >= 0:
+            c = expr[i]
+            if c == '"':
+                i = re.compile(literal).match(expr, i).end()
+                continue
+            if c in "({[":
+                depth += 1
+            elif c in ")}]":
+                depth -= 1
+            if (c == "," and depth == 0) or depth < 0:
+                args.append(expr[start:i].strip())
+                start = i + 1
+            i += 1
+        if len(args) > 1 and re.fullmatch(literal, args[1]):
+            created.add(args[1][1:-1])
+    e = re.sub(literal, '""', expr)
+    matched = []
+    for m in re.finditer(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}", e):
+        if m.group(1) in names:
+            for label in re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)", m.group(2)):
+                matched.append((m.group(1), label))
+    grouped = set()
+    for m in re.finditer(r"\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)", e):
+        grouped |= {l.strip() for l in m.group(2).split(",") if l.strip()}
+    return matched, grouped, created
+
+
+def metric_labels(spec, names):
+    """{metric: label names its series carry} from a scrape or a Prometheus server; None when
+    the spec cannot say (registered: sources declare label names only where they add series)."""
+    if spec.startswith("registered:"):
+        return None
+    labels = {n: set() for n in names}
+    if spec.startswith("prometheus:"):
+        from urllib.parse import urlencode
+        from urllib.request import urlopen
+        base = spec[len("prometheus:"):].rstrip("/")
+        for n in names:
+            url = f"{base}/api/v1/series?" + urlencode({"match[]": n})
+            with urlopen(url, timeout=10) as r:
+                body = json.load(r)
+            if body.get("status") != "success":
+                raise RuntimeError(f"{url}: {body}")
+            for series in body["data"]:
+                labels[n] |= set(series) - {"__name__"}
+        return labels
+    for n in names:
+        labels[n] |= {"instance", "job"}  # the target's, added by the scraping Prometheus
+    with open(spec, encoding="utf-8") as f:
+        for line in f:
+            m = re.match(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s", line)
+            if m and m.group(1) in labels and m.group(2):
+                labels[m.group(1)] |= set(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="', m.group(2)))
+    return labels
+
+
 def check_queries(spec, *files):
+    """Every metric a query selects is known; and where the spec has series (a scrape, a
+    Prometheus server), every label a query matches on is one that metric's series carry and
+    every label it groups or joins by is carried by one of its metrics: a renamed label would
+    otherwise leave a panel silently empty or an alert silently quiet."""
     known = known_names(spec)
-    problems, used, count = [], set(), 0
-    for path in files:
-        for where, expr in query_exprs(path):
-            count += 1
-            names = metric_names(expr)
-            if not names:
-                problems.append(f"{where}: no metric name found in {expr!r}")
-            for n in sorted(names):
-                used.add(n)
-                if n not in known:
-                    problems.append(f"{where}: metric {n} is not in {spec}")
-    print(f"queries: {count} queries in {', '.join(files)} use {len(used)} metric names: "
-          f"{', '.join(sorted(used))}; {spec}: {len(known)} names")
+    queries = [(where, expr) for path in files for where, expr in query_exprs(path)]
+    problems, used, label_checks = [], set(), 0
+    for where, expr in queries:
+        names = metric_names(expr)
+        if not names:
+            problems.append(f"{where}: no metric name found in {expr!r}")
+        for n in sorted(names):
+            used.add(n)
+            if n not in known:
+                problems.append(f"{where}: metric {n} is not in {spec}")
+    carried = metric_labels(spec, sorted(used & known))
+    if carried is not None:
+        for where, expr in queries:
+            names = metric_names(expr) & known
+            matched, grouped, created = label_uses(expr, names)
+            for metric, label in matched:
+                label_checks += 1
+                if label not in carried[metric]:
+                    problems.append(f"{where}: {metric} has no label {label!r} (its series carry: "
+                                    f"{', '.join(sorted(carried[metric])) or 'none'})")
+            everywhere = set().union(created, *(carried[n] for n in names))
+            for label in sorted(grouped):
+                label_checks += 1
+                if label not in everywhere:
+                    problems.append(f"{where}: groups or joins by {label!r}, which none of "
+                                    f"{', '.join(sorted(names))} carries")
+    print(f"queries: {len(queries)} queries in {', '.join(files)} use {len(used)} metric names: "
+          f"{', '.join(sorted(used))}; {spec}: {len(known)} names"
+          + (f"; {label_checks} label uses checked against their series" if carried else ""))
     return problems
 
 
