@@ -217,21 +217,28 @@ StepResult JobValidationBackend::Validate(ReleaseContext& ctx) {
 StepResult JobValidationBackend::Cleanup(ReleaseContext& ctx, bool /*keep*/) {
   kube::KubeClient& kube = *ctx.env.kube;
   const std::string& uid = ctx.release.metadata.uid;
-  // The current checks' Jobs, and any other check Job or Secret of this release
-  // (a check since removed from the spec).
+  // A check's Secret has its Job's name (RemoveJob deletes both), so the names
+  // come from the Jobs' side only; Secrets are never listed (a list returns
+  // their data, and the controller is not granted it). The names: the current
+  // checks', the checks' with a result, the Job recorded last, and any check
+  // Job of this release (a check since removed from the spec) found by label.
   std::set<std::string> names;
   for (const api::Check& check : ctx.release.spec.validation.checks)
     names.insert(ctx.names.CheckJob(check.name));
+  if (ctx.status.validation) {
+    for (const api::CheckResult& result : ctx.status.validation->results)
+      names.insert(ctx.names.CheckJob(result.name));
+    if (ctx.status.validation->vm && !ctx.status.validation->vm->empty())
+      names.insert(*ctx.status.validation->vm);
+  }
   const std::string selector =
       std::string(jobs::kLabelReleaseUid) + "=" + uid + "," + jobs::kLabelPurpose + "=check";
-  for (const kube::ResourceType& type : {jobs::JobResource(), kube::SecretResource()}) {
-    StatusOr<kube::ObjectList> list =
-        kube.List(type, {.ns = ctx.release.metadata.ns, .label_selector = selector});
-    if (!list.ok()) return StepResult::Error(list.status());
-    for (const Json& obj : list->items) {
-      if (jobs::Ours(obj, uid) && kube::Label(obj, jobs::kLabelPurpose).value_or("") == "check")
-        names.insert(kube::Name(obj));
-    }
+  StatusOr<kube::ObjectList> list =
+      kube.List(jobs::JobResource(), {.ns = ctx.release.metadata.ns, .label_selector = selector});
+  if (!list.ok()) return StepResult::Error(list.status());
+  for (const Json& obj : list->items) {
+    if (jobs::Ours(obj, uid) && kube::Label(obj, jobs::kLabelPurpose).value_or("") == "check")
+      names.insert(kube::Name(obj));
   }
   std::optional<StepResult> pending;
   for (const std::string& name : names) {

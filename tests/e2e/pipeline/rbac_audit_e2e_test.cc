@@ -2,7 +2,8 @@
 // whose controller runs with --leader-elect and --log-level debug (each API request is logged:
 // logger "http", msg "request", method, url) goes through the pipeline and pin scenarios that
 // need the most verbs — a local build published to the gallery with credentials from a Secret
-// the release names, a job build (Job, its SAS Secret, the Job's Pods), a pin exporting a
+// the release names, a job build (Job, its SAS Secret, the Job's Pods), job validation (a Job
+// and SAS Secret per check; the cleanup lists the release's check Jobs), a pin exporting a
 // ConfigMap, moving back and forth (update; a repeated Event is a series, patched) and
 // exporting under a new name (list and delete of the earlier export), the deletion of a release
 // through its finalizer, leader election. Then tests/e2e/deploy/manifests.py rbac-audit maps every
@@ -96,9 +97,16 @@ void RunScenarios(PipelineStack& s) {
   ReleaseSpecOptions job{.name = "app-1-1-0", .image = "app", .version = "1.1.0"};
   job.build = "job";
   ASSERT_TRUE(s.Create(s.Release(job)).ok());
+  // Job validation: a Job and its SAS Secret per check, removed one after the other; the
+  // cleanup lists the release's check Jobs by label (never its Secrets).
+  ReleaseSpecOptions checked{.name = "app-1-2-0", .image = "app", .version = "1.2.0"};
+  checked.validation = "job";
+  checked.checks = {{"hello", "echo hello"}, {"smoke", "echo ok"}};
+  ASSERT_TRUE(s.Create(s.Release(checked)).ok());
   std::string why;
   ASSERT_FALSE(s.WaitForPhase("app-1-0-0", "Released", 180s, &why).is_null()) << why << logs();
   ASSERT_FALSE(s.WaitForPhase("app-1-1-0", "Released", 300s, &why).is_null()) << why << logs();
+  ASSERT_FALSE(s.WaitForPhase("app-1-2-0", "Released", 300s, &why).is_null()) << why << logs();
 
   // A pin that exports its resolution (create), then moves (update).
   ASSERT_TRUE(s.CreatePin("app-production", {{"environment", "production"},
@@ -222,18 +230,18 @@ TEST(RbacAuditE2ETest, TheControllerSendsExactlyWhatItsClusterRoleGrants) {
 
   // The audit can fail both ways: without `create` on jobs (sent, not granted), and with a
   // verb the controller never sends (granted, unused).
-  const std::string jobs = "  verbs:\n  - get\n  - create\n  - delete\n";
+  const std::string jobs = "  verbs:\n  - get\n  - list\n  - create\n  - delete\n";
   const size_t at = text.find("  - batch\n  resources:\n  - jobs\n");
   ASSERT_NE(at, std::string::npos) << text;
   const size_t verbs = text.find(jobs, at);
   ASSERT_NE(verbs, std::string::npos) << text.substr(at, 200);
   CommandResult result = audit.Against(
-      std::string(text).replace(verbs, jobs.size(), "  verbs:\n  - get\n  - delete\n"));
+      std::string(text).replace(verbs, jobs.size(), "  verbs:\n  - get\n  - list\n  - delete\n"));
   EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
   EXPECT_TRUE(Contains(result.out, "sent create batch/jobs in namespace default")) << result.out;
-  result = audit.Against(std::string(text).replace(verbs, jobs.size(), jobs + "  - list\n"));
+  result = audit.Against(std::string(text).replace(verbs, jobs.size(), jobs + "  - watch\n"));
   EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
-  EXPECT_TRUE(Contains(result.out, "granted but never sent: list batch/jobs")) << result.out;
+  EXPECT_TRUE(Contains(result.out, "granted but never sent: watch batch/jobs")) << result.out;
 }
 
 TEST(RbacAuditE2ETest, ASingleNamespaceInstallSendsNothingOutsideItsNamespace) {

@@ -287,7 +287,9 @@ TEST_F(JobValidationTest, OnlyTheInventoryChecksJobGetsTheInventorySasAndOnlyWhi
       url.rfind(staging_.BlobUrl({"vmrelease-staging", names_.staging_inventory}) + "?sp=cw&", 0),
       0u)
       << "not a write-only SAS of exactly the inventory blob: " << url.substr(0, url.find('?'));
-  for (const Json& c : (*JobOf("disk-size"))["spec"]["template"]["spec"]["containers"]) {
+  const std::optional<Json> job = JobOf("disk-size");
+  ASSERT_TRUE(job);
+  for (const Json& c : (*job)["spec"]["template"]["spec"]["containers"]) {
     bool found = false;
     for (const Json& e : c["env"])
       if (e["name"] == "VMRELEASE_INVENTORY_URL") {
@@ -428,6 +430,55 @@ TEST_F(JobValidationTest, CleanupRemovesEveryCheckJobPodAndSecretOfTheRelease) {
   EXPECT_EQ(Left(kube::SecretResource()), 0u);
   // Idempotent.
   EXPECT_TRUE(Cleanup().done());
+}
+
+TEST_F(JobValidationTest, CleanupFindsSecretsByTheirJobsNameAndNeverListsSecrets) {
+  ASSERT_EQ(Validate().kind(), StepResult::Kind::kWait);
+  Finish("boots", 0, "");
+  ASSERT_EQ(Validate().kind(), StepResult::Kind::kWait);
+  ASSERT_EQ(status_.validation->results.size(), 1u) << "the result of boots";
+  const Json job = *JobOf("boots");
+  const Json secret = *kube_.Peek(kube::SecretResource(), {"default", names_.CheckJob("boots")});
+  // A check since removed from the spec: its Job (found by the Jobs list) and Secret.
+  const std::string gone = names_.CheckJob("gone");
+  Json gone_job = job;
+  gone_job["metadata"]["name"] = gone;
+  gone_job["metadata"]["labels"][JobValidationBackend::kCheckLabel] = "gone";
+  kube_.Put(jobs::JobResource(), gone_job);
+  Json gone_secret = secret;
+  gone_secret["metadata"]["name"] = gone;
+  kube_.Put(kube::SecretResource(), gone_secret);
+  // The Job recorded last (status vm): its Job already went, its Secret did not.
+  const std::string last = names_.CheckJob("last");
+  Json last_secret = secret;
+  last_secret["metadata"]["name"] = last;
+  kube_.Put(kube::SecretResource(), last_secret);
+  status_.validation->vm = last;
+  // boots left the spec too, but has a result: its Job already went, its Secret did not.
+  ASSERT_TRUE(kube_.Delete(jobs::JobResource(), {"default", names_.CheckJob("boots")}, {}).ok());
+  rel_.spec.validation.checks.erase(rel_.spec.validation.checks.begin());
+  // Another release's Secret of a check: left alone.
+  Json foreign = secret;
+  foreign["metadata"]["name"] = "vmr-check-other";
+  foreign["metadata"]["labels"][jobs::kLabelReleaseUid] = "uid-2";
+  kube_.Put(kube::SecretResource(), foreign);
+  ASSERT_EQ(Left(kube::SecretResource()), 4u);
+
+  const size_t calls_before = kube_.calls().size();
+  StepResult r = CleanupFully();
+  ASSERT_TRUE(r.done()) << r.message();
+  EXPECT_EQ(Left(jobs::JobResource()), 0u);
+  EXPECT_EQ(Left(jobs::PodResource()), 0u);
+  EXPECT_EQ(Left(kube::SecretResource()), 1u);
+  EXPECT_TRUE(kube_.Peek(kube::SecretResource(), {"default", "vmr-check-other"}).has_value());
+  const std::vector<kube::testing::MemoryClient::Call> calls = kube_.calls();
+  size_t job_lists = 0;
+  for (size_t i = calls_before; i < calls.size(); ++i) {
+    EXPECT_FALSE(calls[i].verb == "list" && calls[i].resource == kube::SecretResource().Name())
+        << "Cleanup listed Secrets";
+    job_lists += calls[i].verb == "list" && calls[i].resource == jobs::JobResource().Name();
+  }
+  EXPECT_GE(job_lists, 1u) << "the check Jobs of the release are found by a list";
 }
 
 }  // namespace
