@@ -24,7 +24,7 @@ say() { printf 'up: %s\n' "$*"; }
 say "building (Debug, build/)"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVMRELEASE_BUILD_BENCH=ON >/dev/null
 ninja -C build -j"$JOBS" vmrelease-apiserver vmrelease-controller vmrelease-fake-arm \
-  vmrelease-job-runner vmrelease-vm-validate >/dev/null
+  vmrelease-job-runner vmrelease-vm-validate kubectl-vmrelease >/dev/null
 
 rm -rf "$RUN" && mkdir -p "$RUN/azurite"
 # Every background service runs in its own process group (setsid), so stopping it
