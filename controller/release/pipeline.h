@@ -39,6 +39,7 @@ namespace reason {
 inline constexpr char kInvalidSpec[] = "InvalidSpec";
 inline constexpr char kDuplicateVersion[] = "DuplicateVersion";
 inline constexpr char kLocalBuildsDisabled[] = "LocalBuildsDisabled";
+inline constexpr char kStagingNotConfigured[] = "StagingNotConfigured";
 inline constexpr char kVersionConflict[] = "VersionConflict";
 inline constexpr char kBlobConflict[] = "BlobConflict";
 inline constexpr char kBuildFailed[] = "BuildFailed";

@@ -76,6 +76,13 @@ StepResult Steps::CheckSpec(ReleaseContext& ctx) {
             ": local builds and checks run on the controller's host and are disabled; start the "
             "controller with --allow-local-builds to allow them");
   }
+  if (!env_.staging) {
+    // Every build stages its VHD there: without it nothing can start (nor be cleaned up).
+    return stall(reason::kStagingNotConfigured,
+                 "this controller has no staging storage account: start it with "
+                 "--staging-account-url (and --staging-storage-account-id for a gallery), e.g. "
+                 "the Helm value stagingAccountUrl; nothing was built");
+  }
   if (!BuildBackendFor(r) || !ValidationBackendFor(r)) {
     return stall(
         reason::kInvalidSpec,

@@ -42,7 +42,8 @@ class Steps {
       : env_(env), backends_(std::move(backends)), releases_(releases), pins_(pins) {}
 
   // Semantic validation, local builds allowed, one release per image and version.
-  // Owns: Stalled (InvalidSpec, LocalBuildsDisabled, DuplicateVersion), previousVersion.
+  // Owns: Stalled (InvalidSpec, LocalBuildsDisabled, StagingNotConfigured, DuplicateVersion),
+  // previousVersion.
   // Pending → Building.
   StepResult CheckSpec(ReleaseContext& ctx);
   // Runs the build backend, then verifies the staged VHD (footer, size, SHA-256),
@@ -92,6 +93,8 @@ class Steps {
   // `from_check`: the inventory check's (Validate) rather than the build's.
   StepResult RecordInventory(ReleaseContext& ctx, const InventorySource& source, bool from_check);
   // Removes the inventory blob beside the staging VHD (the vm and job inventory check's).
+  // Delete's build, validation and staging cleanup.
+  StepResult DeleteTransient(ReleaseContext& ctx);
   StepResult DeleteStagingInventory(ReleaseContext& ctx, api::ReleaseStep step);
   StepResult PublishBlob(ReleaseContext& ctx, azure::BlobStore& blob);
   BuildBackend* BuildBackendFor(const api::ImageRelease& release) const;

@@ -121,6 +121,25 @@ StepResult Steps::CleanupFailed(ReleaseContext& ctx, ReleaseStep step) {
 
 // --- Delete --------------------------------------------------------------------------------
 
+StepResult Steps::DeleteTransient(ReleaseContext& ctx) {
+  const api::ImageRelease& r = ctx.release;
+  if (BuildBackend* b = BuildBackendFor(r)) {
+    StepResult s = b->Cleanup(ctx);
+    if (!s.done()) return s;
+  }
+  if (ValidationBackend* v = ValidationBackendFor(r);
+      v && ctx.status.validation && ctx.status.validation->started_at &&
+      ctx.status.validation->state != api::ValidationState::kDone) {
+    StepResult s = v->Cleanup(ctx, /*keep=*/false);
+    if (!s.done()) return s;
+    ctx.status.validation->state = api::ValidationState::kDone;
+  }
+  if (Status s = env_.staging->Delete(ctx.StagingRef());
+      !s.ok() && s.code() != StatusCode::kNotFound)
+    return StepResult::FromAzure(s, reason::kAzureError);
+  return DeleteStagingInventory(ctx, ReleaseStep::kPublish);
+}
+
 std::vector<api::PinnedBy> Steps::PinnedByRefs(const api::ImageRelease& r) const {
   // The pin reconciler's own view: status.resolved of the pins in the pin cache.
   std::vector<api::PinnedBy> out;
@@ -146,8 +165,13 @@ std::vector<std::string> Steps::PinnedBy(const api::ImageRelease& r) const {
 
 StepResult Steps::Delete(ReleaseContext& ctx) {
   const api::ImageRelease& r = ctx.release;
-  // 1. What still holds it.
-  if (ctx.status.released_at && ctx.status.end_of_life) {
+  // 1. What still holds it: retention of a released version, or of one Azure already
+  // refused to delete before its end of life (step 3).
+  const api::Condition* blocked =
+      api::FindCondition(ctx.status.conditions, api::kConditionDeletionBlocked);
+  const bool held_by_azure = blocked && blocked->status == ConditionStatus::kTrue &&
+                             blocked->reason == reason::kRetentionNotExpired;
+  if ((ctx.status.released_at || held_by_azure) && ctx.status.end_of_life) {
     const WallTime eol = api::ParseTime(*ctx.status.end_of_life).value_or(ctx.now);
     if (ctx.now < eol) {
       SetCond(ctx, api::kConditionDeletionBlocked, ConditionStatus::kTrue,
@@ -165,24 +189,22 @@ StepResult Steps::Delete(ReleaseContext& ctx) {
                 "; move those pins to another version and the deletion continues");
     return StepResult::Wait(std::chrono::minutes(5), "deletion waits for pins");
   }
+  if (!env_.staging && ctx.phase() != ReleasePhase::kPending) {
+    // It may have staged something and left a build behind: only a controller that can reach
+    // the staging account can clean up. (A Pending release never started anything.)
+    SetCond(ctx, api::kConditionDeletionBlocked, ConditionStatus::kTrue,
+            reason::kStagingNotConfigured,
+            "this controller has no staging storage account (--staging-account-url) to clean "
+            "up this release's staging blob and build; start it with the one the release used");
+    return StepResult::Wait(std::chrono::minutes(5), "deletion waits for a staging account");
+  }
   if (api::RemoveCondition(ctx.status.conditions, api::kConditionDeletionBlocked))
     ctx.Event("DeletionUnblocked", "Delete", "nothing holds the release any more; cleaning up");
-  // 2. Transient resources.
-  if (BuildBackend* b = BuildBackendFor(r)) {
-    StepResult s = b->Cleanup(ctx);
+  // 2. Transient resources (with no staging account, the release never left Pending: none).
+  if (env_.staging) {
+    StepResult s = DeleteTransient(ctx);
     if (!s.done()) return s;
   }
-  if (ValidationBackend* v = ValidationBackendFor(r);
-      v && ctx.status.validation && ctx.status.validation->started_at &&
-      ctx.status.validation->state != api::ValidationState::kDone) {
-    StepResult s = v->Cleanup(ctx, /*keep=*/false);
-    if (!s.done()) return s;
-    ctx.status.validation->state = api::ValidationState::kDone;
-  }
-  if (Status s = env_.staging->Delete(ctx.StagingRef());
-      !s.ok() && s.code() != StatusCode::kNotFound)
-    return StepResult::FromAzure(s, reason::kAzureError);
-  if (StepResult s = DeleteStagingInventory(ctx, ReleaseStep::kPublish); !s.done()) return s;
   if (!r.spec.publish.gallery && r.spec.validation.vm && env_.vms &&
       ctx.phase() != ReleasePhase::kReleased && ctx.phase() != ReleasePhase::kRevoked) {
     const azure::ResourceGroupRef rg = ValidationResourceGroup(*r.spec.validation.vm);
@@ -198,27 +220,45 @@ StepResult Steps::Delete(ReleaseContext& ctx) {
   const bool is_published = published && published->status == ConditionStatus::kTrue;
   const bool delete_artifacts = r.spec.DeletionPolicyOrDefault() == api::DeletionPolicy::kDelete;
   StatusOr<PublishClients> clients = env_.publishers->For(r);
-  if (ctx.status.artifact && ctx.status.artifact->gallery_image_version_id &&
-      r.spec.publish.gallery && (!is_published || delete_artifacts)) {
+  // Stage records the version's id once its create has finished: a release deleted while it
+  // ran (or after it failed) has none recorded and may still have one. Any built release is
+  // asked for by name; a version that is not there, or not ours, is left alone.
+  const bool recorded = ctx.status.artifact && ctx.status.artifact->gallery_image_version_id;
+  if (ctx.status.artifact && r.spec.publish.gallery && (!is_published || delete_artifacts)) {
     azure::Gallery* gallery =
         is_published && clients.ok() && clients->gallery ? clients->gallery : env_.gallery;
     if (gallery) {
       const azure::GalleryImageRef ref = GalleryRef(*r.spec.publish.gallery);
-      std::optional<Status> not_ours;
+      std::optional<Status> not_ours, refused;
       StepResult s = FollowOperation(
           ctx, *gallery, OperationStep::kDelete, "DeleteImageVersion",
           [&]() -> StatusOr<azure::Operation> {
             auto op = gallery->DeleteOwnedImageVersion(ref, r.spec.version, r.metadata.uid);
             if (!op.ok() && azure::IsVersionConflict(op.status())) not_ours = op.status();
+            if (!op.ok() && op.status().detail().http_status == 409 &&
+                op.status().detail().reason != "AnotherOperationInProgress")
+              refused = op.status();
             return op;
           },
           reason::kAzureError);
+      const WallTime eol = api::ParseTime(ctx.status.end_of_life.value_or("")).value_or(ctx.now);
+      if (refused && !not_ours && ctx.now < eol) {
+        // Publishing had begun: the version carries blockDeletionBeforeEndOfLife (a release
+        // that failed while publishing is protected in Azure like a released one).
+        SetCond(ctx, api::kConditionDeletionBlocked, ConditionStatus::kTrue,
+                reason::kRetentionNotExpired,
+                "Azure refuses to delete gallery image version " + r.spec.version +
+                    " before its end of life " + *ctx.status.end_of_life + " (" +
+                    refused->message() + "); it will be deleted then");
+        return StepResult::Wait(std::min<Duration>(eol - ctx.now, std::chrono::hours(1)),
+                                "deletion waits for the gallery version's end of life");
+      }
       if (not_ours) {
         log::Warn(kLogger, "not deleting a gallery version this release does not own",
                   {{"release", ctx.names.key}, {"error", not_ours->message()}});
       } else if (!s.done()) {
         return s;
-      } else {
+      } else if (recorded || ctx.phase() == ReleasePhase::kStaging) {
         ctx.Event("GalleryVersionDeleted", "Delete",
                   "deleted gallery image version " + r.spec.version);
       }

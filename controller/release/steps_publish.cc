@@ -46,7 +46,9 @@ StepResult Steps::Publish(ReleaseContext& ctx) {
     const api::GalleryTarget& g = *spec.publish.gallery;
     azure::PublishingUpdate u;
     std::vector<azure::TargetRegion> regions;
-    const bool exclude = g.exclude_from_latest.value_or(false) || spec.revocation.has_value();
+    // Out of `latest` everywhere until it is Released (the last publishing step puts it in, as
+    // asked): a release that fails while publishing never becomes what new VMs get.
+    const bool exclude = true;
     for (const auto& t : g.target_regions) {
       regions.push_back(
           {.name = t.name,
@@ -107,6 +109,17 @@ StepResult Steps::Publish(ReleaseContext& ctx) {
     return StepResult::Wait(Duration::zero(), "removing staging resources");
   }
   if (*p.state == api::PublishState::kCleaningUp) {
+    if (const auto& g = spec.publish.gallery;
+        g && !g->exclude_from_latest.value_or(false) && !spec.revocation) {
+      azure::PublishingUpdate u;
+      u.exclude_from_latest = false;
+      u.owner_uid = ctx.release.metadata.uid;
+      StepResult r = FollowOperation(
+          ctx, *clients->gallery, OperationStep::kPublish, "IncludeInLatest",
+          [&] { return clients->gallery->UpdateImageVersion(GalleryRef(*g), spec.version, u); },
+          reason::kPublishFailed);
+      if (!r.done()) return r;
+    }
     if (Status s = env_.staging->Delete(ctx.StagingRef());
         !s.ok() && s.code() != StatusCode::kNotFound)
       return StepResult::FromAzure(s, reason::kPublishFailed);

@@ -254,5 +254,66 @@ TEST_F(LifecycleE2ETest, DeletionPolicyDeleteRemovesTheArtifactsRetainKeepsThem)
   EXPECT_TRUE(leaks.clean()) << leaks.ToString();
 }
 
+// Stage records the staged gallery version's id only once its create has finished; a release
+// deleted while the create runs must not leave that version behind.
+TEST_F(LifecycleE2ETest, DeletedWhileStagingLeavesNoGalleryVersion) {
+  struct RestorePolls {
+    PipelineStack& s;
+    ~RestorePolls() { s.arm().SetLroPolls(2); }
+  } restore{s()};
+  s().arm().SetLroPolls(12);  // the create is polled about once a second
+  ASSERT_TRUE(s().Create(s().Release(GalleryAndBlob("app-5-0-0", "5.0.0"))).ok());
+  std::string why;
+  ASSERT_FALSE(s().WaitForPhase("app-5-0-0", "Staging", 90s, &why).is_null()) << why;
+  ASSERT_TRUE(WaitFor([&] { return s().arm().Exists(VersionId("5.0.0")); }, 30s));
+  auto staging = s().GetRelease("app-5-0-0");
+  ASSERT_TRUE(staging.ok());
+  ASSERT_EQ(StatusString(*staging, {"status", "artifact", "galleryImageVersionId"}), "")
+      << "the create finished before the deletion: this test needs it running";
+  s().arm().SetLroPolls(2);
+  ASSERT_TRUE(s().DeleteRelease("app-5-0-0").ok());
+  ASSERT_TRUE(s().WaitGone("app-5-0-0", 90s)) << s().Summary("app-5-0-0");
+  EXPECT_FALSE(s().arm().Exists(VersionId("5.0.0"))) << "the staged version was left behind";
+  const LeakReport leaks = s().Leaks();
+  EXPECT_TRUE(leaks.clean()) << leaks.ToString();
+}
+
+// A release that failed while publishing has a gallery version with
+// blockDeletionBeforeEndOfLife: Azure refuses to delete it before its end of life, so the
+// deletion is held with that reason instead of being retried forever.
+TEST_F(LifecycleE2ETest, AFailedPublishWithRetentionHoldsItsDeletionWithAzuresReason) {
+  // Someone else's blob where this version would be published: BlobConflict after the
+  // gallery version got its end of life.
+  ASSERT_TRUE(s().blobs().CreateContainer("images").ok());
+  ASSERT_TRUE(s().blobs().PutBlockBlob({"images", "app/6.0.0.vhd"}, "not ours", {}).ok());
+  ReleaseSpecOptions o = GalleryAndBlob("app-6-0-0", "6.0.0");
+  o.retention_days = 30;
+  ASSERT_TRUE(s().Create(s().Release(o)).ok());
+  std::string why;
+  const Json failed = s().WaitForPhase("app-6-0-0", "Failed", 90s, &why);
+  ASSERT_FALSE(failed.is_null()) << why << s().ControllerLogs();
+  ASSERT_EQ(ConditionOf(failed, "Stalled").value("reason", ""), "BlobConflict") << failed.dump(2);
+  const std::string eol = StatusString(failed, {"status", "endOfLife"});
+  ASSERT_FALSE(eol.empty()) << failed.dump(2);
+
+  ASSERT_TRUE(s().DeleteRelease("app-6-0-0").ok());
+  bool ok = false;
+  Json held = WaitForRelease(
+      s(), "app-6-0-0",
+      [](const Json& r) { return ConditionOf(r, "DeletionBlocked").value("status", "") == "True"; },
+      30s, &ok);
+  ASSERT_TRUE(ok) << held.dump(2) << s().ControllerLogs();
+  const Json blocked = ConditionOf(held, "DeletionBlocked");
+  EXPECT_EQ(blocked.value("reason", ""), "RetentionNotExpired");
+  EXPECT_TRUE(Contains(blocked.value("message", ""), eol)) << blocked.dump();
+  EXPECT_TRUE(s().arm().Exists(VersionId("6.0.0")));
+  // Held, not retried: no further delete requests while it waits.
+  const char* route = "DELETE Microsoft.Compute/galleries/images/versions";
+  const int deletes = s().arm().RequestCount(route);
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(s().arm().RequestCount(route), deletes);
+  EXPECT_TRUE(s().GetRelease("app-6-0-0").ok());
+}
+
 }  // namespace
 }  // namespace vmrelease::testing

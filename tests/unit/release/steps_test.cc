@@ -56,6 +56,9 @@ INSTANTIATE_TEST_SUITE_P(
                       [](StepsTest& t, Json&) { t.env_.allow_local_builds = false; },
                       Kind::kStalled, "LocalBuildsDisabled", "--allow-local-builds",
                       ReleasePhase::kPending},
+        CheckSpecCase{"NoStagingAccountStallsWithTheFlagToSet",
+                      [](StepsTest& t, Json&) { t.env_.staging = nullptr; }, Kind::kStalled,
+                      "StagingNotConfigured", "--staging-account-url", ReleasePhase::kPending},
         CheckSpecCase{"YoungerDuplicateVersionStalls",
                       [](StepsTest& t, Json& j) {
                         j["metadata"]["creationTimestamp"] = "2026-02-01T00:00:00Z";
