@@ -171,6 +171,11 @@ StatusOr<std::unique_ptr<Wiring>> Wiring::Create(const Options& options, kube::K
                 {{"container", options.staging_container}, {"error", s.message()}});
     }
     w->env_.staging = staging;
+  } else {
+    log::Warn(kLogger,
+              "no staging storage account (--staging-account-url): every release will "
+              "stall with StagingNotConfigured",
+              {});
   }
   w->tasks_ = std::make_unique<release::TaskRunner>(2);
 

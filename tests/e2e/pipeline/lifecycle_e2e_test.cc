@@ -295,6 +295,11 @@ TEST_F(LifecycleE2ETest, AFailedPublishWithRetentionHoldsItsDeletionWithAzuresRe
   ASSERT_EQ(ConditionOf(failed, "Stalled").value("reason", ""), "BlobConflict") << failed.dump(2);
   const std::string eol = StatusString(failed, {"status", "endOfLife"});
   ASSERT_FALSE(eol.empty()) << failed.dump(2);
+  // Never what new VMs get from `latest`: excluded in the profile and in every region.
+  const Exclusion ex = ExclusionOf("6.0.0");
+  EXPECT_EQ(ex.profile, std::optional<bool>(true));
+  ASSERT_EQ(ex.regions.size(), 2u);
+  for (const auto& [region, excluded] : ex.regions) EXPECT_TRUE(excluded) << region;
 
   ASSERT_TRUE(s().DeleteRelease("app-6-0-0").ok());
   bool ok = false;
