@@ -117,6 +117,9 @@ StepResult LocalValidationBackend::RunCheck(ReleaseContext& ctx, const api::Chec
     spec.env["VMRELEASE_CHECK_TIMEOUT_SECONDS"] =
         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
     spec.env["VMRELEASE_RESULT_FILE"] = result_file;
+    // This check's own directory, whatever the command's working directory: a validator keeps
+    // its lock and VM bookkeeping there, apart from other releases sharing a workingDir.
+    spec.env["VMRELEASE_CHECK_DIR"] = dir + "/work";
     if (check.IsInventory() && WantsCheckInventory(ctx)) {
       // Where the command leaves the image's inventory (vm-validate: the script's
       // standard output in the guest); an earlier attempt's file goes first.

@@ -191,7 +191,21 @@ int main(int argc, char** argv) {
   std::error_code ec;
   std::filesystem::path cwd = std::filesystem::current_path(ec);
   if (ec) return ConfigError("cannot read the working directory: " + ec.message(), result_file);
-  o.work_dir = cwd.string();
+  // Its lock, pid file and logs: the per-check directory the controller names, which stays
+  // apart however the command's working directory (spec.validation.local.workingDir) is shared;
+  // else the working directory.
+  if (std::string check_dir = Env("VMRELEASE_CHECK_DIR"); !check_dir.empty()) {
+    if (check_dir[0] != '/')
+      return ConfigError("VMRELEASE_CHECK_DIR '" + check_dir + "' is not an absolute path",
+                         result_file);
+    std::filesystem::create_directories(check_dir, ec);
+    if (ec)
+      return ConfigError("cannot create VMRELEASE_CHECK_DIR " + check_dir + ": " + ec.message(),
+                         result_file);
+    o.work_dir = std::filesystem::path(check_dir).lexically_normal().string();
+  } else {
+    o.work_dir = cwd.string();
+  }
   if (!o.image_path.empty() && o.image_path[0] != '/')
     o.image_path = (cwd / o.image_path).lexically_normal().string();
 

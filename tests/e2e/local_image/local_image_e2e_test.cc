@@ -203,18 +203,21 @@ class LocalImageTest : public ::testing::Test {
   }
 
   // Starts a validator whose check sleeps, waits until its qemu runs; returns both pids.
+  // With `check_dir`, the validator runs in `dir` and keeps its files in VMRELEASE_CHECK_DIR.
   std::pair<std::unique_ptr<Subprocess>, pid_t> StartSleepingCheck(
-      const std::string& dir, const std::vector<std::string>& flags) {
-    auto p = Subprocess::Start(InDir(dir, flags),
-                               CheckEnv(dir, Image("v100"), "sleeps", "sleep 600", 600),
-                               dir + "/validator.log");
+      const std::string& dir, const std::vector<std::string>& flags,
+      const std::string& check_dir = "") {
+    Env env = CheckEnv(dir, Image("v100"), "sleeps", "sleep 600", 600);
+    const std::string files = check_dir.empty() ? dir : check_dir;
+    if (!check_dir.empty()) env["VMRELEASE_CHECK_DIR"] = check_dir;
+    auto p = Subprocess::Start(InDir(dir, flags), env, files + "/validator.log");
     EXPECT_TRUE(p.ok()) << p.status().ToString();
     if (!p.ok()) return {nullptr, 0};
     pid_t qemu = 0;
     const std::string want = "validator " + std::to_string((*p)->pid()) + "\n";
     WaitFor(
         [&] {
-          std::string pf = ReadFile(dir + "/vm-validate.pid");
+          std::string pf = ReadFile(files + "/vm-validate.pid");
           auto at = pf.find("qemu ");
           if (pf.find(want) == std::string::npos || at == std::string::npos) return false;
           qemu = std::atoi(pf.c_str() + at + 5);
@@ -428,6 +431,30 @@ TEST_F(LocalImageTest, KillingTheValidatorTakesItsVmAlong) {
   ValidatorRun v = Validate(WorkDir("after-kill"), zeros, "zeros", "true");
   ExpectBootFailure(v, "cannot read /boot/vmlinuz");
   EXPECT_FALSE(fs::exists(run_dir));
+}
+
+// Two releases whose spec.validation.local.workingDir is the same directory: each validator
+// keeps its lock and VM bookkeeping in the per-check VMRELEASE_CHECK_DIR the controller gives
+// it, so the second does not take the first one's run over (and kill its VM).
+TEST_F(LocalImageTest, ValidatorsSharingAWorkingDirKeepApartByTheirCheckDirs) {
+  const std::string shared = WorkDir("shared");
+  const std::string a = WorkDir("check-a"), b = WorkDir("check-b");
+  auto first = StartSleepingCheck(shared, {}, a);
+  const pid_t qemu_a = first.second;
+  ASSERT_TRUE(first.first);
+  ASSERT_GT(qemu_a, 0) << ReadFile(a + "/validator.log");
+  auto second = StartSleepingCheck(shared, {}, b);
+  const pid_t qemu_b = second.second;
+  ASSERT_TRUE(second.first);
+  ASSERT_GT(qemu_b, 0) << ReadFile(b + "/validator.log");
+  EXPECT_TRUE(Alive(qemu_a)) << "the second validator killed the first one's VM\n"
+                             << ReadFile(b + "/validator.log");
+  EXPECT_FALSE(fs::exists(shared + "/vm-validate.pid")) << "bookkeeping in the shared directory";
+  for (auto* v : {&first.first, &second.first}) {
+    (*v)->Signal(SIGKILL);
+    ASSERT_TRUE((*v)->Wait(seconds(10)).ok());
+  }
+  EXPECT_TRUE(WaitFor([&] { return !Alive(qemu_a) && !Alive(qemu_b); }, seconds(10)));
 }
 
 TEST_F(LocalImageTest, TheNextRunInTheWorkDirKillsAnOrphanVmThenAFailingCheckReportsTheGuest) {
