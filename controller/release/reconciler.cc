@@ -1,5 +1,7 @@
 #include "controller/release/reconciler.h"
 
+#include <algorithm>
+
 #include "controller/common/json_depth.h"
 #include "controller/common/log.h"
 #include "controller/kube/conditions.h"
@@ -320,6 +322,21 @@ kube::ReconcileResult Reconciler::Finish(ReleaseContext& ctx, const kube::Json& 
     result = StepResult::Error(UnavailableError(result.message()));
   }
   Summarize(ctx, result);
+  if (result.kind() == StepResult::Kind::kStalled) {
+    // A Warning for every stall, once per reason and message (CheckSpec's stalls say their
+    // own): a backend's "a Job named ... does not belong to this release" reaches
+    // `kubectl get events` as well as the condition.
+    const api::Condition* was = api::FindCondition(before.conditions, api::kConditionStalled);
+    const api::Condition* now = api::FindCondition(ctx.status.conditions, api::kConditionStalled);
+    const bool changed = now && (!was || was->status != now->status || was->reason != now->reason ||
+                                 was->message != now->message);
+    const bool told = std::any_of(ctx.events.begin(), ctx.events.end(), [&](const auto& e) {
+      return e.type == kube::EventType::kWarning && e.reason == result.reason();
+    });
+    if (changed && !told)
+      ctx.Event(result.reason(), step ? std::string(api::EnumName(*step)) : "Reconcile",
+                result.message(), kube::EventType::kWarning);
+  }
 
   const ReleasePhase from = before.phase.value_or(ReleasePhase::kPending);
   const ReleasePhase to = ctx.phase();
@@ -364,8 +381,15 @@ kube::ReconcileResult Reconciler::Finish(ReleaseContext& ctx, const kube::Json& 
     case StepResult::Kind::kError:
       return kube::ReconcileError::Transient(
           result.status().ok() ? UnavailableError(result.message()) : result.status());
-    case StepResult::Kind::kFailed:
     case StepResult::Kind::kStalled:
+      // A step's stall (someone else's Job or template in the way, a source release not
+      // published yet) depends on objects nothing watches: look again now and then. A spec
+      // stall waits for the spec (or the duplicate) to change, which wakes the release.
+      if (step)
+        return kube::Action::RequeueAfter(
+            std::min<Duration>(kStepStallRecheck, 15 * o_.env.poll_interval));
+      [[fallthrough]];
+    case StepResult::Kind::kFailed:
       if (newly_failed || old_json != new_json)
         return kube::ReconcileError::Stalled(FailedPreconditionError(result.message()));
       return kube::Action::AwaitChange();

@@ -41,6 +41,9 @@ namespace vmrelease::release {
 
 inline constexpr char kFinalizer[] = "vmrelease.io/release";
 inline constexpr int kMaxTransientFailures = 10;
+// How often a release stalled inside a step (not by its spec) is looked at again: 15 Azure
+// poll intervals, at most this.
+inline constexpr Duration kStepStallRecheck = std::chrono::minutes(5);
 
 struct ReconcilerOptions {
   kube::KubeClient& client;

@@ -9,6 +9,8 @@
 
 #include "controller/azure/sas.h"
 #include "controller/common/crypto.h"
+#include "controller/release/jobs.h"
+#include "controller/release/names.h"
 #include "tests/e2e/pipeline/pipeline_e2e_util.h"
 
 namespace vmrelease::testing {
@@ -170,6 +172,69 @@ TEST(JobBuildSasTest, OutputSasWritesExactlyTheStagingBlobUntilItExpires) {
   EXPECT_TRUE((*blobs)->GetProperties(ref).ok());
   std::this_thread::sleep_until(std::chrono::system_clock::now() + 6s);
   EXPECT_EQ(PutPageBlob(*url), 403) << "used after expiry";
+}
+
+// A Job of someone else's under the build Job's name: the release stalls in Build with a
+// Warning that says so, and goes on by itself once the Job is gone (nothing watches Jobs: the
+// stalled step is looked at again after a while, 15 s in this stack).
+TEST(JobBuildE2ETest, SomeoneElsesJobInTheWayStallsWithAWarningAndTheReleaseGoesOnOnceGone) {
+  PipelineStack::Options so;
+  so.job_runner = true;
+  auto stack = NewFastStack(std::move(so));
+  ASSERT_NE(stack, nullptr);
+  PipelineStack& s = *stack;
+  ReleaseSpecOptions o{.name = "app-5-0-0", .image = "app", .version = "5.0.0"};
+  o.build = "job";
+  Json obj = s.Release(o);
+  // Paused until the other Job is in place: its name derives from the release's uid.
+  obj["metadata"]["annotations"]["vmrelease.io/reconcile"] = "disabled";
+  ASSERT_TRUE(s.Create(obj).ok());
+  auto created = s.GetRelease("app-5-0-0");
+  ASSERT_TRUE(created.ok());
+  const std::string job_name =
+      release::ReleaseNames::For("default", "app-5-0-0", kube::Uid(*created)).job;
+  Json foreign = Json::parse(R"({"apiVersion": "batch/v1", "kind": "Job",
+      "metadata": {"namespace": "default"},
+      "spec": {"template": {"spec": {"restartPolicy": "Never",
+        "containers": [{"name": "other", "image": "busybox", "command": ["true"]}]}}}})");
+  foreign["metadata"]["name"] = job_name;
+  ASSERT_TRUE(s.client().Create(release::jobs::JobResource(), foreign).ok());
+  ASSERT_TRUE(
+      s.PatchRelease("app-5-0-0",
+                     {{"metadata", {{"annotations", {{"vmrelease.io/reconcile", nullptr}}}}}})
+          .ok());
+
+  bool ok = false;
+  const Json stalled = WaitForRelease(
+      s, "app-5-0-0",
+      [](const Json& r) { return ConditionOf(r, "Stalled").value("status", "") == "True"; }, 90s,
+      &ok);
+  ASSERT_TRUE(ok) << stalled.dump(2) << s.ControllerLogs();
+  EXPECT_EQ(StatusString(stalled, {"status", "phase"}), "Building") << stalled["status"].dump(2);
+  EXPECT_TRUE(Contains(ConditionOf(stalled, "Stalled").value("message", ""),
+                       "a Job named " + job_name + " exists and does not belong to this release"))
+      << stalled.dump(2);
+  std::vector<Json> warnings;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        warnings = EventsWithReason(s, "app-5-0-0", "BuildFailed");
+        return !warnings.empty();
+      },
+      30s))
+      << "no Warning Event for the stall";
+  EXPECT_EQ(warnings[0].value("type", ""), "Warning");
+  EXPECT_TRUE(Contains(warnings[0].value("note", ""), "does not belong")) << warnings[0].dump();
+
+  ASSERT_TRUE(s.client()
+                  .Delete(release::jobs::JobResource(), {"default", job_name},
+                          {.propagation_policy = "Background"})
+                  .ok());
+  std::string why;
+  const Json released = s.WaitForPhase("app-5-0-0", "Released", 90s, &why);
+  ASSERT_FALSE(released.is_null()) << why << "\n" << s.ControllerLogs();
+  EXPECT_EQ(ConditionOf(released, "Stalled").value("status", "False"), "False");
+  const LeakReport leaks = s.Leaks();
+  EXPECT_TRUE(leaks.clean()) << leaks.ToString();
 }
 
 }  // namespace
