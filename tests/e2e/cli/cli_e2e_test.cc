@@ -540,8 +540,10 @@ TEST_F(CliE2ETest, CompletionScripts) {
     EXPECT_TRUE(Contains(r.out, std::string("'") + cmd + ":")) << cmd << r.out;
   // And in a real zsh: an interactive shell on a pty (zpty) loads it as docs/cli.md says, with
   // compinit; TAB is pressed after each line, and compadd, wrapped, prints what it was offered.
+  // Each line is typed only once the line editor shows its prompt: zsh flushes what was typed
+  // ahead when it sets the terminal up.
   TempDir zdot;
-  WriteFile(zdot.Join(".zshrc"), R"(PS1="> "
+  WriteFile(zdot.Join(".zshrc"), R"(PS1="<p""rompt> "
 autoload -U compinit; compinit -u -D
 source <(kubectl-vmrelease completion zsh)
 compadd() {
@@ -554,11 +556,11 @@ compadd() {
   WriteFile(zdot.Join("drive.zsh"), R"(zmodload zsh/zpty
 zpty z "ZDOTDIR=$1 zsh -i"
 zpty -w z "print '<re''ady>'"
-zpty -r z out '*<ready>*'
+zpty -r z out '*<ready>*<prompt> *'
 complete() {
   zpty -w -n z "$1"$'\t'
   zpty -w z $'\C-u'"print '<e''nd>'"
-  local out; zpty -r z out '*<end>*'
+  local out; zpty -r z out '*<end>*<prompt> *'
   print -rn -- "$1|"
   print -r -- "$out" | tr -d '\r' | grep -ao '<match>[^[:space:]<]*' | cut -c8- | sort -u | tr '\n' ' '
   print
