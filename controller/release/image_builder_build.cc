@@ -92,22 +92,13 @@ StatusOr<Json> ImageBuilderBuildBackend::Source(ReleaseContext& ctx) {
     return azure::GalleryImageVersionSource(*src.gallery_image_version_id);
   if (src.release) {
     // Lineage: Image Builder starts from the earlier release's gallery image version.
-    const kube::ResourceType releases{api::kGroup, api::kGroupVersion, api::kImageReleasePlural,
-                                      api::kImageReleaseKind, true};
-    StatusOr<Json> other = ctx.env.kube->Get(releases, {ctx.release.metadata.ns, *src.release});
-    if (!other.ok()) {
-      if (kube::IsNotFound(other.status()))
-        return FailedPreconditionError("spec.source.release: ImageRelease " + *src.release +
-                                       " does not exist in namespace " + ctx.release.metadata.ns);
-      return other.status();
-    }
-    const Json* id = kube::Find(*other, {"status", "artifact", "galleryImageVersionId"});
-    if (!id || !id->is_string() || id->get<std::string>().empty())
+    ASSIGN_OR_RETURN(ResolvedSource resolved, ResolveSource(ctx));
+    if (!resolved.gallery_image_version_id)
       return FailedPreconditionError(
           "spec.source.release: ImageRelease " + *src.release +
-          " has no gallery image version yet (Image Builder builds from a gallery version: it "
+          " has no gallery image version (Image Builder builds from a gallery version: it "
           "must be published to a gallery)");
-    return azure::GalleryImageVersionSource(id->get<std::string>());
+    return azure::GalleryImageVersionSource(*resolved.gallery_image_version_id);
   }
   return FailedPreconditionError("spec.source: no source image");
 }
@@ -131,6 +122,8 @@ StepResult ImageBuilderBuildBackend::Create(ReleaseContext& ctx) {
         return StepResult::Stalled(reason::kBuildFailed, source.status().message());
       return StepResult::Error(source.status());
     }
+    if (StatusOr<ResolvedSource> resolved = ResolveSource(ctx); resolved.ok() && ctx.status.build)
+      ctx.status.build->source_version = resolved->version;
   }
   StepResult r = FollowOperation(ctx, builder_, api::OperationStep::kBuild, kCreate, create,
                                  reason::kBuildFailed);

@@ -12,14 +12,6 @@ namespace {
 
 constexpr char kLogger[] = "release.job_build";
 
-std::string LastLine(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-  const size_t nl = text.rfind('\n');
-  std::string line(nl == std::string_view::npos ? text : text.substr(nl + 1));
-  if (line.size() > 300) line = line.substr(line.size() - 300);
-  return log::Redact(line);
-}
-
 StepResult TimedOut(ReleaseContext& ctx) {
   ctx.status.build->completed_at = ctx.Now();
   return StepResult::Failed(reason::kBuildTimedOut,
@@ -32,6 +24,12 @@ StepResult TimedOut(ReleaseContext& ctx) {
 
 StepResult JobBuildBackend::Start(ReleaseContext& ctx) {
   const api::ImageReleaseSpec& spec = ctx.release.spec;
+  StatusOr<ResolvedSource> source = ResolveSource(ctx);
+  if (!source.ok()) {
+    if (source.status().code() == StatusCode::kFailedPrecondition)
+      return StepResult::Stalled(reason::kBuildFailed, source.status().message());
+    return StepResult::Error(source.status());
+  }
   // A fresh attempt: nothing of an earlier one (a partial staging blob, an
   // inventory) is reused.
   for (const azure::BlobRef& ref : {ctx.StagingRef(), ctx.StagingInventoryRef()})
@@ -56,9 +54,11 @@ StepResult JobBuildBackend::Start(ReleaseContext& ctx) {
       .name = ctx.names.job,
       .purpose = "build",
       .pod_template = spec.build.job->pod_template,
-      .env = {{"VMRELEASE_IMAGE", spec.image}, {"VMRELEASE_VERSION", spec.version}},
+      .env = source->env,
       .secret_env = {{"VMRELEASE_OUTPUT_URL", *url}, {"VMRELEASE_INVENTORY_URL", *inventory_url}},
       .deadline = timeout};
+  req.env["VMRELEASE_IMAGE"] = spec.image;
+  req.env["VMRELEASE_VERSION"] = spec.version;
   if (Status s = jobs::EnsureSecret(*ctx.env.kube, ctx, req); !s.ok()) {
     if (s.code() == StatusCode::kFailedPrecondition)
       return StepResult::Stalled(reason::kBuildFailed, s.message());
@@ -77,6 +77,7 @@ StepResult JobBuildBackend::Start(ReleaseContext& ctx) {
   api::BuildStatus& b = *ctx.status.build;
   b.started_at = ctx.Now();
   b.operation = "Job " + ctx.names.job;
+  b.source_version = source->version;
   ctx.Event("BuildStarted", "Build",
             "build Job " + ctx.names.job + " started; output to " + jobs::UrlForLogs(blob_url));
   log::Info(kLogger, "created the build Job", {{"release", ctx.names.key}, {"job", ctx.names.job}});
@@ -88,7 +89,12 @@ StepResult JobBuildBackend::Build(ReleaseContext& ctx) {
   api::BuildStatus& b = *ctx.status.build;
   b.name = ctx.names.job;
   if (b.exit_code) {
-    if (*b.exit_code != 0) return StepResult::Failed(reason::kBuildFailed, "build failed");
+    // Recorded by an earlier pass whose cleanup (the Job's Pods going) had to wait: the same
+    // failure, told again from what status kept.
+    if (*b.exit_code != 0)
+      return StepResult::Failed(reason::kBuildFailed,
+                                "the build Job " + ctx.names.job + " failed with exit code " +
+                                    std::to_string(*b.exit_code) + LastLineOf(b.output_tail));
     return StepResult::Done();  // the Job succeeded; the Build step verifies the blob
   }
   kube::KubeClient& kube = *ctx.env.kube;

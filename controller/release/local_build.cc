@@ -15,14 +15,6 @@ namespace {
 constexpr char kLogger[] = "release.local_build";
 constexpr char kMetaReleaseUid[] = "release_uid";  // vmrelease_* names belong to the uploader
 
-std::string LastLine(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
-  const size_t nl = text.rfind('\n');
-  std::string line(nl == std::string_view::npos ? text : text.substr(nl + 1));
-  if (line.size() > 300) line = line.substr(line.size() - 300);
-  return log::Redact(line);
-}
-
 std::string UploadKey(const ReleaseContext& ctx) { return ctx.TaskKey("upload"); }
 
 // The SHA-256 of a staged blob that is a complete upload by this release, else "".
@@ -39,6 +31,12 @@ std::string CompleteUploadSha256(const azure::BlobProperties& props, const std::
 
 StepResult LocalBuildBackend::Start(ReleaseContext& ctx, bool again) {
   const api::LocalCommand& local = *ctx.release.spec.build.local;
+  StatusOr<ResolvedSource> source = ResolveSource(ctx);
+  if (!source.ok()) {
+    if (source.status().code() == StatusCode::kFailedPrecondition)
+      return StepResult::Stalled(reason::kBuildFailed, source.status().message());
+    return StepResult::Error(source.status());
+  }
   // A fresh attempt: nothing of an earlier one (output file, partial staging blob) is reused.
   if (Status s = LocalProcess::Reset(StateDir(ctx)); !s.ok()) return StepResult::Error(s);
   std::error_code ec;
@@ -53,6 +51,7 @@ StepResult LocalBuildBackend::Start(ReleaseContext& ctx, bool again) {
   LocalProcessSpec spec;
   spec.argv = local.command;
   spec.env = local.env;
+  for (const auto& [k, v] : source->env) spec.env[k] = v;
   spec.env["PATH"] = ctx.env.local_path;
   spec.env["HOME"] = Dir(ctx);
   spec.env["VMRELEASE_IMAGE"] = ctx.release.spec.image;
@@ -69,6 +68,7 @@ StepResult LocalBuildBackend::Start(ReleaseContext& ctx, bool again) {
     return StepResult::Error(started.status());
   }
   ctx.status.build->operation = "local process group " + std::to_string(started->pid);
+  ctx.status.build->source_version = source->version;
   log::Info(kLogger, again ? "restarted a local build that was lost" : "started a local build",
             {{"release", ctx.names.key}, {"build", ctx.names.build}, {"pid", started->pid}});
   return StepResult::Wait(ctx.env.local_poll_interval, "the build command is running");
@@ -98,7 +98,10 @@ StepResult LocalBuildBackend::Build(ReleaseContext& ctx) {
     }
   }
   if (b.exit_code) {
-    if (*b.exit_code != 0) return StepResult::Failed(reason::kBuildFailed, "build failed");
+    if (*b.exit_code != 0)  // recorded by an earlier pass: the same failure, told again
+      return StepResult::Failed(reason::kBuildFailed, "the build command exited with code " +
+                                                          std::to_string(*b.exit_code) +
+                                                          LastLineOf(b.output_tail));
     return Upload(ctx);
   }
   const ProcessState ps = LocalProcess::Inspect(StateDir(ctx));

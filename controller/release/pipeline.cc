@@ -5,6 +5,7 @@
 
 #include "controller/azure/azure_error.h"
 #include "controller/common/log.h"
+#include "controller/kube/errors.h"
 
 namespace vmrelease::release {
 
@@ -68,6 +69,76 @@ const api::Check* InventoryCheck(const api::ImageRelease& release) {
 
 bool WantsCheckInventory(const ReleaseContext& ctx) {
   return InventoryCheck(ctx.release) && !(ctx.status.inventory && ctx.status.inventory->sha256);
+}
+
+StatusOr<ResolvedSource> ResolveSource(const ReleaseContext& ctx) {
+  const api::ReleaseSource& src = ctx.release.spec.source;
+  ResolvedSource out;
+  if (src.platform_image) {
+    const api::PlatformImage& p = *src.platform_image;
+    const std::string version = p.version.value_or(api::kDefaultPlatformImageVersion);
+    out.env = {{"VMRELEASE_SOURCE_KIND", "platformImage"},
+               {"VMRELEASE_SOURCE_PUBLISHER", p.publisher},
+               {"VMRELEASE_SOURCE_OFFER", p.offer},
+               {"VMRELEASE_SOURCE_SKU", p.sku},
+               {"VMRELEASE_SOURCE_VERSION", version}};
+    if (version != api::kDefaultPlatformImageVersion) out.version = version;
+    return out;
+  }
+  if (src.gallery_image_version_id) {
+    const std::string& id = *src.gallery_image_version_id;
+    out.env = {{"VMRELEASE_SOURCE_KIND", "galleryImageVersion"},
+               {"VMRELEASE_SOURCE_GALLERY_IMAGE_VERSION_ID", id}};
+    out.gallery_image_version_id = id;
+    out.version = id.substr(id.rfind('/') + 1);
+    return out;
+  }
+  if (!src.release) return FailedPreconditionError("spec.source: no source image");
+  const std::string& name = *src.release;
+  const kube::ResourceType releases{api::kGroup, api::kGroupVersion, api::kImageReleasePlural,
+                                    api::kImageReleaseKind, true};
+  StatusOr<kube::Json> other = ctx.env.kube->Get(releases, {ctx.release.metadata.ns, name});
+  if (!other.ok()) {
+    if (kube::IsNotFound(other.status()))
+      return FailedPreconditionError("spec.source.release: ImageRelease " + name +
+                                     " does not exist in namespace " + ctx.release.metadata.ns);
+    return other.status();
+  }
+  const auto text = [&](std::initializer_list<std::string_view> path) -> std::string {
+    const kube::Json* v = kube::Find(*other, path);
+    return v && v->is_string() ? v->get<std::string>() : "";
+  };
+  const std::string phase = text({"status", "phase"});
+  if (phase != "Released")
+    return FailedPreconditionError(
+        "spec.source.release: ImageRelease " + name + " is " +
+        (phase.empty() ? std::string("not reconciled yet") : phase) +
+        ", not Released: a release builds only on a validated, published one (this one goes on "
+        "once it is Released)");
+  out.env = {{"VMRELEASE_SOURCE_KIND", "release"},
+             {"VMRELEASE_SOURCE_RELEASE", name},
+             {"VMRELEASE_SOURCE_RELEASE_VERSION", text({"spec", "version"})}};
+  if (std::string id = text({"status", "artifact", "galleryImageVersionId"}); !id.empty()) {
+    out.env["VMRELEASE_SOURCE_GALLERY_IMAGE_VERSION_ID"] = id;
+    out.gallery_image_version_id = id;
+  }
+  if (std::string url = text({"status", "artifact", "vhdUri"}); !url.empty())
+    out.env["VMRELEASE_SOURCE_VHD_URL"] = url;
+  out.version = text({"spec", "version"});
+  return out;
+}
+
+std::string LastLine(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  const size_t nl = text.rfind('\n');
+  std::string line(nl == std::string_view::npos ? text : text.substr(nl + 1));
+  if (line.size() > 300) line = line.substr(line.size() - 300);
+  return log::Redact(line);
+}
+
+std::string LastLineOf(const std::optional<std::string>& output_tail) {
+  const std::string last = output_tail ? LastLine(*output_tail) : "";
+  return last.empty() ? "" : ": " + last;
 }
 
 std::string TailForStatus(std::string_view text, size_t max_bytes) {

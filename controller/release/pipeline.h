@@ -281,6 +281,28 @@ StepResult RunChecksInOrder(ReleaseContext& ctx, bool pause_between,
                             const std::function<StepResult(size_t, const api::Check&)>& run);
 // The last `max_bytes` of `text` (from a line boundary), secrets redacted.
 std::string TailForStatus(std::string_view text, size_t max_bytes = 4096);
+// spec.source resolved for a build. `env` is what a job or local build gets:
+//   VMRELEASE_SOURCE_KIND              platformImage | galleryImageVersion | release
+//   VMRELEASE_SOURCE_PUBLISHER, _OFFER, _SKU, _VERSION (a platform image; VERSION may be latest)
+//   VMRELEASE_SOURCE_GALLERY_IMAGE_VERSION_ID (a gallery version; a source release's, if any)
+//   VMRELEASE_SOURCE_RELEASE, VMRELEASE_SOURCE_RELEASE_VERSION, VMRELEASE_SOURCE_VHD_URL
+//                                      (a source release: its name, version, published blob)
+// `version` is status.build.sourceVersion when it is known without asking Azure (not for a
+// platform image's "latest").
+struct ResolvedSource {
+  std::map<std::string, std::string> env;
+  std::optional<std::string> version;
+  std::optional<std::string> gallery_image_version_id;
+};
+// FailedPrecondition (the user's to fix, or to wait for) when spec.source.release names a
+// release that does not exist or is not Released.
+StatusOr<ResolvedSource> ResolveSource(const ReleaseContext& ctx);
+
+// The last non-empty line of `text` (at most its last 300 bytes), redacted: the line a
+// failure message quotes.
+std::string LastLine(std::string_view text);
+// ": <last line of the recorded output tail>", or "" without one.
+std::string LastLineOf(const std::optional<std::string>& output_tail);
 
 }  // namespace vmrelease::release
 

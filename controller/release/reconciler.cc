@@ -209,6 +209,22 @@ void Reconciler::Summarize(ReleaseContext& ctx, const StepResult& result) {
     api::RemoveCondition(ctx.status.conditions, api::kConditionReconciling);
     return;
   }
+  // A revocation (or its withdrawal) the steps are still carrying out: not Ready as Released
+  // while the gallery version is still in `latest`, and not settled either way.
+  const bool revoking = phase == ReleasePhase::kReleased && ctx.release.spec.revocation;
+  const bool restoring = phase == ReleasePhase::kRevoked && !ctx.release.spec.revocation;
+  if (revoking || restoring) {
+    const std::string why = revoking ? "Revoking" : "Restoring";
+    const std::string msg = result.message().empty()
+                                ? (revoking ? "revoking: excluding the version from latest and "
+                                              "tagging its blob"
+                                            : "withdrawing the revocation")
+                                : result.message();
+    Cond(ctx, api::kConditionReady, ConditionStatus::kFalse, why, msg);
+    Cond(ctx, api::kConditionReconciling, ConditionStatus::kTrue, why, msg);
+    api::RemoveCondition(ctx.status.conditions, api::kConditionStalled);
+    return;
+  }
   switch (phase) {
     case ReleasePhase::kReleased:
       Cond(ctx, api::kConditionReady, ConditionStatus::kTrue, reason::kReleased,

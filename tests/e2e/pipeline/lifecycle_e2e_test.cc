@@ -72,11 +72,22 @@ TEST_F(LifecycleE2ETest, RevocationExcludesFromLatestEverywhereTagsTheBlobAndIsU
   ASSERT_EQ(ex.profile, false);
   ASSERT_EQ(ex.regions.size(), 2u);
 
+  // The exclusion takes a few polls: meanwhile the release is not Ready as Released.
+  s().arm().SetLroPolls(6);
   ASSERT_TRUE(s().PatchRelease("app-2-0-0", {{"spec",
                                               {{"revocation",
                                                 {{"reason", "CVE-2026-1234 in openssl"},
                                                  {"reference", "https://example.test/adv/1"}}}}}})
                   .ok());
+  bool revoking = false;
+  const Json during = WaitForRelease(
+      s(), "app-2-0-0",
+      [](const Json& r) { return ConditionOf(r, "Ready").value("reason", "") == "Revoking"; }, 30s,
+      &revoking);
+  s().arm().SetLroPolls(2);
+  ASSERT_TRUE(revoking) << during["status"].dump(2);
+  EXPECT_EQ(ConditionOf(during, "Ready").value("status", ""), "False");
+  EXPECT_EQ(ConditionOf(during, "Reconciling").value("status", ""), "True");
   std::string why;
   const Json revoked = s().WaitForPhase("app-2-0-0", "Revoked", 60s, &why);
   ASSERT_FALSE(revoked.is_null()) << why << "\n" << s().ControllerLogs();
