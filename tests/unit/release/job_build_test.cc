@@ -172,11 +172,10 @@ TEST(JobBuildTest, ABuildOnAnEarlierReleaseWaitsUntilItIsReleasedThenGetsItsArti
   const std::string id =
       "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
       "Microsoft.Compute/galleries/g/images/app/versions/0.9.0";
-  source["status"] = {
-      {"phase", "Released"},
-      {"artifact",
-       {{"galleryImageVersionId", id},
-        {"vhdUri", "https://acct.blob.core.windows.net/images/app/0.9.0.vhd"}}}};
+  source["status"] = {{"phase", "Released"},
+                      {"artifact",
+                       {{"galleryImageVersionId", id},
+                        {"vhdUri", "https://acct.blob.core.windows.net/images/app/0.9.0.vhd"}}}};
   f.kube.Put(releases, source);
   ASSERT_EQ(f.Build().kind(), StepResult::Kind::kWait);
   auto env = JobEnv(f);
