@@ -214,6 +214,13 @@ if [ -n "${UP_DEMO_CHECK:-}" ]; then
   for r in demo-1.0.0 demo-1.1.0; do
     n=$("$KUBECTL" get ir "$r" -o jsonpath='{range .status.validation.results[?(@.passed==true)]}x{end}')
     [ "$n" = xxx ] || fail "$r: not all 3 checks passed in the VM"
+    # What the guest printed: this release's file, and the guest's own PID 1 (busybox init).
+    out=$("$KUBECTL" get ir "$r" -o jsonpath='{.status.validation.results[?(@.name=="release-file")].outputTail}')
+    v=${r#demo-}
+    case "$out" in
+      *"VERSION=$v"*init*) ;;
+      *) fail "$r: the release-file check's output is not the guest's ($out)" ;;
+    esac
   done
   demo_prometheus_check "$METRICS" || fail "the Prometheus checks (above)"
   echo "up: demo check passed in $(elapsed)"

@@ -126,6 +126,10 @@ StepResult Steps::CheckSpec(ReleaseContext& ctx) {
 StepResult Steps::Build(ReleaseContext& ctx) {
   if (ctx.phase() != ReleasePhase::kBuilding) return StepResult::Done();
   BuildBackend* backend = BuildBackendFor(ctx.release);
+  if (!ctx.status.build) {
+    StepResult free = CheckTargetsFree(ctx);
+    if (!free.done()) return free;
+  }
   if (!ctx.status.artifact || !ctx.status.artifact->size_bytes) {
     StepResult r = backend->Build(ctx);
     if (!r.done()) return r;
@@ -144,6 +148,47 @@ StepResult Steps::Build(ReleaseContext& ctx) {
       "BuildSucceeded", "Build",
       "built and staged " + a.vhd_uri.value_or("") + " (SHA-256 " + a.sha256.value_or("") + ")");
   ctx.SetPhase(ReleasePhase::kStaging);
+  return StepResult::Done();
+}
+
+StepResult Steps::CheckTargetsFree(ReleaseContext& ctx) {
+  const api::ImageRelease& r = ctx.release;
+  const std::string what = r.spec.image + " " + r.spec.version;
+  const std::string then =
+      "; vmrelease never overwrites what it does not own: remove it, or release another "
+      "version (the build starts once it is gone)";
+  // Errors other than "not there" (access, throttling) are left to Stage and Publish to report.
+  if (r.spec.publish.gallery && env_.gallery) {
+    StatusOr<azure::ImageVersion> v = env_.gallery->GetImageVersion(
+        GalleryRef(*r.spec.publish.gallery), r.spec.version, /*replication_status=*/false);
+    if (v.ok() && v->spec.owner_uid != r.metadata.uid)
+      return StepResult::Stalled(
+          reason::kVersionConflict,
+          "gallery image version " + v->id + " of " + what + " already exists and " +
+              (v->spec.owner_uid.empty()
+                   ? std::string("was not created by vmrelease")
+                   : "belongs to another ImageRelease (uid " + v->spec.owner_uid + ")") +
+              then);
+  }
+  if (r.spec.publish.blob) {
+    StatusOr<PublishClients> clients = env_.publishers->For(r);
+    if (clients.ok() && clients->blob) {
+      const azure::BlobRef dest = PublishedRef(r);
+      StatusOr<azure::BlobProperties> props = clients->blob->GetProperties(dest);
+      if (props.ok()) {
+        auto it = props->metadata.find("vmrelease_release_uid");
+        const std::string owner = it == props->metadata.end() ? "" : it->second;
+        if (owner != r.metadata.uid)
+          return StepResult::Stalled(
+              reason::kBlobConflict,
+              clients->blob->BlobUrl(dest) + " (the published blob of " + what +
+                  ") already exists and " +
+                  (owner.empty() ? std::string("was not published by vmrelease")
+                                 : "belongs to another ImageRelease (uid " + owner + ")") +
+                  then);
+      }
+    }
+  }
   return StepResult::Done();
 }
 

@@ -87,6 +87,10 @@ class Steps {
 
  private:
   StepResult VerifyStaged(ReleaseContext& ctx);
+  // Before a build starts: a gallery version or published blob of this version that someone
+  // else owns (another namespace's release, a person) stalls the release (VersionConflict,
+  // BlobConflict) instead of failing Stage or Publish after a whole build.
+  StepResult CheckTargetsFree(ReleaseContext& ctx);
   // The inventory is informational: one that is invalid, too large or blocked by
   // a ConfigMap of someone else is not recorded (status.inventory.message and a
   // Warning Event say why) and the release goes on; only API errors retry.

@@ -208,7 +208,9 @@ StepResult VmValidationBackend::Cleanup(ReleaseContext& ctx, bool keep) {
   if (keep) {
     ctx.Event("TestVmKept", "Validate",
               "keepVmOnFailure: test VM " + ctx.names.vm + ", NIC " + ctx.names.nic + " and disk " +
-                  ctx.names.os_disk + " in resource group " + rg.resource_group +
+                  // Without a gallery the VM boots from the disk imported from the VHD.
+                  (ctx.release.spec.publish.gallery ? ctx.names.os_disk : ctx.names.staged_disk) +
+                  " in resource group " + rg.resource_group +
                   " are kept for debugging; delete them by hand (or delete the release) when done",
               kube::EventType::kWarning);
     return StepResult::Done();

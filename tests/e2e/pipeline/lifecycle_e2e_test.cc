@@ -293,14 +293,22 @@ TEST_F(LifecycleE2ETest, DeletedWhileStagingLeavesNoGalleryVersion) {
 // blockDeletionBeforeEndOfLife: Azure refuses to delete it before its end of life, so the
 // deletion is held with that reason instead of being retried forever.
 TEST_F(LifecycleE2ETest, AFailedPublishWithRetentionHoldsItsDeletionWithAzuresReason) {
-  // Someone else's blob where this version would be published: BlobConflict after the
-  // gallery version got its end of life.
-  ASSERT_TRUE(s().blobs().CreateContainer("images").ok());
-  ASSERT_TRUE(s().blobs().PutBlockBlob({"images", "app/6.0.0.vhd"}, "not ours", {}).ok());
+  // Someone else's blob where this version would be published, put there after the build
+  // began (before, the release would not build at all): BlobConflict after the gallery version
+  // got its end of life.
+  struct RestorePolls {
+    PipelineStack& s;
+    ~RestorePolls() { s.arm().SetLroPolls(2); }
+  } restore{s()};
+  s().arm().SetLroPolls(6);
   ReleaseSpecOptions o = GalleryAndBlob("app-6-0-0", "6.0.0");
   o.retention_days = 30;
   ASSERT_TRUE(s().Create(s().Release(o)).ok());
   std::string why;
+  ASSERT_FALSE(s().WaitForPhase("app-6-0-0", "Staging", 90s, &why).is_null()) << why;
+  ASSERT_TRUE(s().blobs().CreateContainer("images").ok());
+  ASSERT_TRUE(s().blobs().PutBlockBlob({"images", "app/6.0.0.vhd"}, "not ours", {}).ok());
+  s().arm().SetLroPolls(2);
   const Json failed = s().WaitForPhase("app-6-0-0", "Failed", 90s, &why);
   ASSERT_FALSE(failed.is_null()) << why << s().ControllerLogs();
   ASSERT_EQ(ConditionOf(failed, "Stalled").value("reason", ""), "BlobConflict") << failed.dump(2);
@@ -329,6 +337,33 @@ TEST_F(LifecycleE2ETest, AFailedPublishWithRetentionHoldsItsDeletionWithAzuresRe
   std::this_thread::sleep_for(3s);
   EXPECT_EQ(s().arm().RequestCount(route), deletes);
   EXPECT_TRUE(s().GetRelease("app-6-0-0").ok());
+}
+
+// Someone else published this version already (here a blob vmrelease did not write; in life,
+// e.g. a release of the same image and version in another namespace): nothing is built, the
+// release stalls in Building saying so, and goes on by itself once the blob is gone.
+TEST_F(LifecycleE2ETest, AVersionSomeoneElsePublishedStallsBeforeAnythingIsBuilt) {
+  ASSERT_TRUE(s().blobs().CreateContainer("images").ok());
+  ASSERT_TRUE(s().blobs().PutBlockBlob({"images", "app/7.0.0.vhd"}, "not ours", {}).ok());
+  ASSERT_TRUE(s().Create(s().Release(GalleryAndBlob("app-7-0-0", "7.0.0"))).ok());
+  bool ok = false;
+  const Json stalled = WaitForRelease(
+      s(), "app-7-0-0",
+      [](const Json& r) { return ConditionOf(r, "Stalled").value("status", "") == "True"; }, 60s,
+      &ok);
+  ASSERT_TRUE(ok) << stalled.dump(2) << s().ControllerLogs();
+  EXPECT_EQ(StatusString(stalled, {"status", "phase"}), "Building") << stalled["status"].dump(2);
+  const Json cond = ConditionOf(stalled, "Stalled");
+  EXPECT_EQ(cond.value("reason", ""), "BlobConflict");
+  EXPECT_TRUE(Contains(cond.value("message", ""), "app/7.0.0.vhd")) << cond.dump();
+  EXPECT_TRUE(Contains(cond.value("message", ""), "was not published by vmrelease")) << cond.dump();
+  EXPECT_FALSE(stalled["status"].contains("build")) << "built although it cannot be published";
+  EXPECT_FALSE(s().arm().Exists(VersionId("7.0.0")));
+
+  ASSERT_TRUE(s().blobs().Delete({"images", "app/7.0.0.vhd"}).ok());
+  std::string why;
+  ASSERT_FALSE(s().WaitForPhase("app-7-0-0", "Released", 90s, &why).is_null())
+      << why << s().ControllerLogs();
 }
 
 }  // namespace

@@ -94,6 +94,28 @@ TEST_F(StepsTest, BuildWaitsWhileTheBackendRuns) {
   EXPECT_EQ(Cond(api::kConditionBuilt), nullptr);
 }
 
+// Another namespace's release (or a person) published this version already: the build would
+// only fail at Publish. It does not start; the release stalls saying whose it is, and builds
+// once it is gone.
+TEST_F(StepsTest, AVersionSomeoneElsePublishedStallsTheBuildBeforeItStarts) {
+  ASSERT_TRUE(blobs_.CreateContainer("images").ok());
+  ASSERT_TRUE(blobs_
+                  .PutBlockBlob({"images", "web/1.0.0.vhd"}, FixedVhd(1024),
+                                {.metadata = {{"vmrelease_release_uid", "someone-else"}}})
+                  .ok());
+  status_.phase = ReleasePhase::kBuilding;
+  StepResult r = Run(&Steps::Build);
+  ASSERT_EQ(r.kind(), Kind::kStalled) << r.message();
+  EXPECT_EQ(r.reason(), "BlobConflict");
+  EXPECT_NE(r.message().find("belongs to another ImageRelease (uid someone-else)"),
+            std::string::npos)
+      << r.message();
+  EXPECT_EQ(build_.builds, 0) << "built although the version cannot be published";
+  ASSERT_TRUE(blobs_.Delete({"images", "web/1.0.0.vhd"}).ok());
+  EXPECT_EQ(Run(&Steps::Build).kind(), Kind::kWait);
+  EXPECT_EQ(build_.builds, 1);
+}
+
 TEST_F(StepsTest, BuildFailureIsReportedAsIs) {
   status_.phase = ReleasePhase::kBuilding;
   build_.next = [](ReleaseContext&) {
