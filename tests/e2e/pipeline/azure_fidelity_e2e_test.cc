@@ -1,7 +1,7 @@
 // Issue 16's never-overwrite guarantee at the reconciler level, with a fake ARM
 // that ignores If-None-Match on gallery PUTs (as Compute Gallery may: it does
-// not document the header): a gallery image version created beforehand by
-// another release is never updated and the release fails at Stage with
+// not document the header): a gallery image version created by another release
+// while this one builds is never updated and the release fails at Stage with
 // VersionConflict; our own version, created by a controller that was killed
 // before it heard the PUT's answer, is adopted by the next one (no second PUT).
 #include <gtest/gtest.h>
@@ -38,6 +38,28 @@ class AzureFidelityE2ETest : public ::testing::Test {
   }
   void SetUp() override { ASSERT_NE(stack_, nullptr); }
   PipelineStack& s() { return *stack_; }
+
+  // Gallery version `version` of image app, created through ARM as another release would.
+  void CreateOthersVersion(const std::string& version, const std::string& source_vhd_uri) {
+    azure::ClientSecretCredential credential(
+        {.tenant_id = kTenant, .client_id = kClientId, .client_secret = kClientSecret},
+        {.authority_host = s().arm().base_url() + "/", .imds_endpoint = s().arm().base_url()});
+    azure::ArmClient arm(credential, {.base_url = s().arm().base_url(),
+                                      .default_poll_interval = std::chrono::milliseconds(100)});
+    azure::ArmGallery other(arm);
+    azure::ImageVersionSpec spec;
+    spec.location = kGalleryLocation;
+    spec.source_storage_account_id =
+        std::string("/subscriptions/") + kSubscription + "/resourceGroups/" + kGalleryGroup +
+        "/providers/Microsoft.Storage/storageAccounts/" + kAzuriteAccount;
+    spec.source_vhd_uri = source_vhd_uri;
+    spec.target_regions = {{.name = kGalleryLocation, .exclude_from_latest = true}};
+    spec.exclude_from_latest = true;
+    spec.owner_uid = kOtherUid;
+    auto op = other.CreateImageVersion(AppImage(), version, spec);
+    ASSERT_TRUE(op.ok()) << op.status().ToString();
+    ASSERT_TRUE(arm.Wait(*op, std::chrono::seconds(30)).ok());
+  }
   static PipelineStack* stack_;
 };
 PipelineStack* AzureFidelityE2ETest::stack_ = nullptr;
@@ -48,6 +70,10 @@ TEST_F(AzureFidelityE2ETest, AnotherReleasesGalleryVersionIsNeverUpdatedAndTheRe
   // would be taken as an update by a service that ignores If-None-Match.
   ReleaseSpecOptions o{.name = "app-5-0-0", .image = "app", .version = "5.0.0"};
   o.gallery = true;
+  // The build takes a while: the other version appears while it runs, after the check that
+  // stops a release from building a version someone else already has (that check is not
+  // what this test is about: Stage's own guard is).
+  o.build_env = {{"BUILD_SECONDS", "4"}};
   Json obj = s().Release(o);
   obj["metadata"]["annotations"] = {{"vmrelease.io/reconcile", "disabled"}};
   auto created = s().Create(obj);
@@ -56,36 +82,30 @@ TEST_F(AzureFidelityE2ETest, AnotherReleasesGalleryVersionIsNeverUpdatedAndTheRe
   const std::string staging_url =
       s().azurite().account_url() + "/vmrelease-staging/default/app-5-0-0/" + uid + ".vhd";
 
-  // Another release (another uid) created version 5.0.0 before.
-  azure::ClientSecretCredential credential(
-      {.tenant_id = kTenant, .client_id = kClientId, .client_secret = kClientSecret},
-      {.authority_host = s().arm().base_url() + "/", .imds_endpoint = s().arm().base_url()});
-  azure::ArmClient arm(credential, {.base_url = s().arm().base_url(),
-                                    .default_poll_interval = std::chrono::milliseconds(100)});
-  azure::ArmGallery other(arm);
-  azure::ImageVersionSpec spec;
-  spec.location = kGalleryLocation;
-  spec.source_storage_account_id =
-      std::string("/subscriptions/") + kSubscription + "/resourceGroups/" + kGalleryGroup +
-      "/providers/Microsoft.Storage/storageAccounts/" + kAzuriteAccount;
-  spec.source_vhd_uri = staging_url;
-  spec.target_regions = {{.name = kGalleryLocation, .exclude_from_latest = true}};
-  spec.exclude_from_latest = true;
-  spec.owner_uid = kOtherUid;
-  auto op = other.CreateImageVersion(AppImage(), "5.0.0", spec);
-  ASSERT_TRUE(op.ok()) << op.status().ToString();
-  ASSERT_TRUE(arm.Wait(*op, std::chrono::seconds(30)).ok());
+  ASSERT_TRUE(
+      s().PatchRelease("app-5-0-0",
+                       {{"metadata", {{"annotations", {{"vmrelease.io/reconcile", nullptr}}}}}})
+          .ok());
+  bool building = false;
+  const Json started = WaitForRelease(
+      s(), "app-5-0-0",
+      [](const Json& r) {
+        return !StatusString(r, {"status", "build", "startedAt"}).empty();
+      },
+      30s, &building);
+  ASSERT_TRUE(building) << started.dump(2);
+
+  // Another release (another uid) creates version 5.0.0 meanwhile.
+  CreateOthersVersion("5.0.0", staging_url);
   const std::string id = AppImage().VersionId("5.0.0");
   const std::optional<Json> before = s().arm().Resource(id);
   ASSERT_TRUE(before.has_value());
   ASSERT_EQ((*before)["tags"][azure::kReleaseUidTag], kOtherUid);
   const int puts = s().arm().RequestCount(kVersionPuts);
   const int patches = s().arm().RequestCount(kVersionPatches);
+  ASSERT_EQ(StatusString(*s().GetRelease("app-5-0-0"), {"status", "phase"}), "Building")
+      << "the build ended before the other version was in place";
 
-  ASSERT_TRUE(
-      s().PatchRelease("app-5-0-0",
-                       {{"metadata", {{"annotations", {{"vmrelease.io/reconcile", nullptr}}}}}})
-          .ok());
   std::string why;
   const Json failed = s().WaitForPhase("app-5-0-0", "Failed", 60s, &why);
   ASSERT_FALSE(failed.is_null()) << why << "\n" << s().ControllerLogs();
@@ -106,6 +126,28 @@ TEST_F(AzureFidelityE2ETest, AnotherReleasesGalleryVersionIsNeverUpdatedAndTheRe
   ASSERT_TRUE(s().DeleteRelease("app-5-0-0").ok());
   ASSERT_TRUE(s().WaitGone("app-5-0-0", 30s)) << s().Summary("app-5-0-0");
   EXPECT_EQ(s().arm().Resource(id), before);
+}
+
+// A version another release already has: nothing is built (the build would only fail at
+// Stage); the release stalls in Building saying whose it is, and nothing is sent to it.
+TEST_F(AzureFidelityE2ETest, AVersionAnotherReleaseAlreadyHasStopsTheReleaseBeforeItBuilds) {
+  CreateOthersVersion("5.2.0", s().azurite().account_url() + "/vmrelease-staging/other.vhd");
+  const int puts = s().arm().RequestCount(kVersionPuts);
+  ReleaseSpecOptions o{.name = "app-5-2-0", .image = "app", .version = "5.2.0"};
+  o.gallery = true;
+  ASSERT_TRUE(s().Create(s().Release(o)).ok());
+  bool ok = false;
+  const Json stalled = WaitForRelease(
+      s(), "app-5-2-0",
+      [](const Json& r) { return ConditionOf(r, "Stalled").value("status", "") == "True"; }, 60s,
+      &ok);
+  ASSERT_TRUE(ok) << stalled.dump(2) << s().ControllerLogs();
+  EXPECT_EQ(StatusString(stalled, {"status", "phase"}), "Building");
+  const Json cond = ConditionOf(stalled, "Stalled");
+  EXPECT_EQ(cond.value("reason", ""), "VersionConflict") << cond.dump();
+  EXPECT_TRUE(Contains(cond.value("message", ""), std::string("uid ") + kOtherUid)) << cond.dump();
+  EXPECT_FALSE(stalled["status"].contains("build")) << stalled["status"].dump(2);
+  EXPECT_EQ(s().arm().RequestCount(kVersionPuts), puts);
 }
 
 TEST_F(AzureFidelityE2ETest, OwnVersionCreatedBeforeACrashIsAdoptedNotCreatedAgain) {
