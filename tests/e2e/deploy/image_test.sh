@@ -6,7 +6,8 @@
 #   - the OCI config: user 65532:65532 (the Deployments' runAsUser/runAsGroup, checked), the
 #     entrypoint;
 #   - a minimal runtime: no shell, no package manager, no compiler in any layer;
-#   - deploy/image/Dockerfile installs exactly deploy/image/packages.txt, runs as 65532:65532.
+#   - deploy/image/Dockerfile installs exactly deploy/image/packages.txt, runs as 65532:65532;
+#     .dockerignore leaves out every /path .gitignore does.
 # Needs root and mmdebstrap, umoci (scripts/setup.sh --image; podman optional); exits 77 (CTest: skipped)
 # when they are missing. The Debian base is cached (scripts/build-image.sh, VMRELEASE_IMAGE_CACHE).
 set -euo pipefail
@@ -74,6 +75,12 @@ for d in "$SRC/deploy/kustomize/base/deployment.yaml" "$SRC/helm/vmrelease/templ
     || problems+=("$d does not run as 65532:65532, the image's user")
 done
 [ "$(grep -c '^FROM ' "$dockerfile")" -ge 2 ] || problems+=("the Dockerfile is not multi-stage")
+# Its build context (the repository root) leaves out what the repository leaves out: build
+# trees and tools would be gigabytes sent with every `docker build`.
+while read -r pattern; do
+  grep -qxF -- "$pattern" "$SRC/.dockerignore" 2>/dev/null ||
+    problems+=(".dockerignore does not leave out $pattern (.gitignore does)")
+done < <(grep -E '^/' "$SRC/.gitignore")
 
 if [ ${#problems[@]} -gt 0 ]; then
   printf 'image_test: FAILED\n'; printf '  - %s\n' "${problems[@]}"
