@@ -22,14 +22,6 @@ using Json = nlohmann::json;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
-const Json* ResultOf(const Json& release, const std::string& check) {
-  const Json* results = kube::Find(release, {"status", "validation", "results"});
-  if (!results || !results->is_array()) return nullptr;
-  for (const Json& r : *results)
-    if (r.value("name", "") == check) return &r;
-  return nullptr;
-}
-
 // qemu processes of this stack (their command line names a file under its work directory).
 std::vector<int> Qemus(PipelineStack& s) {
   std::vector<int> out;

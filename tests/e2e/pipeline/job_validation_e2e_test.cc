@@ -57,14 +57,6 @@ bool Running(int pid) {
   return rp == std::string::npos || rp + 2 >= line.size() || line[rp + 2] != 'Z';
 }
 
-const Json* ResultOf(const Json& release, const std::string& check) {
-  const Json* results = kube::Find(release, {"status", "validation", "results"});
-  if (!results || !results->is_array()) return nullptr;
-  for (const Json& r : *results)
-    if (r.value("name", "") == check) return &r;
-  return nullptr;
-}
-
 TEST(JobValidationE2ETest, ChecksInJobsReadTheStagedVhdPassFailTimeOutOrAreDeletedLeavingNothing) {
   if (!HaveTools()) GTEST_SKIP() << "needs curl";
   const auto t0 = std::chrono::steady_clock::now();

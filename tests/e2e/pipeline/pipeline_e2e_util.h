@@ -80,6 +80,15 @@ inline std::vector<std::string> FileLines(const std::string& path) {
   return out;
 }
 
+// The result of `check` in a release's status.validation.results, or nullptr.
+inline const nlohmann::json* ResultOf(const nlohmann::json& release, const std::string& check) {
+  const nlohmann::json* results = kube::Find(release, {"status", "validation", "results"});
+  if (!results || !results->is_array()) return nullptr;
+  for (const nlohmann::json& r : *results)
+    if (r.value("name", "") == check) return &r;
+  return nullptr;
+}
+
 // Events of a release with this reason (any type).
 inline std::vector<nlohmann::json> EventsWithReason(PipelineStack& s, const std::string& name,
                                                     const std::string& reason) {
